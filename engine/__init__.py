@@ -1,0 +1,1 @@
+"""Lvyue engine: everything that is true without a web server."""

@@ -1,0 +1,104 @@
+"""Complaint rows and their history (who did what, when)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, utcnow
+from engine.org.models import Department, Official
+
+DOMAINS = {
+    "government_procurement": "政府采购",
+    "bidding": "招标投标",
+    "investment_promotion": "招商引资",
+    "ppp": "政府和社会资本合作",
+    "industrial_support": "产业扶持",
+    "government_investment": "政府投资",
+    "other": "其他",
+}
+
+BREACH_TYPES = {
+    "unpaid": "未按约付款",
+    "policy_unfulfilled": "未兑现政策承诺",
+    "unilateral_termination": "单方毁约",
+    "restructuring_excuse": "以机构调整/人员变动为由不履约",
+    "other": "其他",
+}
+
+CHANNELS = {
+    "counter": "窗口登记",
+    "credit_yunnan": "信用云南网站",
+    "internet_plus_inspection": "互联网+督查",
+    "hotline_12345": "12345政务服务热线",
+    "business_env": "营商环境投诉举报平台",
+    "petition": "网上信访平台",
+    "miit": "工信部违约拖欠中小企业款项登记（投诉）平台",
+    "api": "系统接口",
+}
+
+
+class Complaint(Base):
+    """One 违约失信投诉 and the case that handles it."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (Index("ix_complaint_channel_ref", "channel", "external_ref", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(40), default="registered", index=True)
+    result: Mapped[str | None] = mapped_column(String(40))
+
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    complainant_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    contact_person: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(30))
+    contact_address: Mapped[str | None] = mapped_column(String(300))
+    is_private_enterprise: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    respondent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    respondent_name: Mapped[str] = mapped_column(String(200))
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    intake_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+
+    agreement_name: Mapped[str] = mapped_column(String(300))
+    agreement_number: Mapped[str | None] = mapped_column(String(100))
+    agreement_date: Mapped[date | None] = mapped_column(Date)
+    domain: Mapped[str] = mapped_column(String(40))
+    contract_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    disputed_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    breach_type: Mapped[str] = mapped_column(String(40))
+    facts: Mapped[str] = mapped_column(Text)
+    claims: Mapped[str] = mapped_column(Text)
+    in_litigation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    channel: Mapped[str] = mapped_column(String(40), default="counter")
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    breach_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    respondent: Mapped[Department | None] = relationship(foreign_keys=[respondent_id])
+    supervisor: Mapped[Department | None] = relationship(foreign_keys=[supervisor_id])
+    intake_department: Mapped[Department] = relationship(foreign_keys=[intake_department_id])
+    registered_by: Mapped[Official | None] = relationship()
+
+
+class CaseEvent(Base):
+    """One line of a case's history; `public_note` is what the complainant may read."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    actor_label: Mapped[str] = mapped_column(String(300), default="系统")
+    kind: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    public_note: Mapped[str | None] = mapped_column(Text)

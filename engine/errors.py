@@ -1,0 +1,65 @@
+"""The engine's exception tree; the web layer maps it to HTTP in one place."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose. `message` is Chinese, for users."""
+
+    http_status = 400
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(EngineError):
+    http_status = 404
+
+
+class PermissionDenied(EngineError):
+    http_status = 403
+
+
+class TaskNotReady(EngineError):
+    """The task was completed or withdrawn already."""
+
+    http_status = 409
+
+
+class ConcurrentUpdate(EngineError):
+    """Someone else changed the same case first (optimistic version check)."""
+
+    http_status = 409
+
+
+class FormInvalid(EngineError):
+    """Form data does not satisfy the task's JSON Schema; `errors` maps field → message."""
+
+    http_status = 422
+
+    def __init__(self, errors: dict[str, str], message: str = "提交的内容有误，请按提示修改。") -> None:
+        super().__init__(message, errors=errors)
+        self.errors = errors
+
+
+class InvalidDiagram(EngineError):
+    """A process model failed validation; `problems` lists each one in Chinese."""
+
+    http_status = 422
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("流程模型校验未通过：" + "；".join(p["message"] for p in problems), problems=problems)
+        self.problems = problems
+
+
+class UnsafeExpression(EngineError):
+    """An expression or script in a diagram uses something outside the restricted environment."""
+
+    http_status = 422
+
+
+class WorkflowFailed(EngineError):
+    """A step of the diagram failed while running (expression, service operation)."""
+
+    http_status = 500

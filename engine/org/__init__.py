@@ -1,0 +1,1 @@
+"""Organisation: departments, officials, API tokens."""

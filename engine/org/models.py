@@ -1,0 +1,90 @@
+"""Departments (with their superior or competent department), officials and their API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, utcnow
+
+LEVELS = {"province": "省级", "prefecture": "州（市）级", "county": "县（市、区）级"}
+
+ROLES = {
+    "intake": "受理登记人员",
+    "official": "部门经办人员",
+    "leader": "部门负责人",
+    "prefecture_lead": "州（市）信用牵头单位人员",
+    "ndrc": "省发展改革委信用处人员",
+    "process_admin": "流程管理员",
+    "sysadmin": "系统管理员",
+}
+
+
+class Department(Base):
+    """A government body: respondent, determining department, credit lead or the provincial DRC."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    division_code: Mapped[str] = mapped_column(String(6))
+    prefecture_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    superior_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    is_credit_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    superior: Mapped[Department | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Department {self.code} {self.name}>"
+
+
+class Official(Base):
+    """A person who signs in; sees the inbox of their department for the lanes their roles allow."""
+
+    __tablename__ = "official"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+    # Flask-Login protocol, written out so the engine does not import Flask.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, role: str) -> bool:
+        return role in (self.roles or [])
+
+    @property
+    def label(self) -> str:
+        return f"{self.full_name}（{self.department.name}）"
+
+
+class ApiToken(Base):
+    """A bearer token for an official; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("official.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    official: Mapped[Official] = relationship(lazy="joined")

@@ -1,0 +1,88 @@
+"""Organisation operations: passwords, tokens, lookups of superior departments and credit leads."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.db import utcnow
+from engine.errors import NotFound
+from engine.org.models import ApiToken, Department, Official
+
+logger = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def authenticate(session: Session, username: str, password: str) -> Official | None:
+    """The active official with this username and password, or None."""
+    official = session.scalar(select(Official).where(Official.username == username))
+    if official is None or not official.is_active:
+        return None
+    try:
+        _hasher.verify(official.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return official
+
+
+def create_token(session: Session, official: Official, label: str = "") -> str:
+    """Create an API token; returns the plain token, which is shown once and never stored."""
+    plain = "lvy_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(official_id=official.id, token_hash=_digest(plain), label=label))
+    session.flush()
+    logger.info("api token created for %s", official.username)
+    return plain
+
+
+def official_for_token(session: Session, plain: str) -> Official | None:
+    """The active official owning this unrevoked token; records its last use."""
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.official.is_active:
+        return None
+    token.last_used_at = utcnow()
+    return token.official
+
+
+def get_department(session: Session, code: str) -> Department:
+    dept = session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise NotFound(f"未找到部门：{code}")
+    return dept
+
+
+def provincial_credit_office(session: Session) -> Department:
+    """The provincial DRC credit office (ndrc): the province-level credit lead."""
+    dept = session.scalar(
+        select(Department).where(Department.level == "province", Department.is_credit_lead.is_(True))
+    )
+    if dept is None:
+        raise NotFound("组织数据中没有省发展改革委信用牵头部门")
+    return dept
+
+
+def prefecture_credit_lead(session: Session, prefecture_code: str | None) -> Department | None:
+    """The credit lead of a prefecture, or None when the prefecture has none on record."""
+    if not prefecture_code:
+        return None
+    return session.scalar(
+        select(Department).where(
+            Department.level == "prefecture",
+            Department.prefecture_code == prefecture_code,
+            Department.is_credit_lead.is_(True),
+        )
+    )
+
+
+def _digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()

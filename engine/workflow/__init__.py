@@ -1,0 +1,1 @@
+"""SpiffWorkflow integration: process models, instances, lanes, service operations, timers."""

@@ -1,0 +1,283 @@
+"""Run instances statelessly: load, run one step, save state, inbox rows and timer column together.
+
+Every function here flushes and never commits: the caller owns the transaction (one per step).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.cases.models import CaseEvent, Complaint
+from engine.db import as_utc
+from engine.errors import (
+    ConcurrentUpdate,
+    EngineError,
+    NotFound,
+    PermissionDenied,
+    TaskNotReady,
+    WorkflowFailed,
+)
+from engine.org.models import Official
+from engine.workflow import clock, serializer, specs
+from engine.workflow.forms import describe, validate_form
+from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
+from engine.workflow.registry import LANES, OPERATIONS, StepContext
+from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
+
+logger = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def start_instance(
+    session: Session, key: str, complaint: Complaint | None, actor: Official | None,
+    data: dict[str, Any] | None = None, now: datetime | None = None,
+) -> ProcessInstance:
+    """Start the newest version of process `key` for `complaint` and run it to its first wait."""
+    model = specs.latest(session, key)
+    spec, subprocess_specs = specs.spec_for(model)
+    moment = as_utc(now) or clock.now()
+    ctx = StepContext(session, complaint, actor, moment)
+    with clock.frozen_at(moment):
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine(ctx))
+        workflow.data.update(data or {})
+        for task in workflow.get_tasks(state=TaskState.READY):  # the start task takes the initial data
+            task.data.update(data or {})
+        instance = ProcessInstance(model=model, complaint_id=complaint.id if complaint else None, state="{}")
+        session.add(instance)
+        session.flush()
+        _advance(ctx, instance, workflow, lambda wf: None)
+    logger.info("started %s v%s as instance %s", key, model.version, instance.id)
+    return instance
+
+
+def complete_task(
+    session: Session, task_id: str, data: dict[str, Any], actor: Official, now: datetime | None = None
+) -> HumanTask:
+    """Validate `data` against the task's form, complete the task and run the process to its next wait."""
+    human = _open_task(session, task_id)
+    ensure_can_work_on(human, actor)
+    if human.claimed_by_id not in (None, actor.id):
+        raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
+    instance = human.instance
+    model = instance.model
+    schema = model.forms.get(human.form or "", {"type": "object"})
+    clean = validate_form(schema, data)
+    moment = as_utc(now) or clock.now()
+    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
+    ctx = StepContext(session, complaint, actor, moment)
+
+    def run_user_task(workflow: BpmnWorkflow) -> None:
+        from uuid import UUID
+
+        task = workflow.get_task_from_id(UUID(human.id))
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotReady("该任务已被处理，请刷新待办列表")
+        task.data.update(_jsonable(clean))
+        task.run()
+
+    human.completed_at = moment
+    human.completed_by_id = actor.id
+    human.outcome = "completed"
+    if complaint is not None:
+        session.add(CaseEvent(
+            complaint_id=complaint.id, at=moment, actor_id=actor.id, actor_label=actor.label,
+            kind="task_completed", summary=f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""),
+            data={"task": human.spec_name, "form": _jsonable(clean)},
+        ))
+    with clock.frozen_at(moment):
+        _advance(ctx, instance, load_workflow(instance, ctx), run_user_task)
+    logger.info("%s completed task %s (%s) of instance %s", actor.username, human.spec_name, human.id, instance.id)
+    return human
+
+
+def claim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
+    """Claim an open task for `actor`; exactly one of two concurrent claims wins."""
+    human = _open_task(session, task_id)
+    ensure_can_work_on(human, actor)
+    if human.claimed_by_id == actor.id:
+        return human
+    result = session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == task_id, HumanTask.claimed_by_id.is_(None), HumanTask.completed_at.is_(None))
+        .values(claimed_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ConcurrentUpdate("该任务已被他人认领或处理，请刷新后再试")
+    session.refresh(human)
+    logger.info("%s claimed task %s", actor.username, task_id)
+    return human
+
+
+def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
+    """Return a claimed task to the department inbox (by its claimant or a department leader)."""
+    human = _open_task(session, task_id)
+    ensure_can_work_on(human, actor)
+    if human.claimed_by_id not in (actor.id, None) and not actor.has_role("leader"):
+        raise PermissionDenied("只有认领人或部门负责人可以退回认领")
+    human.claimed_by_id = None
+    session.flush()
+    logger.info("%s unclaimed task %s", actor.username, task_id)
+    return human
+
+
+def can_work_on(human: HumanTask, actor: Official) -> bool:
+    """The one rule for who may act on a task: its department, and its role when the lane demands one."""
+    return (
+        actor.is_active
+        and human.department_id == actor.department_id
+        and (human.role is None or actor.has_role(human.role))
+    )
+
+
+def ensure_can_work_on(human: HumanTask, actor: Official) -> None:
+    if not can_work_on(human, actor):
+        raise PermissionDenied("该任务不属于您所在部门或您的岗位，无权处理")
+
+
+def get_task(session: Session, task_id: str) -> HumanTask:
+    human = session.get(HumanTask, task_id)
+    if human is None:
+        raise NotFound("任务不存在")
+    return human
+
+
+def task_form(human: HumanTask) -> dict:
+    """The JSON Schema of a task's form, from the process version its case runs on."""
+    return human.instance.model.forms.get(human.form or "", {"type": "object", "properties": {}})
+
+
+def load_workflow(instance: ProcessInstance, ctx: StepContext | None = None) -> BpmnWorkflow:
+    spec, subprocess_specs = specs.spec_for(instance.model)
+    workflow = serializer.load_workflow(instance.state, spec, subprocess_specs)
+    if ctx is not None:
+        workflow.script_engine = _script_engine(ctx)
+    return workflow
+
+
+def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) -> None:
+    """Refresh the timers of one due instance and run what they release (one step)."""
+    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
+    ctx = StepContext(session, complaint, None, now)
+    with clock.frozen_at(now):
+        _advance(ctx, instance, load_workflow(instance, ctx), lambda wf: wf.refresh_timers())
+
+
+def _open_task(session: Session, task_id: str) -> HumanTask:
+    human = get_task(session, task_id)
+    if human.completed_at is not None:
+        raise TaskNotReady("该任务已办理完毕，无需重复提交")
+    return human
+
+
+def _advance(
+    ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None]
+) -> None:
+    """Run `action`, the engine steps it releases, then save state, inbox rows and timer column."""
+    try:
+        action(workflow)
+        workflow.do_engine_steps()
+    except EngineError:
+        raise
+    except SpiffWorkflowException as exc:
+        logger.warning("instance %s failed: %s", instance.id, exc)
+        raise WorkflowFailed(f"流程执行出错：{exc}", instance_id=instance.id) from exc
+    try:
+        instance.state = serializer.dump_workflow(workflow)
+        instance.status = "completed" if workflow.is_completed() else "running"
+        instance.updated_at = ctx.now
+        instance.next_timer_at = _next_timer(workflow)
+        _sync_inbox(ctx, instance, workflow)
+        ctx.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+
+
+def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    session = ctx.session
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
+    ).all()
+    for row in open_rows:
+        if row.id not in ready:  # withdrawn by the process (e.g. an interrupting timer)
+            row.completed_at, row.outcome = ctx.now, "withdrawn"
+    known = {row.id for row in open_rows}
+    first_status = None
+    for task_id, task in ready.items():
+        props = task.task_spec.extensions.get("properties", {})
+        first_status = first_status or props.get("caseStatus")
+        if task_id in known:
+            continue
+        assignment = _resolve_lane(ctx, task.task_spec.lane)
+        session.add(HumanTask(
+            id=task_id, instance_id=instance.id, complaint_id=instance.complaint_id,
+            spec_name=task.task_spec.bpmn_id or task.task_spec.name,
+            title=task.task_spec.bpmn_name or task.task_spec.name, lane=task.task_spec.lane,
+            department_id=assignment.department.id, role=assignment.role,
+            form=props.get(specs.FORM_PROPERTY), due_at=_due(workflow, task, props), created_at=ctx.now,
+        ))
+        if ctx.complaint is not None and assignment.note:
+            session.add(CaseEvent(complaint_id=ctx.complaint.id, at=ctx.now, kind="lane_fallback",
+                                  summary=f"「{task.task_spec.bpmn_name}」：{assignment.note}"))
+    if ctx.complaint is not None and first_status and ctx.complaint.status != "closed":
+        ctx.complaint.status = first_status
+
+
+def _resolve_lane(ctx: StepContext, lane_name: str | None) -> Any:
+    lane = LANES.get(lane_name or "ndrc") or LANES["ndrc"]
+    return lane.resolve(ctx) or LANES["ndrc"].resolve(ctx)
+
+
+def _due(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> datetime | None:
+    expression = props.get("dueExpression")
+    if not expression:
+        return None
+    value = workflow.script_engine.evaluate(task, expression)
+    if isinstance(value, str) and value:
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if isinstance(value, date):  # a date deadline ends at the end of that day in Yunnan
+        return datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC)
+    return None
+
+
+def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    due = []
+    for event in workflow.waiting_events():
+        if "Timer" in event.event_type and isinstance(event.value, str):
+            due.append(datetime.fromisoformat(event.value))
+        elif "Timer" in event.event_type and isinstance(event.value, dict) and event.value.get("next"):
+            due.append(datetime.fromisoformat(event.value["next"]))
+    return min((d if d.tzinfo else d.replace(tzinfo=UTC)) for d in due) if due else None
+
+
+def _script_engine(ctx: StepContext) -> SandboxScriptEngine:
+    def call_service(context: dict, operation_name: str, operation_params: dict) -> str:
+        op = OPERATIONS.get(operation_name)
+        if op is None:
+            raise EngineError(f"服务操作「{operation_name}」未注册")
+        params = {name: p["value"] for name, p in operation_params.items()}
+        return json.dumps(op.run(ctx, **params))
+
+    return SandboxScriptEngine(environment=SandboxEnvironment(service_caller=call_service))
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in data.items()}
+
+
+def latest_model(session: Session, key: str) -> ProcessModel:
+    return specs.latest(session, key)

@@ -1,0 +1,87 @@
+"""Process models (immutable versions), instances (one per case) and the inbox projection."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, utcnow
+from engine.org.models import Department, Official
+
+
+class ProcessModel(Base):
+    """One deployed version of a diagram with its forms and decision tables; never updated."""
+
+    __tablename__ = "process_model"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_model_key_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    dmn: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    forms: Mapped[dict[str, dict]] = mapped_column(JSON, default=dict)
+    spec_json: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    deployed_by: Mapped[str] = mapped_column(String(100), default="system")
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProcessInstance(Base):
+    """One run of a process model; `state` is the serializer's JSON without the spec."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("process_model.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    state: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_timer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    model: Mapped[ProcessModel] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """A READY user task, projected for inbox queries: lane resolved to a department for this case."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index(
+            "ix_human_task_open_department_due",
+            "department_id",
+            "due_at",
+            "id",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(50))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    role: Mapped[str | None] = mapped_column(String(50))
+    form: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    department: Mapped[Department] = relationship(lazy="joined")
+    claimed_by: Mapped[Official | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
+    instance: Mapped[ProcessInstance] = relationship()

@@ -1,0 +1,74 @@
+"""Built-in service operations that service tasks in the diagrams call by name."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.cases.models import CaseEvent
+from engine.errors import EngineError
+from engine.org.services import get_department
+from engine.workflow.registry import StepContext, operation
+
+logger = logging.getLogger(__name__)
+
+
+def _event(ctx: StepContext, kind: str, summary: str, public_note: str | None = None, **data: Any) -> None:
+    if ctx.complaint is None:
+        return
+    ctx.session.add(CaseEvent(
+        complaint_id=ctx.complaint.id, at=ctx.now, actor_id=None, actor_label="系统（流程）",
+        kind=kind, summary=summary, data=data, public_note=public_note,
+    ))
+
+
+@operation("resolve_supervisor", "按组织数据确定认定部门（上级部门或主管部门）")
+def resolve_supervisor(ctx: StepContext) -> dict[str, Any]:
+    complaint = ctx.complaint
+    superior = complaint.respondent.superior if complaint and complaint.respondent else None
+    if superior is None:
+        _event(ctx, "supervisor_unknown", "组织数据中没有被投诉主体的上级部门或主管部门，需由省发展改革委指定")
+        return {"found": False}
+    complaint.supervisor = superior
+    _event(ctx, "forwarded", f"已转交认定部门：{superior.name}", supervisor=superior.code)
+    return {"found": True, "supervisor": superior.code}
+
+
+@operation("assign_supervisor", "由省发展改革委指定认定部门", ("department_code",))
+def assign_supervisor(ctx: StepContext, department_code: str) -> dict[str, Any]:
+    dept = get_department(ctx.session, department_code)
+    ctx.complaint.supervisor = dept
+    _event(ctx, "forwarded", f"省发展改革委指定认定部门并转交：{dept.name}", supervisor=dept.code)
+    return {"found": True, "supervisor": dept.code}
+
+
+@operation("notify_complainant", "向投诉人反馈", ("message",))
+def notify_complainant(ctx: StepContext, message: str) -> dict[str, Any]:
+    _event(ctx, "complainant_notice", f"已向投诉人反馈：{message}", public_note=message)
+    return {"sent": True}
+
+
+@operation("record_report", "记录报送（报省发展改革委或国家发展改革委）", ("recipient", "summary"))
+def record_report(ctx: StepContext, recipient: str, summary: str) -> dict[str, Any]:
+    _event(ctx, "report", f"报送{recipient}：{summary}", recipient=recipient)
+    return {"reported": True}
+
+
+@operation("confirm_breach", "确认违约失信")
+def confirm_breach(ctx: StepContext) -> dict[str, Any]:
+    ctx.complaint.breach_confirmed_at = ctx.now
+    _event(ctx, "breach_confirmed", "认定部门确认被投诉主体违约失信")
+    return {"confirmed": True}
+
+
+@operation("close_case", "办结案件", ("result",))
+def close_case(ctx: StepContext, result: str) -> dict[str, Any]:
+    from engine.cases.status import RESULTS
+
+    if result not in RESULTS:
+        raise EngineError(f"未知的办结结果：{result}")
+    ctx.complaint.result = result
+    ctx.complaint.status = "closed"
+    ctx.complaint.closed_at = ctx.now
+    _event(ctx, "closed", f"案件办结：{RESULTS[result]}", result=result)
+    logger.info("complaint %s closed with %s", ctx.complaint.id, result)
+    return {"closed": True}

@@ -1,0 +1,74 @@
+"""What diagrams may name: lane roles (resolved per case) and service operations (run per step)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.cases.models import Complaint
+from engine.org.models import Department, Official
+
+
+@dataclass
+class StepContext:
+    """What a lane resolver or a service operation may use while one step runs."""
+
+    session: Session
+    complaint: Complaint | None
+    actor: Official | None
+    now: datetime
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LaneAssignment:
+    department: Department
+    role: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    label: str
+    resolve: Callable[[StepContext], LaneAssignment | None]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    label: str
+    run: Callable[..., dict[str, Any]]
+    parameters: tuple[str, ...] = ()
+
+
+LANES: dict[str, Lane] = {}
+OPERATIONS: dict[str, Operation] = {}
+
+
+def lane(name: str, label: str) -> Callable:
+    """Register a lane resolver under the role name that diagrams use as lane name."""
+
+    def register(fn: Callable[[StepContext], LaneAssignment | None]) -> Callable:
+        LANES[name] = Lane(name, label, fn)
+        return fn
+
+    return register
+
+
+def operation(name: str, label: str, parameters: tuple[str, ...] = ()) -> Callable:
+    """Register a service operation that service tasks name in `spiffworkflow:serviceTaskOperator`."""
+
+    def register(fn: Callable[..., dict[str, Any]]) -> Callable:
+        OPERATIONS[name] = Operation(name, label, fn, parameters)
+        return fn
+
+    return register
+
+
+def load_builtin() -> None:
+    """Import the modules that register the built-in lanes and operations."""
+    from engine.workflow import lanes, operations  # noqa: F401

@@ -1,0 +1,254 @@
+"""Process models: parse, validate, deploy as immutable versions, and cache parsed specs by checksum."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidDiagram, NotFound
+from engine.workflow import serializer
+from engine.workflow.models import ProcessModel
+from engine.workflow.registry import LANES, OPERATIONS, load_builtin
+from engine.workflow.sandbox import source_problem
+
+logger = logging.getLogger(__name__)
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
+}
+FORM_PROPERTY = "formJsonSchemaFilename"
+_SPEC_CACHE: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
+@dataclass
+class Bundle:
+    """A diagram with the decision tables and forms it needs — what one version consists of."""
+
+    bpmn_xml: str
+    dmn: dict[str, str] = field(default_factory=dict)
+    forms: dict[str, dict] = field(default_factory=dict)
+
+    def sha256(self) -> str:
+        canonical = json.dumps(
+            {"bpmn": self.bpmn_xml, "dmn": self.dmn, "forms": self.forms}, sort_keys=True, ensure_ascii=False
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def bundle_from_directory(bpmn_path: Path) -> Bundle:
+    """Read a diagram from `processes/` with the forms and DMN files it refers to."""
+    root = bpmn_path.parent
+    xml = bpmn_path.read_text(encoding="utf-8")
+    bundle = Bundle(xml)
+    try:
+        tree = etree.fromstring(xml.encode())
+    except etree.XMLSyntaxError:
+        return bundle
+    for name in tree.xpath("//spiffworkflow:property[@name=$n]/@value", namespaces=NS, n=FORM_PROPERTY):
+        form_path = root / "forms" / name
+        if form_path.exists():
+            bundle.forms[name] = json.loads(form_path.read_text(encoding="utf-8"))
+    wanted = set(tree.xpath("//spiffworkflow:calledDecisionId/text()", namespaces=NS))
+    for dmn_path in sorted((root / "decisions").glob("*.dmn")):
+        dmn_xml = dmn_path.read_text(encoding="utf-8")
+        ids = set(etree.fromstring(dmn_xml.encode()).xpath("//*[local-name()='decision']/@id"))
+        if ids & wanted:
+            bundle.dmn[dmn_path.name] = dmn_xml
+    return bundle
+
+
+def parse_bundle(bundle: Bundle) -> tuple[str, str, Any, dict[str, Any]]:
+    """Validate and parse; returns (process key, name, spec, subprocess specs) or raises InvalidDiagram."""
+    load_builtin()
+    problems: list[dict[str, str]] = []
+    try:
+        tree = etree.fromstring(bundle.bpmn_xml.encode())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDiagram([{"element": "", "message": f"BPMN 文件不是有效的 XML：{exc}"}]) from exc
+    dmn_trees = {}
+    for name, xml in bundle.dmn.items():
+        try:
+            dmn_trees[name] = etree.fromstring(xml.encode())
+        except etree.XMLSyntaxError as exc:
+            problems.append({"element": name, "message": f"决策表 {name} 不是有效的 XML：{exc}"})
+    processes = tree.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS) or tree.xpath(
+        "//bpmn:process", namespaces=NS
+    )
+    if not processes:
+        raise InvalidDiagram([{"element": "", "message": "文件中没有流程（bpmn:process）"}])
+    process_el = processes[0]
+    key, name = process_el.get("id"), process_el.get("name") or process_el.get("id")
+    problems += _check_lanes(tree) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
+    problems += _check_expressions(tree, dmn_trees)
+    if problems:
+        raise InvalidDiagram(problems)
+    parser = SpiffBpmnParser()
+    try:
+        parser.add_bpmn_xml(tree, filename=f"{key}.bpmn")
+        for dmn_name, dmn_tree in dmn_trees.items():
+            parser.add_dmn_xml(dmn_tree, filename=dmn_name)
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        raise InvalidDiagram([{"element": getattr(exc, "id", "") or "", "message": f"流程解析失败：{exc}"}]) from exc
+    except Exception as exc:  # parsers of foreign diagrams fail in many ways; never a 500
+        raise InvalidDiagram([{"element": "", "message": f"流程解析失败：{exc}"}]) from exc
+    return key, name, spec, subprocess_specs
+
+
+def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "") -> ProcessModel:
+    """Store `bundle` as the next version of its process, unless that exact bundle is deployed already."""
+    sha = bundle.sha256()
+    existing = session.scalar(select(ProcessModel).where(ProcessModel.sha256 == sha))
+    if existing is not None:
+        return existing
+    key, name, spec, subprocess_specs = parse_bundle(bundle)
+    version = (session.scalar(select(func.max(ProcessModel.version)).where(ProcessModel.key == key)) or 0) + 1
+    model = ProcessModel(
+        key=key, version=version, name=name, sha256=sha, bpmn_xml=bundle.bpmn_xml, dmn=bundle.dmn,
+        forms=bundle.forms, spec_json=serializer.dump_spec(spec, subprocess_specs),
+        comment=comment, deployed_by=deployed_by,
+    )
+    session.add(model)
+    session.flush()
+    _SPEC_CACHE[sha] = (spec, subprocess_specs)
+    logger.info("deployed process %s version %s (%s) by %s", key, version, sha[:12], deployed_by)
+    return model
+
+
+def deploy_directory(session: Session, directory: Path, deployed_by: str = "system") -> list[ProcessModel]:
+    """Deploy every `*.bpmn` in `directory` whose bundle checksum is new; returns the new versions."""
+    new = []
+    for path in sorted(directory.glob("*.bpmn")):
+        bundle = bundle_from_directory(path)
+        before = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
+        model = deploy(session, bundle, deployed_by, comment=f"从 {path.name} 部署")
+        if before is None:
+            new.append(model)
+    return new
+
+
+def latest(session: Session, key: str) -> ProcessModel:
+    model = session.scalar(
+        select(ProcessModel).where(ProcessModel.key == key).order_by(ProcessModel.version.desc()).limit(1)
+    )
+    if model is None:
+        raise NotFound(f"流程「{key}」尚未部署")
+    return model
+
+
+def spec_for(model: ProcessModel) -> tuple[Any, dict[str, Any]]:
+    """The parsed spec of a version, restored once per process and kept by checksum."""
+    cached = _SPEC_CACHE.get(model.sha256)
+    if cached is None:
+        cached = _SPEC_CACHE[model.sha256] = serializer.load_spec(model.spec_json)
+    return cached
+
+
+def _label(el: etree._Element) -> str:
+    name = el.get("name")
+    return f"{el.get('id')}（{name}）" if name else (el.get("id") or etree.QName(el).localname)
+
+
+def _check_lanes(tree: etree._Element) -> list[dict[str, str]]:
+    problems = []
+    for lane_el in tree.xpath("//bpmn:lane", namespaces=NS):
+        if lane_el.get("name") not in LANES:
+            known = "、".join(LANES)
+            problems.append({"element": lane_el.get("id", ""), "message": (
+                f"泳道 {_label(lane_el)} 的名称不是已知角色（可用：{known}）")})
+    return problems
+
+
+def _check_user_tasks(tree: etree._Element, bundle: Bundle) -> list[dict[str, str]]:
+    problems = []
+    for task in tree.xpath("//bpmn:userTask", namespaces=NS):
+        forms = task.xpath(".//spiffworkflow:property[@name=$n]/@value", namespaces=NS, n=FORM_PROPERTY)
+        if not forms:
+            problems.append({"element": task.get("id", ""), "message": f"用户任务 {_label(task)} 没有指定表单"})
+            continue
+        schema = bundle.forms.get(forms[0])
+        if schema is None:
+            problems.append({"element": task.get("id", ""),
+                             "message": f"用户任务 {_label(task)} 的表单 {forms[0]} 不存在"})
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            problems.append({"element": task.get("id", ""),
+                             "message": f"用户任务 {_label(task)} 的表单 {forms[0]} 不是有效的 JSON Schema：{exc.message}"})
+    return problems
+
+
+def _check_service_tasks(tree: etree._Element) -> list[dict[str, str]]:
+    problems = []
+    for task in tree.xpath("//bpmn:serviceTask", namespaces=NS):
+        ops = task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+        if not ops:
+            problems.append({"element": task.get("id", ""), "message": f"服务任务 {_label(task)} 没有指定服务操作"})
+            continue
+        op_name = ops[0].get("id")
+        op = OPERATIONS.get(op_name)
+        if tree.xpath("//bpmn:*[@id=$i]", namespaces=NS, i=op_name):
+            problems.append({"element": task.get("id", ""), "message": (
+                f"服务任务 {_label(task)}：流程中有元素的 ID 与操作名「{op_name}」相同，请修改该元素 ID")})
+        if op is None:
+            problems.append({"element": task.get("id", ""),
+                             "message": f"服务任务 {_label(task)} 指定的操作「{op_name}」未注册"})
+            continue
+        given = {p.get("id") for p in ops[0].xpath(".//spiffworkflow:parameter", namespaces=NS)}
+        missing = set(op.parameters) - given
+        if missing:
+            problems.append({"element": task.get("id", ""),
+                             "message": f"服务任务 {_label(task)} 缺少参数：{'、'.join(sorted(missing))}"})
+    return problems
+
+
+def _check_expressions(tree: etree._Element, dmn_trees: dict[str, etree._Element]) -> list[dict[str, str]]:
+    """Every expression, script and timer in the diagram and its tables must pass the sandbox check."""
+    found: list[tuple[etree._Element, str, str]] = []
+    for el in tree.xpath("//bpmn:conditionExpression", namespaces=NS):
+        found.append((el.getparent(), el.text or "", "eval"))
+    for el in tree.xpath("//bpmn:timeDuration | //bpmn:timeDate | //bpmn:timeCycle", namespaces=NS):
+        found.append((el.getparent().getparent(), el.text or "", "eval"))
+    for el in tree.xpath("//bpmn:scriptTask/bpmn:script", namespaces=NS):
+        found.append((el.getparent(), el.text or "", "exec"))
+    for el in tree.xpath("//spiffworkflow:preScript | //spiffworkflow:postScript", namespaces=NS):
+        found.append((el.getparent().getparent(), el.text or "", "exec"))
+    for el in tree.xpath("//spiffworkflow:parameter", namespaces=NS):
+        task = el.xpath("ancestor::bpmn:serviceTask", namespaces=NS)
+        found.append((task[0] if task else el, el.get("value") or "", "eval"))
+    for el in tree.xpath("//spiffworkflow:property[@name='dueExpression']", namespaces=NS):
+        found.append((el.getparent().getparent().getparent(), el.get("value") or "", "eval"))
+    problems = []
+    for owner, source, mode in found:
+        if not source.strip():
+            continue
+        problem = source_problem(source, mode)
+        if problem:
+            problems.append({"element": owner.get("id", ""), "message": f"{_label(owner)}：{problem}"})
+    for name, dmn in dmn_trees.items():
+        for el in dmn.xpath("//*[local-name()='text']"):
+            text = (el.text or "").strip()
+            if not text or text == "-":
+                continue
+            probe = text if source_problem(text) is None else f"v {text}"
+            problem = source_problem(probe)
+            if problem:
+                owner = el.xpath("ancestor::*[@id][1]")
+                problems.append({"element": owner[0].get("id", "") if owner else name,
+                                 "message": f"决策表 {name}：{problem}"})
+    return problems
