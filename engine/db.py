@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
@@ -44,3 +44,17 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def tune_sqlite(engine: Engine) -> None:
+    """WAL journal, foreign keys and a busy timeout for every SQLite connection of `engine`."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -146,6 +146,17 @@ def ensure_can_work_on(human: HumanTask, actor: Official) -> None:
         raise PermissionDenied("该任务不属于您所在部门或您的岗位，无权处理")
 
 
+def ensure_can_see(session: Session, human: HumanTask, actor: Official) -> None:
+    """Those who may work on a task may read it; so may those who may see its case."""
+    from engine.cases.services import can_view_case
+
+    if can_work_on(human, actor):
+        return
+    complaint = session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    if complaint is None or not can_view_case(session, actor, complaint):
+        raise PermissionDenied("您无权查看该任务")
+
+
 def get_task(session: Session, task_id: str) -> HumanTask:
     human = session.get(HumanTask, task_id)
     if human is None:

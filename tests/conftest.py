@@ -1,0 +1,155 @@
+"""Shared fixtures: a database created for this run (SQLite file or a fresh PostgreSQL database,
+dropped afterwards), the demo organisation, the bundled processes, an app and engine-level sessions.
+
+Choose the database with TEST_DATABASE_URL: unset/`sqlite` → a temporary SQLite file;
+`postgresql://user@host:port/postgres` → a new database `lvyue_test_<random>` on that server.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from engine.cases.models import CaseEvent, Complaint
+from engine.db import Base, tune_sqlite
+from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
+from engine.org.models import ApiToken, Official
+from engine.workflow import specs
+from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = ROOT / "processes"
+
+
+def _psycopg(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a database that exists only for this test run."""
+    base = os.environ.get("TEST_DATABASE_URL", "sqlite")
+    if base in ("", "sqlite"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    admin_url = make_url(_psycopg(base))
+    name = f"lvyue_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = create_engine(db_url, connect_args={"timeout": 30} if db_url.startswith("sqlite") else {})
+    tune_sqlite(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        load_demo_organisation(session)
+        specs.deploy_directory(session, PROCESSES)
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def bundled_model_ids(db_engine: Engine) -> set[int]:
+    with Session(db_engine) as session:
+        return set(session.scalars(select(ProcessModel.id)))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that used the database, remove its cases and any extra process versions."""
+    yield
+    if "db_engine" not in request.fixturenames:
+        return
+    engine: Engine = request.getfixturevalue("db_engine")
+    keep: set[int] = request.getfixturevalue("bundled_model_ids")
+    with Session(engine) as session:
+        for model in (HumanTask, CaseEvent, ProcessInstance, Complaint, ApiToken):
+            session.execute(delete(model))
+        session.execute(delete(ProcessModel).where(ProcessModel.id.not_in(keep)))
+        session.commit()
+
+
+@pytest.fixture
+def session(db_engine: Engine, bundled_model_ids: set[int]) -> Iterator[Session]:
+    """An engine-level session (no Flask); the test commits or not as the caller would."""
+    with Session(db_engine, expire_on_commit=False) as s:
+        yield s
+        s.rollback()
+
+
+@pytest.fixture
+def official(session: Session):  # noqa: ANN201 - returns a lookup function
+    def lookup(username: str) -> Official:
+        found = session.scalar(select(Official).where(Official.username == username))
+        assert found is not None, username
+        return found
+
+    return lookup
+
+
+@pytest.fixture(scope="session")
+def app(db_url: str, db_engine: Engine):  # noqa: ANN201
+    from web import create_app
+
+    application = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret-key",
+    })
+    return application
+
+
+@pytest.fixture
+def client(app, bundled_model_ids: set[int]):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+@pytest.fixture
+def api(app, client, bundled_model_ids: set[int]):  # noqa: ANN001, ANN201
+    """Call the JSON API as a given official: api("km-commerce").get("/api/v1/tasks")."""
+    from engine.org.services import create_token
+    from web.extensions import db
+
+    tokens: dict[str, str] = {}
+
+    class Caller:
+        def __init__(self, username: str) -> None:
+            if username not in tokens:
+                with app.app_context():
+                    user = db.session.scalar(select(Official).where(Official.username == username))
+                    tokens[username] = create_token(db.session, user, "test")
+                    db.session.commit()
+            self.headers = {"Authorization": f"Bearer {tokens[username]}"}
+
+        def get(self, url: str, **kw):  # noqa: ANN003, ANN201
+            return client.get(url, headers=self.headers, **kw)
+
+        def post(self, url: str, json: object = None, **kw):  # noqa: ANN003, ANN201
+            return client.post(url, headers=self.headers, json=json, **kw)
+
+    return Caller
+
+
+@pytest.fixture
+def demo_password() -> str:
+    return DEMO_PASSWORD

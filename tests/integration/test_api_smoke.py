@@ -1,0 +1,73 @@
+"""The complaint lifecycle through the HTTP API, as other government systems use it."""
+from __future__ import annotations
+
+COMPLAINT = {
+    "complainant_name": "云南滇信科技有限公司",
+    "complainant_uscc": "91440101MA5CJQ4N59",
+    "contact_person": "李明",
+    "contact_phone": "13888001234",
+    "respondent_code": "km-guandu-commerce",
+    "agreement_name": "官渡区招商引资项目投资协议",
+    "agreement_number": "GD-ZS-2024-017",
+    "domain": "investment_promotion",
+    "breach_type": "policy_unfulfilled",
+    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
+    "claims": "请求按协议兑现扶持资金。",
+}
+
+
+def _only_task(caller, complaint_id: int) -> dict:
+    body = caller.get(f"/api/v1/tasks?complaint_id={complaint_id}").get_json()
+    assert body["total"] == 1, body
+    return body["items"][0]
+
+
+def test_refused_rectification_is_confirmed_and_reported(api) -> None:
+    intake = api("intake")
+    created = intake.post("/api/v1/complaints", json=COMPLAINT)
+    assert created.status_code == 201, created.get_json()
+    cid = created.get_json()["id"]
+    assert created.get_json()["tracking_code"].startswith("YN")
+
+    task = _only_task(intake, cid)
+    assert task["spec_name"] == "screening"
+    assert intake.post(f"/api/v1/tasks/{task['id']}/complete", json={"accepted": True}).status_code == 200
+
+    supervisor = api("km-commerce")
+    assert api("guandu-commerce").get(f"/api/v1/tasks?complaint_id={cid}").get_json()["total"] == 0
+    task = _only_task(supervisor, cid)
+    assert task["spec_name"] == "verify" and task["department"]["code"] == "km-commerce"
+    bad = supervisor.post(f"/api/v1/tasks/{task['id']}/complete",
+                          json={"outcome": "unfounded", "respondent_reason": "staff_change", "explanation": "换届"})
+    assert bad.status_code == 422
+    assert "人员变动" in bad.get_json()["errors"]["outcome"]
+    ok = supervisor.post(f"/api/v1/tasks/{task['id']}/complete", json={"outcome": "founded", "explanation": "属实"})
+    assert ok.status_code == 200
+
+    task = _only_task(supervisor, cid)
+    supervisor.post(f"/api/v1/tasks/{task['id']}/complete", json={"deadline": "2027-01-15", "requirements": "兑现"})
+    respondent = api("guandu-commerce")
+    task = _only_task(respondent, cid)
+    assert task["spec_name"] == "report_rectification"
+    respondent.post(f"/api/v1/tasks/{task['id']}/complete", json={"completed": False, "measures": "资金未落实"})
+    task = _only_task(supervisor, cid)
+    supervisor.post(f"/api/v1/tasks/{task['id']}/complete", json={"rectified": False})
+    task = _only_task(supervisor, cid)
+    supervisor.post(f"/api/v1/tasks/{task['id']}/complete",
+                    json={"document_number": "昆商认〔2026〕3号", "basis": "协议第五条", "facts": "拒不兑现"})
+    ndrc = api("ndrc")
+    task = _only_task(ndrc, cid)
+    done = ndrc.post(f"/api/v1/tasks/{task['id']}/complete",
+                     json={"approved": True, "national_report_number": "云发改信用〔2026〕21号"})
+    assert done.status_code == 200
+
+    case = ndrc.get(f"/api/v1/complaints/{cid}").get_json()
+    assert case["status"] == "closed" and case["result"] == "breach_reported"
+    assert case["open_tasks"] == []
+    assert any("国家发展改革委" in e["summary"] for e in case["history"])
+
+
+def test_openapi_is_served(client) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/complaints" in spec["paths"]
+    assert "/api/v1/tasks/{task_id}/complete" in spec["paths"]

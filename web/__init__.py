@@ -1,0 +1,67 @@
+"""Thin Flask layer: the app factory wires extensions, blueprints, error mapping and CLI commands."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from web.config import DEV_SECRET_KEY, Defaults, database_url, engine_options
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the application: defaults → instance/config.py → LVYUE_* environment → `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LVYUE")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config["SQLALCHEMY_DATABASE_URI"]), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    _refuse_dev_secret(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    from engine.db import tune_sqlite
+    from engine.workflow.registry import load_builtin
+    from web.extensions import api, csrf, db, login_manager, migrate
+
+    load_builtin()
+    db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    api.init_app(app)
+
+    from web import auth, cli, errors, filters
+    from web.api import register as register_api
+    from web.cases import bp as cases_bp
+    from web.inbox import bp as inbox_bp
+
+    auth.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+    cli.init_app(app)
+    register_api(api)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(cases_bp)
+
+    if app.config.get("SCHEDULER_ENABLED"):
+        from web.scheduler import start_in_process
+
+        start_in_process(app)
+    return app
+
+
+def _refuse_dev_secret(app: Flask) -> None:
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError(
+            "拒绝启动：正在使用开发用 SECRET_KEY。生产环境请设置环境变量 LVYUE_SECRET_KEY 为随机长字符串。"
+            " (Refusing to start with the development secret key; set LVYUE_SECRET_KEY.)"
+        )

@@ -1,0 +1,16 @@
+"""JSON API under /api/v1 (flask-smorest): complaints and the caller's department inbox."""
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register(api: Api) -> None:
+    from web.api.complaints import blp as complaints_blp
+    from web.api.tasks import blp as tasks_blp
+    from web.extensions import csrf
+
+    for blp in (complaints_blp, tasks_blp):
+        csrf.exempt(blp)
+        api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})

@@ -1,0 +1,87 @@
+"""Shared bits of the API: authentication guard and output schemas."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user
+from marshmallow import Schema, fields
+
+from engine.cases.status import result_label, status_label
+
+
+def official_required(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """401 unless the request carries a valid bearer token or a signed-in session."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(401)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class ApiErrorSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String(metadata={"description": "中文错误说明"})
+    errors = fields.Dict(metadata={"description": "按字段的错误说明"})
+
+
+class TaskSchema(Schema):
+    id = fields.String(metadata={"description": "任务 ID（UUID）"})
+    complaint_id = fields.Integer()
+    spec_name = fields.String(metadata={"description": "流程图中的任务 ID，例如 verify"})
+    title = fields.String(metadata={"description": "任务名称"})
+    lane = fields.String(metadata={"description": "泳道角色：intake/ndrc/supervisor/respondent/prefecture_lead"})
+    department = fields.Function(lambda t: {"code": t.department.code, "name": t.department.name})
+    due_at = fields.DateTime()
+    created_at = fields.DateTime()
+    claimed_by = fields.Function(lambda t: t.claimed_by.username if t.claimed_by else None)
+    completed_at = fields.DateTime()
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(metadata={"description": "表单的 JSON Schema"})
+
+
+class EventSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String(attribute="actor_label")
+    kind = fields.String()
+    summary = fields.String()
+
+
+class ComplaintOutSchema(Schema):
+    id = fields.Integer()
+    tracking_code = fields.String()
+    status = fields.String()
+    status_label = fields.Function(lambda c: status_label(c.status))
+    result = fields.String(allow_none=True)
+    result_label = fields.Function(lambda c: result_label(c.result) if c.result else None)
+    complainant_name = fields.String()
+    complainant_uscc = fields.String()
+    contact_person = fields.String()
+    contact_phone = fields.String()
+    respondent_name = fields.String()
+    respondent_code = fields.Function(lambda c: c.respondent.code if c.respondent else None)
+    supervisor = fields.Function(lambda c: c.supervisor.name if c.supervisor else None)
+    agreement_name = fields.String()
+    agreement_number = fields.String(allow_none=True)
+    domain = fields.String()
+    breach_type = fields.String()
+    facts = fields.String()
+    claims = fields.String()
+    channel = fields.String()
+    external_ref = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class ComplaintCreatedSchema(Schema):
+    id = fields.Integer()
+    tracking_code = fields.String()
+    status = fields.String()

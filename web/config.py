@@ -1,0 +1,40 @@
+"""Configuration: defaults, then the instance folder's config.py, then LVYUE_* environment variables."""
+from __future__ import annotations
+
+import os
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+class Defaults:
+    SECRET_KEY = DEV_SECRET_KEY
+    SQLALCHEMY_DATABASE_URI: str | None = None  # set from DATABASE_URL or the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    API_TITLE = "Lvyue 履约 — 政府违约失信投诉处置 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    SCHEDULER_ENABLED = False
+    SCHEDULER_INTERVAL_SECONDS = 30
+    JSON_AS_ASCII = False
+
+
+def database_url(instance_path: str) -> str:
+    """DATABASE_URL, else SQLite in the instance folder; postgres:// URLs use psycopg 3."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'lvyue.sqlite3')}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}

@@ -1,0 +1,45 @@
+"""APScheduler wiring: a tick that fires due timers, in-process (`make run`) or as its own process."""
+from __future__ import annotations
+
+import logging
+import time
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from engine.workflow.timers import tick
+
+logger = logging.getLogger(__name__)
+
+
+def _tick_job(app: Flask) -> None:
+    from web.extensions import db
+
+    with app.app_context():
+        fired = tick(db.session)
+        if fired:
+            logger.info("scheduler tick fired %s instance(s)", fired)
+
+
+def start_in_process(app: Flask) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(_tick_job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app],
+                      max_instances=1, coalesce=True, id="timer-tick")
+    scheduler.start()
+    app.extensions["lvyue_scheduler"] = scheduler
+    return scheduler
+
+
+def run_forever() -> None:
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(_tick_job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app],
+                      max_instances=1, coalesce=True, id="timer-tick")
+    logger.info("scheduler running every %ss", app.config["SCHEDULER_INTERVAL_SECONDS"])
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        time.sleep(0)
