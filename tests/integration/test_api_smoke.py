@@ -36,7 +36,8 @@ def test_refused_rectification_is_confirmed_and_reported(api) -> None:
     supervisor = api("km-commerce")
     assert api("guandu-commerce").get(f"/api/v1/tasks?complaint_id={cid}").get_json()["total"] == 0
     task = _only_task(supervisor, cid)
-    assert task["spec_name"] == "verify" and task["department"]["code"] == "km-commerce"
+    assert task["spec_name"] == "verify"
+    assert task["department"]["code"] == "km-commerce"
     bad = supervisor.post(f"/api/v1/tasks/{task['id']}/complete",
                           json={"outcome": "unfounded", "respondent_reason": "staff_change", "explanation": "换届"})
     assert bad.status_code == 422
@@ -62,7 +63,8 @@ def test_refused_rectification_is_confirmed_and_reported(api) -> None:
     assert done.status_code == 200
 
     case = ndrc.get(f"/api/v1/complaints/{cid}").get_json()
-    assert case["status"] == "closed" and case["result"] == "breach_reported"
+    assert case["status"] == "closed"
+    assert case["result"] == "breach_reported"
     assert case["open_tasks"] == []
     assert any("国家发展改革委" in e["summary"] for e in case["history"])
 
