@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from engine.cases.models import CaseEvent, Complaint
+import engine.models  # noqa: F401 - the whole schema
 from engine.db import Base, tune_sqlite
+from engine.deadlines.services import seed_time_limits
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
 from engine.org.models import ApiToken, Official
 from engine.workflow import specs
@@ -60,6 +62,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
     tune_sqlite(engine)
     Base.metadata.create_all(engine)
     with Session(engine) as session:
+        seed_time_limits(session)
         load_demo_organisation(session)
         specs.deploy_directory(session, PROCESSES)
         session.commit()

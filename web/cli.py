@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from engine.deadlines.services import seed_time_limits
 from engine.errors import EngineError
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
 from engine.org.models import Official
@@ -23,6 +24,7 @@ PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
 def deploy_processes(directory: Path) -> None:
     """Deploy the bundled diagrams whose checksum changed."""
     try:
+        seed_time_limits(db.session)  # the limits diagrams name must exist before they run
         new = specs.deploy_directory(db.session, directory, deployed_by="cli")
         db.session.commit()
     except EngineError as exc:

@@ -81,6 +81,7 @@ class Complaint(Base):
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     breach_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # 挂牌督办
 
     respondent: Mapped[Department | None] = relationship(foreign_keys=[respondent_id])
     supervisor: Mapped[Department | None] = relationship(foreign_keys=[supervisor_id])

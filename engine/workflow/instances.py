@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
+from engine.deadlines.services import Due, WorkCalendar, due_for_limit, workdays_before
 from engine.errors import (
     ConcurrentUpdate,
     EngineError,
@@ -30,6 +31,7 @@ from engine.errors import (
 )
 from engine.org.models import Official
 from engine.workflow import clock, serializer, specs
+from engine.workflow.calendar import end_of_day
 from engine.workflow.forms import describe, validate_form
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from engine.workflow.registry import LANES, OPERATIONS, StepContext
@@ -232,12 +234,14 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
         if task_id in known:
             continue
         assignment = _resolve_lane(ctx, task.task_spec.lane)
+        due = _due(ctx, workflow, task, props)
         session.add(HumanTask(
             id=task_id, instance_id=instance.id, complaint_id=instance.complaint_id,
             spec_name=task.task_spec.bpmn_id or task.task_spec.name,
             title=task.task_spec.bpmn_name or task.task_spec.name, lane=task.task_spec.lane,
             department_id=assignment.department.id, role=assignment.role,
-            form=props.get(specs.FORM_PROPERTY), due_at=_due(workflow, task, props), created_at=ctx.now,
+            form=props.get(specs.FORM_PROPERTY), due_at=due.at if due else None,
+            due_basis=due.basis if due else None, due_provisional=bool(due and due.provisional), created_at=ctx.now,
         ))
         if ctx.complaint is not None and assignment.note:
             session.add(CaseEvent(complaint_id=ctx.complaint.id, at=ctx.now, kind="lane_fallback",
@@ -251,7 +255,10 @@ def _resolve_lane(ctx: StepContext, lane_name: str | None) -> Any:
     return lane.resolve(ctx) or LANES["ndrc"].resolve(ctx)
 
 
-def _due(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> datetime | None:
+def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> Due | None:
+    """A task's due time: from a named time limit (`timeLimit`) or an expression (`dueExpression`)."""
+    if props.get("timeLimit"):
+        return due_for_limit(ctx.session, props["timeLimit"], ctx.now, _calendar(ctx))
     expression = props.get("dueExpression")
     if not expression:
         return None
@@ -259,20 +266,25 @@ def _due(workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> datetime |
     if isinstance(value, str) and value:
         value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+        return Due(value if value.tzinfo else value.replace(tzinfo=SHANGHAI), "", False)
     if isinstance(value, date):  # a date deadline ends at the end of that day in Yunnan
-        return datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC)
+        return Due(datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC), "", False)
     return None
 
 
 def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    """The earliest due time among the instance's waiting timer events."""
     due = []
     for event in workflow.waiting_events():
-        if "Timer" in event.event_type and isinstance(event.value, str):
-            due.append(datetime.fromisoformat(event.value))
-        elif "Timer" in event.event_type and isinstance(event.value, dict) and event.value.get("next"):
-            due.append(datetime.fromisoformat(event.value["next"]))
-    return min((d if d.tzinfo else d.replace(tzinfo=UTC)) for d in due) if due else None
+        value = event.value.get("next") if isinstance(event.value, dict) else event.value
+        if not isinstance(value, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(due) if due else None
 
 
 def _script_engine(ctx: StepContext) -> SandboxScriptEngine:
@@ -283,7 +295,37 @@ def _script_engine(ctx: StepContext) -> SandboxScriptEngine:
         params = {name: p["value"] for name, p in operation_params.items()}
         return json.dumps(op.run(ctx, **params))
 
-    return SandboxScriptEngine(environment=SandboxEnvironment(service_caller=call_service))
+    return SandboxScriptEngine(environment=SandboxEnvironment(_step_helpers(ctx), service_caller=call_service))
+
+
+def _calendar(ctx: StepContext) -> WorkCalendar:
+    if ctx.calendar is None:
+        ctx.calendar = WorkCalendar(ctx.session)
+    return ctx.calendar
+
+
+def _step_helpers(ctx: StepContext) -> dict[str, Callable[..., str]]:
+    """Deadline helpers for expressions, bound to this step's clock and the statutory calendar."""
+
+    def workdays(n: int) -> str:
+        day, _ = _calendar(ctx).add_workdays(ctx.now.astimezone(SHANGHAI).date(), n)
+        return end_of_day(day).isoformat()
+
+    def limit(key: str) -> str:
+        return due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at.isoformat()
+
+    def reminder(key: str, n: int) -> str:
+        due = due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at
+        return max(workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
+
+    def end_of(day: str) -> str:
+        return end_of_day(date.fromisoformat(str(day)[:10])).isoformat()
+
+    def before(day: str, n: int) -> str:
+        due = end_of_day(date.fromisoformat(str(day)[:10]))
+        return max(workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
+
+    return {"workdays": workdays, "limit": limit, "reminder": reminder, "end_of": end_of, "before": before}
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

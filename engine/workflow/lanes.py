@@ -45,3 +45,11 @@ def prefecture_lead(ctx: StepContext) -> LaneAssignment | None:
     if lead is None:
         return _to_ndrc(ctx, "被投诉主体不属于州（市），任务转由省发展改革委处理")
     return LaneAssignment(lead)
+
+
+@lane("supervisor_leader", "认定部门负责人")
+def supervisor_leader(ctx: StepContext) -> LaneAssignment | None:
+    found = supervisor(ctx)
+    if found is None or found.role == "ndrc":
+        return found
+    return LaneAssignment(found.department, "leader", note=found.note)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -76,6 +76,8 @@ class HumanTask(Base):
     role: Mapped[str | None] = mapped_column(String(50))
     form: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_basis: Mapped[str | None] = mapped_column(Text)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -72,3 +72,28 @@ def close_case(ctx: StepContext, result: str) -> dict[str, Any]:
     _event(ctx, "closed", f"案件办结：{RESULTS[result]}", result=result)
     logger.info("complaint %s closed with %s", ctx.complaint.id, result)
     return {"closed": True}
+
+
+@operation("notify_lane", "通知泳道对应的部门（站内消息）", ("lane", "kind", "title", "message"))
+def notify_lane(ctx: StepContext, lane: str, kind: str, title: str, message: str) -> dict[str, Any]:
+    from engine.notify.models import Notification
+    from engine.workflow.registry import LANES
+
+    resolver = LANES.get(lane)
+    if resolver is None:
+        raise EngineError(f"未知的泳道角色：{lane}")
+    assignment = resolver.resolve(ctx) or LANES["ndrc"].resolve(ctx)
+    ctx.session.add(Notification(
+        department_id=assignment.department.id, role=assignment.role,
+        complaint_id=ctx.complaint.id if ctx.complaint else None, kind=kind, title=title, body=message,
+        created_at=ctx.now))
+    _event(ctx, kind, f"{title}（已通知{assignment.department.name}）", department=assignment.department.code)
+    return {"notified": assignment.department.code}
+
+
+@operation("flag_supervision", "挂牌督办（标记案件并记录）", ("reason",))
+def flag_supervision(ctx: StepContext, reason: str) -> dict[str, Any]:
+    if ctx.complaint is not None and ctx.complaint.supervised_at is None:
+        ctx.complaint.supervised_at = ctx.now
+    _event(ctx, "supervision", f"挂牌督办：{reason}")
+    return {"flagged": True}

@@ -21,6 +21,7 @@ class StepContext:
     actor: Official | None
     now: datetime
     notes: list[str] = field(default_factory=list)
+    calendar: Any = None  # the step's WorkCalendar, created on first use
 
 
 @dataclass(frozen=True)
@@ -71,4 +72,5 @@ def operation(name: str, label: str, parameters: tuple[str, ...] = ()) -> Callab
 
 def load_builtin() -> None:
     """Import the modules that register the built-in lanes and operations."""
+    import engine.models  # noqa: F401 - every table known to the metadata
     from engine.workflow import lanes, operations  # noqa: F401

@@ -1,0 +1,1 @@
+"""Statutory time limits, the working-day calendar and its administrator-entered years."""

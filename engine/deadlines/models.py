@@ -1,0 +1,50 @@
+"""Time limits with their legal basis, calendar overrides per day, and years whose schedule is entered."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, utcnow
+
+
+class TimeLimit(Base):
+    """One time limit of the procedure (e.g. verify within 15 working days), editable by administrators."""
+
+    __tablename__ = "time_limit"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(10))  # "workday" | "day"
+    extension: Mapped[int | None] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(100), default="system")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def description(self) -> str:
+        unit = "个工作日" if self.unit == "workday" else "日"
+        ext = f"（可延长{self.extension}{unit}）" if self.extension else ""
+        return f"{self.label}：{self.amount}{unit}{ext}"
+
+
+class CalendarDay(Base):
+    """A day whose status differs from Monday–Friday: a holiday on a weekday or a make-up working day."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarYear(Base):
+    """A year whose State Council holiday schedule an administrator has entered into `calendar_day`."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entered_by: Mapped[str] = mapped_column(String(100))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

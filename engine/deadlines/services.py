@@ -1,0 +1,173 @@
+"""Working-day arithmetic over the statutory calendar, and due times computed from the time limits."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.deadlines.models import CalendarDay, CalendarYear, TimeLimit
+from engine.errors import NotFound
+from engine.workflow import calendar as statutory
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIMITS = [
+    ("screen", "受理审查", 7, "workday", None,
+     "默认值，参照市场监管投诉举报处理办法：收到投诉之日起7个工作日内决定是否受理"),
+    ("forward", "转交认定部门", 2, "workday", None,
+     "默认值；发改财金〔2023〕1103号、云发改财金〔2023〕1064号要求“第一时间转交”"),
+    ("verify", "核实认定", 15, "workday", 15,
+     "默认值，参照信访工作条例的办理时限；可延长一次"),
+    ("rectify", "整改", 30, "day", None,
+     "默认值，参照保障中小企业款项支付条例：30日内支付（最长不超过60日）"),
+    ("report_breach", "确认违约失信后报送省发展改革委", 5, "workday", None,
+     "默认值；云发改财金〔2023〕1064号：拒不整改的确认为违约失信并推送至省发展改革委"),
+    ("ndrc_review", "省发展改革委复核上报", 5, "workday", None,
+     "默认值；云发改财金〔2023〕1064号：统一上报国家发展改革委"),
+    ("dispute", "协调分歧", 30, "workday", None, "默认值；对有分歧投诉推动加快协商解决或运用法律手段解决"),
+    ("repair", "信用修复决定", 5, "workday", None, "默认值；谁认定、谁修复"),
+]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A computed due time with what it rests on."""
+
+    at: datetime
+    basis: str
+    provisional: bool  # a year on the way has no entered schedule: Monday–Friday was assumed
+
+
+class WorkCalendar:
+    """The statutory calendar: chinesecalendar's years, then administrator-entered years, else Monday–Friday."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._entered: set[int] | None = None
+        self._overrides: dict[int, dict[date, bool]] = {}
+
+    def is_known_year(self, year: int) -> bool:
+        return statutory.is_known_year(year) or year in self._entered_years()
+
+    def is_workday(self, day: date) -> bool:
+        if statutory.is_known_year(day.year):
+            return statutory.is_workday(day)
+        override = self._year_overrides(day.year).get(day)
+        return override if override is not None else day.weekday() < 5
+
+    def add_workdays(self, start: date, n: int) -> tuple[date, bool]:
+        """The n-th working day after `start`, and whether any year crossed had no entered schedule."""
+        day, left, provisional = start, max(int(n), 0), False
+        while left:
+            day += timedelta(days=1)
+            provisional = provisional or not self.is_known_year(day.year)
+            if self.is_workday(day):
+                left -= 1
+        return day, provisional
+
+    def _entered_years(self) -> set[int]:
+        if self._entered is None:
+            self._entered = set(self._session.scalars(select(CalendarYear.year)))
+        return self._entered
+
+    def _year_overrides(self, year: int) -> dict[date, bool]:
+        if year not in self._overrides:
+            rows = self._session.execute(select(CalendarDay.day, CalendarDay.is_workday).where(
+                CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
+            self._overrides[year] = {d: w for d, w in rows}
+        return self._overrides[year]
+
+
+def due_for_limit(session: Session, key: str, start: datetime, calendar: WorkCalendar | None = None) -> Due:
+    """When time limit `key` runs out for something started at `start` (end of that day in Yunnan)."""
+    limit = session.get(TimeLimit, key)
+    if limit is None:
+        raise NotFound(f"未配置时限「{key}」")
+    cal = calendar or WorkCalendar(session)
+    today = start.astimezone(statutory.SHANGHAI).date()
+    if limit.unit == "workday":
+        day, provisional = cal.add_workdays(today, limit.amount)
+    else:
+        day, provisional = today + timedelta(days=limit.amount), False
+    basis = f"{limit.description}。依据：{limit.basis}"
+    if provisional:
+        basis += f"。注意：{day.year}年节假日安排尚未录入，暂按周一至周五计算"
+    return Due(statutory.end_of_day(day), basis, provisional)
+
+
+def workdays_before(due: datetime, n: int, calendar: WorkCalendar) -> datetime:
+    """The end of the working day `n` working days before `due` (for reminders)."""
+    day, left = due.astimezone(statutory.SHANGHAI).date(), max(int(n), 0)
+    while left:
+        day -= timedelta(days=1)
+        if calendar.is_workday(day):
+            left -= 1
+    return statutory.end_of_day(day)
+
+
+def seed_time_limits(session: Session) -> int:
+    """Insert the default time limits that are missing; returns how many were added."""
+    existing = set(session.scalars(select(TimeLimit.key)))
+    added = 0
+    for key, label, amount, unit, extension, basis in DEFAULT_LIMITS:
+        if key not in existing:
+            session.add(TimeLimit(key=key, label=label, amount=amount, unit=unit, extension=extension, basis=basis))
+            added += 1
+    session.flush()
+    return added
+
+
+def list_time_limits(session: Session) -> list[TimeLimit]:
+    return list(session.scalars(select(TimeLimit).order_by(TimeLimit.key)))
+
+
+def update_time_limit(session: Session, key: str, amount: int, unit: str, basis: str,
+                      extension: int | None, actor: str) -> TimeLimit:
+    """Change a time limit; new deadlines use it, deadlines already set stay as they were."""
+    from engine.db import utcnow
+    from engine.errors import FormInvalid
+
+    limit = session.get(TimeLimit, key)
+    if limit is None:
+        raise NotFound(f"未配置时限「{key}」")
+    errors = {}
+    if not 1 <= amount <= 365:
+        errors["amount"] = "时限应在 1–365 之间"
+    if unit not in ("workday", "day"):
+        errors["unit"] = "单位应为工作日或自然日"
+    if not basis.strip():
+        errors["basis"] = "请填写依据"
+    if extension is not None and not 0 <= extension <= 365:
+        errors["extension"] = "延长期限应在 0–365 之间"
+    if errors:
+        raise FormInvalid(errors)
+    limit.amount, limit.unit, limit.basis, limit.extension = amount, unit, basis.strip(), extension or None
+    limit.updated_by, limit.updated_at = actor, utcnow()
+    session.flush()
+    logger.info("time limit %s set to %s %s by %s", key, amount, unit, actor)
+    return limit
+
+
+def enter_year(session: Session, year: int, days: list[tuple[date, bool, str]], actor: str) -> CalendarYear:
+    """Record a year's holiday schedule: holidays on weekdays and make-up working days; replaces earlier entries."""
+    from sqlalchemy import delete
+
+    from engine.errors import FormInvalid
+
+    if statutory.is_known_year(year):
+        raise FormInvalid({"year": f"{year}年的节假日安排已由国务院公布并内置，无需录入"})
+    bad = [d for d, _, _ in days if d.year != year]
+    if bad:
+        raise FormInvalid({"days": f"日期 {bad[0].isoformat()} 不属于 {year} 年"})
+    session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
+    for day, is_workday, note in days:
+        session.add(CalendarDay(day=day, is_workday=is_workday, note=note[:100]))
+    entry = session.get(CalendarYear, year) or CalendarYear(year=year, entered_by=actor)
+    entry.entered_by = actor
+    session.add(entry)
+    session.flush()
+    logger.info("calendar %s entered by %s (%s special days)", year, actor, len(days))
+    return entry

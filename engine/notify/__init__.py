@@ -1,0 +1,1 @@
+"""In-app notifications for officials (reminders, escalations)."""
