@@ -68,6 +68,9 @@ def _explain(schema: dict, error: ValidationError) -> tuple[str, str]:
         return field or "_form", _MESSAGES["additionalProperties"]
     # a custom message on the failing (sub)schema or on the field's own schema wins
     custom = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+    if error.validator == "required" and isinstance(error.schema, dict):
+        # a conditional `required` (if/then) carries its message on the field it requires
+        custom = custom or error.schema.get("properties", {}).get(field, {}).get("x-error")
     prop = schema.get("properties", {}).get(field, {})
     custom = custom or prop.get("x-error")
     if custom:
