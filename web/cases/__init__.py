@@ -1,6 +1,92 @@
-"""Case pages (HTML)."""
+"""Case pages (HTML): the list of visible cases, registering a complaint, one case with its diagram."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine.cases import services as cases
+from engine.cases.models import BREACH_TYPES, DOMAINS
+from engine.errors import FormInvalid
+from engine.workflow.progress import diagram_progress
+from web.extensions import db
+from web.forms_render import department_choices
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+PAGE_SIZE = 50
+COMPLAINT_FIELDS = (
+    "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
+    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
+    "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
+)
+BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
+
+
+def may_register() -> bool:
+    """Whether the signed-in official sees the registration form (intake and provincial DRC staff)."""
+    return current_user.is_authenticated and (current_user.has_role("intake") or current_user.has_role("ndrc"))
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """Cases the caller may see, newest first."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = cases.visible_complaints(db.session, current_user, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return render_template("cases/index.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> object:
+    """The intake form; POST registers the complaint and starts its procedure."""
+    if not may_register():
+        abort(403)
+    values: dict = {"is_private_enterprise": "true", "in_litigation": "false"}
+    errors: dict = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            complaint, _ = cases.register_complaint(db.session, _complaint_input(values), current_user)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(f"投诉已登记，受理编号 {complaint.tracking_code}（请告知投诉人用于查询）。", "success")
+            return redirect(url_for("cases.show", complaint_id=complaint.id), 303)
+    return render_template(
+        "cases/new.html", values=values, errors=errors, departments=department_choices(db.session),
+        domains=DOMAINS, breach_types=BREACH_TYPES,
+    ), 422 if errors else 200
+
+
+@bp.get("/<int:complaint_id>")
+@login_required
+def show(complaint_id: int) -> str:
+    """One case: details, open tasks, history and the diagram."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    return render_template(
+        "cases/show.html", c=complaint, open_tasks=cases.open_tasks(db.session, complaint),
+        events=cases.history(db.session, complaint), has_diagram=cases.instance_of(db.session, complaint) is not None,
+    )
+
+
+@bp.get("/<int:complaint_id>/diagram")
+@login_required
+def diagram(complaint_id: int) -> object:
+    """The case's BPMN XML with the ids of completed and current elements, for the diagram viewer."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    instance = cases.instance_of(db.session, complaint)
+    if instance is None:
+        abort(404)
+    return jsonify({"xml": instance.model.bpmn_xml, "version": instance.model.version, **diagram_progress(instance)})
+
+
+def _complaint_input(form: dict[str, str]) -> dict:
+    """Posted strings as the engine's ComplaintInput expects: empty fields left out, booleans from "true"/"false"."""
+    raw: dict = {name: (form.get(name) or "").strip() for name in COMPLAINT_FIELDS}
+    raw = {k: v for k, v in raw.items() if v}
+    for name in BOOLEAN_FIELDS:
+        raw[name] = form.get(name) == "true"
+    return raw

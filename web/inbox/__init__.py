@@ -1,13 +1,118 @@
-"""Official's inbox (HTML)."""
+"""Official's inbox (HTML): the department's open tasks, claiming, and the task page with its form."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from collections.abc import Callable
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engine.cases.models import Complaint
+from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.workflow import instances
+from engine.workflow.inbox import InboxFilter, inbox
+from engine.workflow.models import HumanTask
+from web.extensions import db
+from web.forms_render import build_fields, department_choices, parse_posted
 
 bp = Blueprint("inbox", __name__)
+
+PAGE_SIZE = 20
+CLAIMED_FILTERS = {"": "全部", "me": "我认领的", "unclaimed": "未认领", "others": "他人认领"}
+LANES = {"": "全部环节", "intake": "受理登记", "ndrc": "省发展改革委", "supervisor": "上级或主管部门",
+         "respondent": "被投诉主体", "prefecture_lead": "州（市）信用牵头单位"}
 
 
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("base.html")
+    """The caller's department inbox, soonest due first, with claim filters and paging."""
+    claimed = request.args.get("claimed", "")
+    claimed = claimed if claimed in CLAIMED_FILTERS else ""
+    lane = request.args.get("lane", "")
+    lane = lane if lane in LANES else ""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = inbox(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
+                        PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    complaints = _complaints_of(rows)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=pages,
+                           complaints=complaints, claimed=claimed, lane=lane,
+                           claimed_filters=CLAIMED_FILTERS, lanes=LANES)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> object:
+    """Claim a task so colleagues see who is working on it."""
+    return _claim_action(task_id, instances.claim_task, "已认领该任务")
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> object:
+    """Give a claimed task back to the department inbox."""
+    return _claim_action(task_id, instances.unclaim_task, "已退回认领")
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def task(task_id: str) -> object:
+    """The task's case summary and form; POST completes the task with the parsed form data."""
+    human = instances.get_task(db.session, task_id)
+    instances.ensure_can_see(db.session, human, current_user)
+    schema = instances.task_form(human)
+    if request.method == "GET":
+        return _render_task(human, schema)
+    data = parse_posted(schema, request.form)
+    try:
+        instances.complete_task(db.session, task_id, data, current_user)
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        return _render_task(human, schema, values=dict(request.form), errors=exc.errors, message=exc.message), 422
+    except (ConcurrentUpdate, TaskNotReady) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("inbox.index")), 303
+    except PermissionDenied as exc:
+        db.session.rollback()
+        return render_template("error.html", status=403, message=exc.message), 403
+    flash(f"已提交：「{human.title}」已办理完毕。", "success")
+    return redirect(url_for("inbox.index")), 303
+
+
+def _render_task(human: HumanTask, schema: dict, values: dict | None = None, errors: dict | None = None,
+                 message: str | None = None) -> str:
+    complaint = db.session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    needs_departments = any(p.get("x-widget") == "department" for p in schema.get("properties", {}).values())
+    fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None)
+    return render_template(
+        "inbox/task.html", task=human, complaint=complaint, schema=schema, fields=fields,
+        form_errors=(errors or {}).get("_form"), message=message,
+        can_work=instances.can_work_on(human, current_user) and human.completed_at is None,
+    )
+
+
+def _complaints_of(rows: list[HumanTask]) -> dict[int, Complaint]:
+    """The cases of one inbox page, in one query."""
+    ids = {r.complaint_id for r in rows if r.complaint_id}
+    if not ids:
+        return {}
+    return {c.id: c for c in db.session.scalars(select(Complaint).where(Complaint.id.in_(ids)))}
+
+
+def _claim_action(task_id: str, action: Callable[..., HumanTask], done: str) -> object:
+    try:
+        action(db.session, task_id, current_user)
+        db.session.commit()
+        flash(done, "success")
+    except EngineError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(_back()), 303
+
+
+def _back() -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
