@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -179,10 +179,24 @@ def load_workflow(instance: ProcessInstance, ctx: StepContext | None = None) -> 
     return workflow
 
 
+LATE_AFTER = timedelta(minutes=10)
+
+
 def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) -> None:
-    """Refresh the timers of one due instance and run what they release (one step)."""
+    """Refresh the timers of one due instance and run what they release (one step).
+
+    A timer fired well after its due time (scheduler down, or the tick fell behind) is noted in the history.
+    """
     complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
     ctx = StepContext(session, complaint, None, now)
+    due = as_utc(instance.next_timer_at)
+    if complaint is not None and due is not None and now - due > LATE_AFTER:
+        session.add(CaseEvent(
+            complaint_id=complaint.id, at=now, kind="timer_late",
+            summary=(f"定时器延迟触发：应于 {due.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发，"
+                     f"实际于 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发（调度程序停机或积压，恢复后补触发）"),
+            data={"due": due.isoformat(), "fired": now.isoformat()},
+        ))
     with clock.frozen_at(now):
         _advance(ctx, instance, load_workflow(instance, ctx), lambda wf: wf.refresh_timers())
 

@@ -1,0 +1,139 @@
+"""Timers in complaint.bpmn: reminders, 挂牌督办 of overdue verification, overdue rectification, catch-up.
+
+Time is injected through `now=`; nothing sleeps. Each test runs plain and through a save/restore round trip.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.cases.models import CaseEvent, Complaint
+from engine.cases.services import open_tasks, register_complaint
+from engine.db import as_utc
+from engine.deadlines.services import WorkCalendar, enter_year
+from engine.notify.models import Notification
+from engine.notify.services import unread_count
+from engine.workflow import serializer, specs, timers
+from engine.workflow.instances import complete_task, load_workflow
+from engine.workflow.models import ProcessInstance
+
+COMPLAINT = {
+    "complainant_name": "云南滇信科技有限公司", "complainant_uscc": "91440101MA5CJQ4N59",
+    "contact_person": "李明", "contact_phone": "13888001234", "respondent_code": "km-guandu-commerce",
+    "agreement_name": "招商引资协议", "domain": "investment_promotion", "breach_type": "unpaid",
+    "facts": "扶持资金未兑现", "claims": "兑现扶持资金",
+}
+# Monday 2026-09-14 09:00 in Yunnan
+T0 = datetime(2026, 9, 14, 1, 0, tzinfo=UTC)
+
+
+def _round_trip(session: Session, complaint: Complaint, save_restore: bool) -> None:
+    if not save_restore:
+        return
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint.id))
+    specs._SPEC_CACHE.clear()
+    state = serializer.dump_workflow(load_workflow(instance))
+    assert state == serializer.dump_workflow(load_workflow(instance))
+    instance.state = state
+    session.commit()
+
+
+def _to_verify(session: Session, official, save_restore: bool) -> Complaint:  # noqa: ANN001
+    complaint, _ = register_complaint(session, dict(COMPLAINT), official("intake"), now=T0)
+    session.commit()
+    _round_trip(session, complaint, save_restore)
+    (screening,) = open_tasks(session, complaint)
+    complete_task(session, screening.id, {"accepted": True}, official("intake"), now=T0)
+    session.commit()
+    _round_trip(session, complaint, save_restore)
+    return complaint
+
+
+def _events(session: Session, complaint: Complaint, kind: str) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.complaint_id == complaint.id,
+                                                        CaseEvent.kind == kind)))
+
+
+@pytest.mark.parametrize("save_restore", [False, True])
+def test_verify_reminder_then_supervision_keeps_the_task(session: Session, official, save_restore: bool) -> None:  # noqa: ANN001
+    complaint = _to_verify(session, official, save_restore)
+    (verify,) = open_tasks(session, complaint)
+    # 15 working days from Mon 2026-09-14 cross Mid-Autumn and National Day (Sep 25 and Oct 1–7 off,
+    # Sunday Sep 20 and Saturday Oct 10 are make-up working days): due at the end of Saturday Oct 10 in Yunnan
+    assert as_utc(verify.due_at) == datetime(2026, 10, 10, 15, 59, 59, tzinfo=UTC)
+    assert "15个工作日" in verify.due_basis
+    assert not verify.due_provisional
+
+    assert timers.tick(session, now=T0 + timedelta(days=3)) == 0
+    fired = timers.tick(session, now=datetime(2026, 10, 9, 2, tzinfo=UTC))  # after the reminder, before the limit
+    assert fired == 1
+    assert len(_events(session, complaint, "reminder")) == 1
+    _round_trip(session, complaint, save_restore)
+    assert timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 1  # past the limit
+    session.expire_all()
+    assert session.get(Complaint, complaint.id).supervised_at is not None
+    assert len(_events(session, complaint, "supervision")) == 1
+    assert unread_count(session, official("ndrc")) >= 1
+    assert unread_count(session, official("km-commerce-lead")) >= 1  # the supervisor's leadership
+    assert unread_count(session, official("km-commerce")) >= 1  # the reminder went to the department
+    notices = session.scalars(select(Notification).where(Notification.complaint_id == complaint.id)).all()
+    assert {n.kind for n in notices} == {"reminder", "escalation"}
+    # non-interrupting: verification is still open and can be completed
+    (still,) = open_tasks(session, complaint)
+    assert still.id == verify.id
+    complete_task(session, still.id, {"outcome": "founded", "explanation": "属实"}, official("km-commerce"),
+                  now=datetime(2026, 10, 15, 2, tzinfo=UTC))
+    session.commit()
+    assert [t.spec_name for t in open_tasks(session, complaint)] == ["order_rectification"]
+
+
+@pytest.mark.parametrize("save_restore", [False, True])
+def test_overdue_rectification_leads_to_confirming_the_breach(session: Session, official, save_restore: bool) -> None:  # noqa: ANN001
+    complaint = _to_verify(session, official, save_restore)
+    (verify,) = open_tasks(session, complaint)
+    complete_task(session, verify.id, {"outcome": "founded", "explanation": "属实"}, official("km-commerce"), now=T0)
+    (order,) = open_tasks(session, complaint)
+    complete_task(session, order.id, {"deadline": "2026-10-20", "requirements": "兑现"}, official("km-commerce"),
+                  now=T0)
+    session.commit()
+    _round_trip(session, complaint, save_restore)
+    (report,) = open_tasks(session, complaint)
+    assert report.spec_name == "report_rectification"
+    # downtime: the scheduler comes back long after both the reminder and the deadline
+    late = datetime(2026, 11, 2, 1, tzinfo=UTC)
+    while timers.tick(session, now=late):
+        pass
+    session.expire_all()
+    tasks = open_tasks(session, complaint)
+    assert [t.spec_name for t in tasks] == ["confirm_breach_task"]
+    assert tasks[0].department.code == "km-commerce"
+    assert session.get(type(report), report.id).outcome == "withdrawn"
+    late_notes = _events(session, complaint, "timer_late")
+    assert late_notes
+    assert "延迟触发" in late_notes[0].summary
+
+
+def test_idle_tick_does_nothing(session: Session) -> None:
+    assert timers.tick(session, now=T0) == 0
+
+
+def test_year_without_schedule_is_provisional_until_entered(session: Session, official) -> None:  # noqa: ANN001
+    start = datetime(2026, 12, 20, 2, tzinfo=UTC)
+    complaint, _ = register_complaint(session, dict(COMPLAINT), official("intake"), now=start)
+    session.commit()
+    (screening,) = open_tasks(session, complaint)
+    complete_task(session, screening.id, {"accepted": True}, official("intake"), now=start)
+    session.commit()
+    (verify,) = open_tasks(session, complaint)
+    assert verify.due_provisional
+    assert "2027年节假日安排尚未录入" in verify.due_basis
+    # once 2027 is entered, new deadlines follow it (New Year's Day holiday on Friday 2027-01-01)
+    cal = WorkCalendar(session)
+    assert cal.add_workdays(date(2026, 12, 31), 1) == (date(2027, 1, 1), True)
+    enter_year(session, 2027, [(date(2027, 1, 1), False, "元旦")], actor="test")
+    cal = WorkCalendar(session)
+    assert cal.add_workdays(date(2026, 12, 31), 1) == (date(2027, 1, 4), False)
+    session.rollback()
