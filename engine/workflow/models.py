@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -21,10 +32,10 @@ class ProcessModel(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    dmn: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    dmn: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, deferred=True)
     forms: Mapped[dict[str, dict]] = mapped_column(JSON, default=dict)
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # read only when the spec cache misses
     comment: Mapped[str] = mapped_column(Text, default="")
     deployed_by: Mapped[str] = mapped_column(String(100), default="system")
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -46,7 +57,7 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    model: Mapped[ProcessModel] = relationship(lazy="joined")
+    model: Mapped[ProcessModel] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
 

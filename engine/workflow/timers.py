@@ -28,7 +28,7 @@ def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int
                  .where(ProcessInstance.next_timer_at <= moment, ProcessInstance.status == "running")
                  .order_by(ProcessInstance.next_timer_at).limit(1))
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=ProcessInstance)
         instance = session.scalar(query)
         if instance is None:
             session.rollback()
