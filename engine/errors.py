@@ -21,6 +21,12 @@ class PermissionDenied(EngineError):
     http_status = 403
 
 
+class ConflictError(EngineError):
+    """The request does not fit the case's current state."""
+
+    http_status = 409
+
+
 class TaskNotReady(EngineError):
     """The task was completed or withdrawn already."""
 

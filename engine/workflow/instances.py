@@ -201,6 +201,32 @@ def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) 
         _advance(ctx, instance, load_workflow(instance, ctx), lambda wf: wf.refresh_timers())
 
 
+def shift_deadlines(session: Session, instance: ProcessInstance, workdays: int, now: datetime) -> None:
+    """Move every waiting timer and open task deadline of `instance` later by `workdays` working days."""
+    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
+    ctx = StepContext(session, complaint, None, now)
+    if workdays <= 0:
+        return
+
+    def later(moment: datetime) -> datetime:
+        day, _ = _calendar(ctx).add_workdays(moment.astimezone(SHANGHAI).date(), workdays)
+        return datetime.combine(day, moment.astimezone(SHANGHAI).timetz()).astimezone(UTC)
+
+    def shift(workflow: BpmnWorkflow) -> None:
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            value = task.internal_data.get("event_value")
+            if isinstance(value, str):
+                task.internal_data["event_value"] = later(datetime.fromisoformat(value)).isoformat()
+            elif isinstance(value, dict) and isinstance(value.get("next"), str):
+                value["next"] = later(datetime.fromisoformat(value["next"])).isoformat()
+
+    for human in session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None), HumanTask.due_at.is_not(None))):
+        human.due_at = later(as_utc(human.due_at))
+    with clock.frozen_at(now):
+        _advance(ctx, instance, load_workflow(instance, ctx), shift)
+
+
 def _open_task(session: Session, task_id: str) -> HumanTask:
     human = get_task(session, task_id)
     if human.completed_at is not None:
@@ -219,16 +245,33 @@ def _advance(
         raise
     except SpiffWorkflowException as exc:
         logger.warning("instance %s failed: %s", instance.id, exc)
-        raise WorkflowFailed(f"流程执行出错：{exc}", instance_id=instance.id) from exc
+        reason = _engine_cause(exc)  # SpiffWorkflow wraps our errors (e.g. UnsafeExpression) without keeping them
+        detail = f"{reason.message}（{str(exc).strip()}）" if reason else str(exc)
+        raise WorkflowFailed(f"流程执行出错：{detail}", instance_id=instance.id) from exc
     try:
         instance.state = serializer.dump_workflow(workflow)
-        instance.status = "completed" if workflow.is_completed() else "running"
+        if workflow.is_completed():
+            instance.status = "completed"
+        elif instance.status != "paused":  # a paused clock stays paused while officials work
+            instance.status = "running"
         instance.updated_at = ctx.now
         instance.next_timer_at = _next_timer(workflow)
         _sync_inbox(ctx, instance, workflow)
         ctx.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+
+
+def _engine_cause(exc: BaseException) -> EngineError | None:
+    """The engine error (with its Chinese message) that a SpiffWorkflow exception was raised while handling."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, EngineError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:

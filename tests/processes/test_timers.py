@@ -137,3 +137,36 @@ def test_year_without_schedule_is_provisional_until_entered(session: Session, of
     cal = WorkCalendar(session)
     assert cal.add_workdays(date(2026, 12, 31), 1) == (date(2027, 1, 4), False)
     session.rollback()
+
+
+@pytest.mark.parametrize("save_restore", [False, True])
+def test_paused_working_days_do_not_count(session: Session, official, save_restore: bool) -> None:  # noqa: ANN001
+    from engine.deadlines.pauses import pause_clock, pauses, resume_clock
+    from engine.errors import PermissionDenied
+
+    complaint = _to_verify(session, official, save_restore)
+    (verify,) = open_tasks(session, complaint)
+    due_before = as_utc(verify.due_at)  # end of Sat 2026-10-10
+    with pytest.raises(PermissionDenied):
+        pause_clock(session, complaint, official("guandu-commerce"), "补正", now=T0)
+    # paused Mon 2026-09-14 09:00 → resumed Mon 2026-09-21: Sep 14–18 and Sunday make-up Sep 20 = 6 working days
+    pause_clock(session, complaint, official("km-commerce"), "等待投诉人补正合同原件", now=T0)
+    session.commit()
+    # while paused, nothing fires even long after the reminder would have
+    assert timers.tick(session, now=datetime(2026, 10, 12, 2, tzinfo=UTC)) == 0
+    _round_trip(session, complaint, save_restore)
+    resume_clock(session, complaint, official("km-commerce"), now=datetime(2026, 9, 21, 1, tzinfo=UTC))
+    session.commit()
+    (verify,) = open_tasks(session, complaint)
+    # Oct 10 + 6 working days: Oct 12, 13, 14, 15, 16, 19
+    assert as_utc(verify.due_at) == datetime(2026, 10, 19, 15, 59, 59, tzinfo=UTC)
+    assert as_utc(verify.due_at) > due_before
+    (pause,) = pauses(session, complaint)
+    assert pause.shifted_workdays == 6
+    kinds = [e.kind for e in session.scalars(select(CaseEvent).where(CaseEvent.complaint_id == complaint.id))]
+    assert "clock_paused" in kinds
+    assert "clock_resumed" in kinds
+    # the reminder moved too: 3 working days before Oct 19 is Oct 14
+    assert timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 0
+    assert timers.tick(session, now=datetime(2026, 10, 14, 17, tzinfo=UTC)) == 1
+    assert len(_events(session, complaint, "reminder")) == 1

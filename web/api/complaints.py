@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import abort, request
 from flask_login import current_user
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from engine.cases import services as cases
 from engine.cases.schemas import ComplaintInput
+from engine.deadlines import pauses
 from web.api.common import (
     ApiErrorSchema,
     ComplaintCreatedSchema,
@@ -49,3 +51,44 @@ def get_complaint(complaint_id: int) -> object:
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))
     body["history"] = EventSchema(many=True).dump(cases.history(db.session, complaint))
     return body
+
+
+class PauseInput(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="原因长度应在 1–2000 字之间"),
+                           error_messages={"required": "请填写暂停计时的原因"},
+                           metadata={"description": "暂停原因，例如：等待投诉人补正材料"})
+
+
+class PauseOut(Schema):
+    paused_at = fields.DateTime()
+    paused_by = fields.String()
+    reason = fields.String()
+    resumed_at = fields.DateTime(allow_none=True)
+    shifted_workdays = fields.Integer(allow_none=True, metadata={"description": "恢复时各期限顺延的工作日数"})
+
+
+@blp.post("/<int:complaint_id>/pause")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(PauseInput)
+@blp.response(200, PauseOut)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def pause(args: dict, complaint_id: int) -> object:
+    """Pause the case's clock (补正 etc.): timers stop and paused working days do not count."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    result = pauses.pause_clock(db.session, complaint, current_user, args["reason"])
+    db.session.commit()
+    return result
+
+
+@blp.post("/<int:complaint_id>/resume")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, PauseOut)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def resume(complaint_id: int) -> object:
+    """Resume the clock; pending deadlines move later by the working days paused."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    result = pauses.resume_clock(db.session, complaint, current_user)
+    db.session.commit()
+    return result
