@@ -173,6 +173,9 @@ def test_case_list_and_diagram(client, login) -> None:
     assert "云南滇信科技有限公司" in client.get("/cases/").get_data(as_text=True)
     task_id = _task_ids(client)[0]
     client.post(f"/tasks/{task_id}", data={"accepted": "true"})
+    twice = client.post(f"/tasks/{task_id}", data={"accepted": "true"}, follow_redirects=True)
+    assert "该任务已办理完毕" in twice.get_data(as_text=True)
+    assert "已于" in client.get(f"/tasks/{task_id}").get_data(as_text=True)  # read-only once done
     body = client.get(f"/cases/{cid}/diagram").get_json()
     assert body["xml"].lstrip().startswith("<?xml")
     assert "screening" in body["completed"]
