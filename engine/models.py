@@ -1,11 +1,11 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
 from engine.cases.models import CaseEvent, Complaint
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
-from engine.notify.models import Notification
+from engine.notify.models import EmailOutbox, Notification
 from engine.org.models import ApiToken, Department, Official
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 
 __all__ = [
-    "ApiToken", "CalendarDay", "CalendarYear", "CaseEvent", "ClockPause", "Complaint", "Department", "HumanTask",
+    "ApiToken", "CalendarDay", "CalendarYear", "CaseEvent", "ClockPause", "Complaint", "Department", "EmailOutbox", "HumanTask",
     "Notification", "Official", "ProcessInstance", "ProcessModel", "TimeLimit",
 ]

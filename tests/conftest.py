@@ -22,7 +22,7 @@ from engine.db import Base, tune_sqlite
 from engine.deadlines.models import ClockPause
 from engine.deadlines.services import seed_time_limits
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
-from engine.notify.models import Notification
+from engine.notify.models import EmailOutbox, Notification
 from engine.org.models import ApiToken, Official
 from engine.workflow import specs
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
@@ -87,7 +87,7 @@ def _clean_cases(request: pytest.FixtureRequest) -> Iterator[None]:
     engine: Engine = request.getfixturevalue("db_engine")
     keep: set[int] = request.getfixturevalue("bundled_model_ids")
     with Session(engine) as session:
-        for model in (ClockPause, Notification, HumanTask, CaseEvent, ProcessInstance, Complaint, ApiToken):
+        for model in (EmailOutbox, ClockPause, Notification, HumanTask, CaseEvent, ProcessInstance, Complaint, ApiToken):
             session.execute(delete(model))
         session.execute(delete(ProcessModel).where(ProcessModel.id.not_in(keep)))
         session.commit()

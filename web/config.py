@@ -22,6 +22,13 @@ class Defaults:
     SCHEDULER_ENABLED = False
     SCHEDULER_INTERVAL_SECONDS = 30
     JSON_AS_ASCII = False
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_SENDER = "lvyue-noreply@localhost"
+    MAIL_ENABLED = False  # the tick delivers the email outbox only when true
 
 
 def database_url(instance_path: str) -> str:

@@ -8,6 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from engine.notify.mail import SmtpSettings, deliver
 from engine.workflow.timers import tick
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,16 @@ def _tick_job(app: Flask) -> None:
         fired = tick(db.session)
         if fired:
             logger.info("scheduler tick fired %s instance(s)", fired)
+        if app.config.get("MAIL_ENABLED"):
+            sent = deliver(db.session, smtp_settings(app.config))
+            if sent:
+                logger.info("scheduler tick sent %s email(s)", sent)
+
+
+def smtp_settings(config: dict) -> SmtpSettings:
+    return SmtpSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]), username=config["SMTP_USERNAME"],
+                        password=config["SMTP_PASSWORD"], starttls=bool(config["SMTP_STARTTLS"]),
+                        sender=config["SMTP_SENDER"])
 
 
 def start_in_process(app: Flask) -> BackgroundScheduler:

@@ -101,7 +101,7 @@ def load_demo_organisation(session: Session, password: str = DEMO_PASSWORD) -> i
         if username in existing:
             continue
         session.add(Official(username=username, full_name=full_name, department=by_code[dept_code],
-                             roles=roles, password_hash=pw_hash))
+                             roles=roles, password_hash=pw_hash, email=f"{username}@lvyue.example"))
         added += 1
     session.flush()
     logger.info("demo organisation: %s rows added", added)

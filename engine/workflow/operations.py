@@ -76,17 +76,31 @@ def close_case(ctx: StepContext, result: str) -> dict[str, Any]:
 
 @operation("notify_lane", "通知泳道对应的部门（站内消息）", ("lane", "kind", "title", "message"))
 def notify_lane(ctx: StepContext, lane: str, kind: str, title: str, message: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from engine.notify.mail import enqueue
     from engine.notify.models import Notification
+    from engine.org.models import Official
     from engine.workflow.registry import LANES
 
     resolver = LANES.get(lane)
     if resolver is None:
         raise EngineError(f"未知的泳道角色：{lane}")
     assignment = resolver.resolve(ctx) or LANES["ndrc"].resolve(ctx)
-    ctx.session.add(Notification(
+    notice = Notification(
         department_id=assignment.department.id, role=assignment.role,
         complaint_id=ctx.complaint.id if ctx.complaint else None, kind=kind, title=title, body=message,
-        created_at=ctx.now))
+        created_at=ctx.now)
+    ctx.session.add(notice)
+    ctx.session.flush()
+    recipients = ctx.session.scalars(select(Official).where(
+        Official.department_id == assignment.department.id, Official.is_active.is_(True),
+        Official.email.is_not(None)))
+    case = f"（案件 {ctx.complaint.tracking_code}）" if ctx.complaint else ""
+    for official in recipients:
+        if assignment.role is None or official.has_role(assignment.role):
+            enqueue(ctx.session, f"notification:{notice.id}:{official.id}", official.email,
+                    f"【履约】{title}{case}", f"{official.full_name}：\n\n{message}\n\n（本邮件由系统自动发送）")
     _event(ctx, kind, f"{title}（已通知{assignment.department.name}）", department=assignment.department.code)
     return {"notified": assignment.department.code}
 
