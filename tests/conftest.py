@@ -12,20 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from engine.cases.models import CaseEvent, Complaint
 import engine.models  # noqa: F401 - the whole schema
 from engine.db import Base, tune_sqlite
-from engine.deadlines.models import ClockPause
 from engine.deadlines.services import seed_time_limits
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
-from engine.notify.models import EmailOutbox, Notification
-from engine.org.models import ApiToken, Official
+from engine.org.models import Department, Official
 from engine.workflow import specs
-from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
+from engine.workflow.models import ProcessModel
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -74,22 +71,36 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def bundled_model_ids(db_engine: Engine) -> set[int]:
+    """Ids of the rows every test starts with: the bundled process versions, demo departments and officials."""
     with Session(db_engine) as session:
-        return set(session.scalars(select(ProcessModel.id)))
+        _BASELINE.update({
+            ProcessModel.__table__.name: set(session.scalars(select(ProcessModel.id))),
+            Department.__table__.name: set(session.scalars(select(Department.id))),
+            Official.__table__.name: set(session.scalars(select(Official.id))),
+        })
+        return _BASELINE[ProcessModel.__table__.name]
+
+
+_BASELINE: dict[str, set[int]] = {}
+REFERENCE_TABLES = {"time_limit"}  # seeded once per run; tests that change them restore them
 
 
 @pytest.fixture(autouse=True)
 def _clean_cases(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test that used the database, remove its cases and any extra process versions."""
+    """After each test that used the database, delete every row it added (baseline rows stay)."""
     yield
     if "db_engine" not in request.fixturenames:
         return
     engine: Engine = request.getfixturevalue("db_engine")
-    keep: set[int] = request.getfixturevalue("bundled_model_ids")
+    request.getfixturevalue("bundled_model_ids")
     with Session(engine) as session:
-        for model in (EmailOutbox, ClockPause, Notification, HumanTask, CaseEvent, ProcessInstance, Complaint, ApiToken):
-            session.execute(delete(model))
-        session.execute(delete(ProcessModel).where(ProcessModel.id.not_in(keep)))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in REFERENCE_TABLES:
+                continue
+            if table.name in _BASELINE:
+                session.execute(table.delete().where(table.c.id.not_in(_BASELINE[table.name])))
+            else:
+                session.execute(table.delete())
         session.commit()
 
 
