@@ -4,7 +4,9 @@ The target metadata is engine.db.Base.metadata (through Flask-SQLAlchemy), so th
 conventions there name every constraint and index. On SQLite, migrations run in batch mode
 (`render_as_batch`), because SQLite can only alter a table by copying it.
 """
+import importlib
 import logging
+import pkgutil
 from logging.config import fileConfig
 
 from alembic import context
@@ -27,6 +29,21 @@ def get_engine_url():
     return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
 
 
+def import_all_models():
+    """Import every engine/<area>/models.py, so autogenerate sees tables the app has not imported yet."""
+    import engine
+
+    for area in pkgutil.iter_modules(engine.__path__):
+        if area.ispkg:
+            name = f"engine.{area.name}.models"
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+
+
+import_all_models()
 config.set_main_option("sqlalchemy.url", get_engine_url())
 target_db = current_app.extensions["migrate"].db
 

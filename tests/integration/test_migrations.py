@@ -7,20 +7,43 @@ test needs an empty one.)
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import pkgutil
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
-from engine.db import Base
+import engine
+from engine.db import Base, tune_sqlite
+from engine.org.demo import load_demo_organisation
+from engine.org.models import Official
+from engine.workflow import specs
+from engine.workflow.registry import load_builtin
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "migrations"
+PROCESSES = ROOT / "processes"
+
+
+def _import_all_models() -> None:
+    """Every engine/<area>/models.py, so Base.metadata holds every table whatever this run imported."""
+    for area in pkgutil.iter_modules(engine.__path__):
+        name = f"engine.{area.name}.models"
+        if area.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 def _psycopg(url: str) -> str:
@@ -57,19 +80,26 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def migrated_app(empty_db_url: str):  # noqa: ANN201 - a Flask app
-    from web import create_app
+def migration_app(empty_db_url: str) -> Iterator[Flask]:
+    """A bare Flask app with its own SQLAlchemy and Migrate, as `migrations/env.py` expects.
 
-    return create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": empty_db_url,
-        "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "test-secret-key",
-    })
+    Not `web.create_app`: a second full app would replace the session app held by module-level
+    extensions, and this test wants nothing but the migrations and the models.
+    """
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = empty_db_url
+    db = SQLAlchemy(metadata=Base.metadata)
+    db.init_app(app)
+    Migrate(app, db, directory=str(MIGRATIONS))
+    with app.app_context():
+        tune_sqlite(db.engine)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
-def _partial_index_sql(engine, dialect: str) -> str:  # noqa: ANN001
-    with engine.connect() as conn:
+def _partial_index_sql(db_engine, dialect: str) -> str:  # noqa: ANN001
+    with db_engine.connect() as conn:
         if dialect == "sqlite":
             query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
         else:
@@ -77,43 +107,33 @@ def _partial_index_sql(engine, dialect: str) -> str:  # noqa: ANN001
         return conn.scalar(text(query), {"name": "ix_human_task_open_department_due"}) or ""
 
 
-def test_upgrade_matches_models_and_downgrade_removes_everything(migrated_app) -> None:  # noqa: ANN001
-    import flask_migrate
+def test_upgrade_matches_models_and_downgrade_removes_everything(migration_app: Flask) -> None:
+    _import_all_models()
+    db_engine = migration_app.extensions["migrate"].db.engine
+    flask_migrate.upgrade(directory=str(MIGRATIONS))
 
-    from engine.org.models import Official
-    from web.extensions import db
+    # 1. The migrated schema is the models' schema: autogenerate would write nothing.
+    with db_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == [], f"models and migrations differ; run `flask --app web db migrate`:\n{diff}"
 
-    assert (MIGRATIONS / "env.py").exists()
-    with migrated_app.app_context():
-        flask_migrate.upgrade(directory=str(MIGRATIONS))
-        engine = db.engine
-        dialect = engine.dialect.name
+    # 2. What autogenerate does not compare: the inbox's partial index keeps its predicate.
+    index_sql = _partial_index_sql(db_engine, db_engine.dialect.name).lower()
+    assert "completed_at is null" in index_sql, index_sql
+    assert "department_id, due_at, id" in index_sql, index_sql
 
-        # 1. The migrated schema is the models' schema: autogenerate would write nothing.
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, Base.metadata)
-        assert diff == [], f"models and migrations differ; run `flask --app web db migrate`:\n{diff}"
+    # 3. The migrated database takes the demo organisation and the bundled processes (`make db`).
+    load_builtin()
+    with Session(db_engine) as session:
+        assert load_demo_organisation(session) > 0
+        assert specs.deploy_directory(session, PROCESSES)
+        session.commit()
+        assert session.scalar(select(Official).where(Official.username == "intake")) is not None
 
-        # 2. What autogenerate does not compare: the inbox's partial index keeps its predicate.
-        index_sql = _partial_index_sql(engine, dialect).lower()
-        assert "completed_at is null" in index_sql, index_sql
-        assert "department_id, due_at, id" in index_sql, index_sql
-
-        # 3. The migrated database takes the demo data and the bundled processes (`make db`).
-        runner = migrated_app.test_cli_runner()
-        result = runner.invoke(args=["seed-demo"])
-        assert result.exit_code == 0, result.output
-        result = runner.invoke(args=["deploy-processes"])
-        assert result.exit_code == 0, result.output
-        assert db.session.scalar(select(Official).where(Official.username == "intake")) is not None
-        db.session.remove()
-
-        # 4. Downgrading to base leaves nothing but Alembic's own bookkeeping.
-        flask_migrate.downgrade(directory=str(MIGRATIONS), revision="base")
-        remaining = set(inspect(engine).get_table_names()) - {"alembic_version"}
-        assert remaining == set()
-        engine.dispose()
+    # 4. Downgrading to base leaves nothing but Alembic's own bookkeeping.
+    flask_migrate.downgrade(directory=str(MIGRATIONS), revision="base")
+    assert set(inspect(db_engine).get_table_names()) - {"alembic_version"} == set()
 
 
 def test_single_head() -> None:
