@@ -33,7 +33,12 @@ FORBIDDEN_NAMES = frozenset({
     "breakpoint", "help", "memoryview", "type", "object", "super", "classmethod", "staticmethod", "property",
     "dir", "id", "hash", "exit", "quit", "print", "bytearray", "bytes", "frozenset", "issubclass",
 })
-FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro", "gi_frame", "f_globals", "func_globals"})
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "format", "format_map", "mro", "func_globals",
+    # frames, tracebacks and code objects lead back to the caller's real builtins and globals
+    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "tb_frame", "tb_next",
+    "f_back", "f_builtins", "f_globals", "f_locals", "f_code",
+})
 
 
 def check_source(source: str, mode: str = "eval") -> None:
@@ -59,6 +64,12 @@ def source_problem(source: str, mode: str = "eval") -> str | None:
             return f"表达式中不允许使用名称「{node.id}」"
         if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
             return f"表达式中不允许访问属性「{node.attr}」"
+        if isinstance(node, ast.MatchClass):  # `case C(attr=x)` reads attributes without an Attribute node
+            for attr in node.kwd_attrs:
+                if attr.startswith("_") or attr in FORBIDDEN_ATTRIBUTES:
+                    return f"表达式中不允许访问属性「{attr}」"
+        if isinstance(node, ast.MatchAs | ast.MatchStar) and node.name and node.name.startswith("_"):
+            return f"表达式中不允许使用名称「{node.name}」"
         if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
             return f"表达式中不允许定义函数「{node.name}」"
     return None
