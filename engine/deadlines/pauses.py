@@ -64,7 +64,7 @@ def resume_clock(session: Session, complaint: Complaint, actor: Official, now: d
     paused = _workdays_between(WorkCalendar(session), as_utc(pause.paused_at), moment)
     instance = instance_of(session, complaint)
     instance.status = "running"
-    shift_deadlines(session, instance, paused, moment)
+    shift_deadlines(session, instance, paused, moment, since=as_utc(pause.paused_at))
     pause.resumed_at, pause.resumed_by, pause.shifted_workdays = moment, actor.label, paused
     session.add(CaseEvent(complaint_id=complaint.id, at=moment, actor_id=actor.id, actor_label=actor.label,
                           kind="clock_resumed",

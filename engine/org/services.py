@@ -4,18 +4,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db import utcnow
+from engine.db import as_utc, utcnow
 from engine.errors import NotFound
 from engine.org.models import ApiToken, Department, Official
 
 logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
+LAST_USE_GRANULARITY = timedelta(minutes=5)
 
 
 def hash_password(password: str) -> str:
@@ -50,7 +52,10 @@ def official_for_token(session: Session, plain: str) -> Official | None:
     )
     if token is None or not token.official.is_active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    last = as_utc(token.last_used_at)
+    if last is None or now - last > LAST_USE_GRANULARITY:  # not a write on every request
+        token.last_used_at = now
     return token.official
 
 

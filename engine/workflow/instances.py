@@ -201,8 +201,14 @@ def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) 
         _advance(ctx, instance, load_workflow(instance, ctx), lambda wf: wf.refresh_timers())
 
 
-def shift_deadlines(session: Session, instance: ProcessInstance, workdays: int, now: datetime) -> None:
-    """Move every waiting timer and open task deadline of `instance` later by `workdays` working days."""
+def shift_deadlines(
+    session: Session, instance: ProcessInstance, workdays: int, now: datetime, since: datetime | None = None
+) -> None:
+    """Move waiting timers and open task deadlines of `instance` later by `workdays` working days.
+
+    With `since`, only deadlines of tasks that were open already at `since` move (and the timers attached
+    to them); those created later were computed while the clock was stopped and stay as they are.
+    """
     complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
     ctx = StepContext(session, complaint, None, now)
     if workdays <= 0:
@@ -212,8 +218,16 @@ def shift_deadlines(session: Session, instance: ProcessInstance, workdays: int, 
         day, _ = _calendar(ctx).add_workdays(moment.astimezone(SHANGHAI).date(), workdays)
         return datetime.combine(day, moment.astimezone(SHANGHAI).timetz()).astimezone(UTC)
 
+    movable: set[str] | None = None
+    if since is not None:
+        movable = set(session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None), HumanTask.created_at <= since)))
+
     def shift(workflow: BpmnWorkflow) -> None:
         for task in workflow.get_tasks(state=TaskState.WAITING):
+            siblings = {str(t.id) for t in task.parent.children} if task.parent is not None else set()
+            if movable is not None and not siblings & movable:
+                continue  # a timer not attached to a task that was open before the pause
             value = task.internal_data.get("event_value")
             if isinstance(value, str):
                 task.internal_data["event_value"] = later(datetime.fromisoformat(value)).isoformat()
@@ -222,7 +236,8 @@ def shift_deadlines(session: Session, instance: ProcessInstance, workdays: int, 
 
     for human in session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None), HumanTask.due_at.is_not(None))):
-        human.due_at = later(as_utc(human.due_at))
+        if movable is None or human.id in movable:
+            human.due_at = later(as_utc(human.due_at))
     with clock.frozen_at(now):
         _advance(ctx, instance, load_workflow(instance, ctx), shift)
 

@@ -43,8 +43,8 @@ def prefecture_lead(ctx: StepContext) -> LaneAssignment | None:
     respondent_dept = ctx.complaint.respondent if ctx.complaint is not None else None
     lead = prefecture_credit_lead(ctx.session, respondent_dept.prefecture_code if respondent_dept else None)
     if lead is None:
-        return _to_ndrc(ctx, "被投诉主体不属于州（市），任务转由省发展改革委处理")
-    return LaneAssignment(lead)
+        return _to_ndrc(ctx, "未找到被投诉主体所在州（市）的信用牵头单位，任务转由省发展改革委处理")
+    return LaneAssignment(lead, "prefecture_lead")
 
 
 @lane("supervisor_leader", "认定部门负责人")

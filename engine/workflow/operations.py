@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from engine.cases.models import CaseEvent
-from engine.errors import EngineError
+from engine.errors import EngineError, FormInvalid, NotFound
 from engine.org.services import get_department
 from engine.workflow.registry import StepContext, operation
 
@@ -35,7 +35,10 @@ def resolve_supervisor(ctx: StepContext) -> dict[str, Any]:
 
 @operation("assign_supervisor", "由省发展改革委指定认定部门", ("department_code",))
 def assign_supervisor(ctx: StepContext, department_code: str) -> dict[str, Any]:
-    dept = get_department(ctx.session, department_code)
+    try:
+        dept = get_department(ctx.session, department_code)
+    except NotFound as exc:
+        raise FormInvalid({"department_code": "组织数据中没有该部门，请从列表中选择"}) from exc
     ctx.complaint.supervisor = dept
     _event(ctx, "forwarded", f"省发展改革委指定认定部门并转交：{dept.name}", supervisor=dept.code)
     return {"found": True, "supervisor": dept.code}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import EngineError
+from engine.errors import ConcurrentUpdate, EngineError
 from engine.workflow import clock
 from engine.workflow.instances import fire_due_timers
 from engine.workflow.models import ProcessInstance
@@ -22,25 +22,34 @@ def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int
     so two schedulers share the work and a failure leaves the others unaffected.
     """
     moment = now or clock.now()
-    fired = 0
+    fired, skipped = 0, set()
     while True:
         query = (select(ProcessInstance)
                  .where(ProcessInstance.next_timer_at <= moment, ProcessInstance.status == "running")
                  .order_by(ProcessInstance.next_timer_at).limit(1))
+        if skipped:
+            query = query.where(ProcessInstance.id.not_in(skipped))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=ProcessInstance)
         instance = session.scalar(query)
         if instance is None:
             session.rollback()
             return fired
+        instance_id = instance.id
         try:
             fire_due_timers(session, instance, moment)
             session.commit()
             fired += 1
-        except EngineError as exc:
+        except ConcurrentUpdate:
+            session.rollback()  # an official stepped the same case just now: the next tick retries
+            skipped.add(instance_id)
+            logger.info("timer of instance %s deferred: concurrent step", instance_id)
+        except Exception as exc:  # a failing timer step must not stop the tick for every other case
             session.rollback()
-            logger.error("timer of instance %s failed: %s", instance.id, exc.message)
-            _park(session, instance.id, exc.message)
+            message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            logger.exception("timer of instance %s failed", instance_id)
+            _park(session, instance_id, message)
+            skipped.add(instance_id)
         if fired >= batch:
             return fired
 

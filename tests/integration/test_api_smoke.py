@@ -73,3 +73,18 @@ def test_openapi_is_served(client) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/complaints" in spec["paths"]
     assert "/api/v1/tasks/{task_id}/complete" in spec["paths"]
+
+
+def test_task_detail_has_its_form_and_utc_times(api) -> None:  # noqa: ANN001
+    intake = api("intake")
+    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
+    listed = _only_task(intake, cid)
+    detail = intake.get(f"/api/v1/tasks/{listed['id']}")
+    assert detail.status_code == 200, detail.get_json()
+    body = detail.get_json()
+    assert body["form"]["properties"]["accepted"]["type"] == "boolean"
+    assert body["form_name"] == "screening.json"
+    assert "受理审查" in body["due_basis"]
+    assert body["due_at"].endswith("+00:00")
+    assert api("km-commerce").get(f"/api/v1/tasks/{listed['id']}").status_code == 403
+    assert intake.get("/api/v1/tasks/no-such-task").status_code == 404

@@ -155,9 +155,9 @@ def test_disputed_case_goes_to_the_prefecture_credit_lead(
     if lead_dept == "ndrc":
         assert dispute.role == "ndrc"
         assert len(fallbacks) == 1
-        assert "不属于州（市）" in fallbacks[0].summary
+        assert "信用牵头单位" in fallbacks[0].summary
     else:
-        assert dispute.role is None
+        assert dispute.role == "prefecture_lead"  # only credit-lead officials of the prefecture
         assert fallbacks == []
     run.complete("resolve_dispute", lead_user, {"method": "mediation", "resolution": "双方达成补充协议"})
     run.assert_closed("disputed_resolved")

@@ -10,6 +10,15 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from engine.cases.status import result_label, status_label
+from engine.db import as_utc
+from engine.workflow.instances import task_form
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 with the UTC offset, also for values SQLite hands back without one."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)
 
 
 def official_required(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,18 +47,21 @@ class TaskSchema(Schema):
     title = fields.String(metadata={"description": "任务名称"})
     lane = fields.String(metadata={"description": "泳道角色：intake/ndrc/supervisor/respondent/prefecture_lead"})
     department = fields.Function(lambda t: {"code": t.department.code, "name": t.department.name})
-    due_at = fields.DateTime()
-    created_at = fields.DateTime()
+    due_at = UtcDateTime()
+    created_at = UtcDateTime()
     claimed_by = fields.Function(lambda t: t.claimed_by.username if t.claimed_by else None)
-    completed_at = fields.DateTime()
+    completed_at = UtcDateTime()
 
 
 class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(metadata={"description": "表单的 JSON Schema"})
+    form_name = fields.String(attribute="form", metadata={"description": "表单文件名"})
+    due_basis = fields.String(allow_none=True, metadata={"description": "期限及其依据"})
+    due_provisional = fields.Boolean(metadata={"description": "跨入尚未录入节假日安排的年份，暂按周一至周五计算"})
+    form = fields.Function(lambda t: task_form(t), metadata={"description": "表单的 JSON Schema"})
 
 
 class EventSchema(Schema):
-    at = fields.DateTime()
+    at = UtcDateTime()
     actor = fields.String(attribute="actor_label")
     kind = fields.String()
     summary = fields.String()
@@ -77,8 +89,8 @@ class ComplaintOutSchema(Schema):
     claims = fields.String()
     channel = fields.String()
     external_ref = fields.String(allow_none=True)
-    received_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
+    received_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
 
 
 class ComplaintCreatedSchema(Schema):

@@ -15,6 +15,7 @@ from web.api.common import (
     ComplaintOutSchema,
     EventSchema,
     TaskSchema,
+    UtcDateTime,
     official_required,
 )
 from web.extensions import db
@@ -60,10 +61,10 @@ class PauseInput(Schema):
 
 
 class PauseOut(Schema):
-    paused_at = fields.DateTime()
+    paused_at = UtcDateTime()
     paused_by = fields.String()
     reason = fields.String()
-    resumed_at = fields.DateTime(allow_none=True)
+    resumed_at = UtcDateTime(allow_none=True)
     shifted_workdays = fields.Integer(allow_none=True, metadata={"description": "恢复时各期限顺延的工作日数"})
 
 

@@ -49,9 +49,7 @@ def get_task(task_id: str) -> object:
     """A task with its form (JSON Schema)."""
     human = instances.get_task(db.session, task_id)
     instances.ensure_can_see(db.session, human, current_user)
-    body = TaskDetailSchema().dump(human)
-    body["form"] = instances.task_form(human)
-    return body
+    return human
 
 
 @blp.post("/<string:task_id>/claim")

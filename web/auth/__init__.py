@@ -72,8 +72,8 @@ def _load_from_bearer(req: object) -> Official | None:
     if not header.startswith("Bearer "):
         return None
     official = official_for_token(db.session, header.removeprefix("Bearer ").strip())
-    if official is not None:
-        db.session.commit()  # records last use
+    if official is not None and db.session.dirty:
+        db.session.commit()  # records last use (at most every few minutes)
     return official
 
 
