@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.cases.models import CaseEvent, Complaint
@@ -53,8 +54,16 @@ def register_complaint(
         **fields, tracking_code=_tracking_code(moment), respondent=respondent, intake_department=intake_dept,
         received_at=moment, registered_by=actor, status="registered",
     )
-    session.add(complaint)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent resend of the same channel reference loses here
+            session.add(complaint)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Complaint).where(
+            Complaint.channel == data["channel"], Complaint.external_ref == data["external_ref"]))
+        if existing is None:
+            raise
+        return existing, False
     session.add(CaseEvent(
         complaint_id=complaint.id, at=moment, actor_id=actor.id if actor else None,
         actor_label=actor.label if actor else "系统接口", kind="registered",
