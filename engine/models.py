@@ -1,4 +1,5 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
+from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent, Complaint
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
 from engine.notify.models import EmailOutbox, Notification
@@ -6,6 +7,6 @@ from engine.org.models import ApiToken, Department, Official
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 
 __all__ = [
-    "ApiToken", "CalendarDay", "CalendarYear", "CaseEvent", "ClockPause", "Complaint", "Department", "EmailOutbox", "HumanTask",
+    "ApiToken", "AuditEvent", "CalendarDay", "CalendarYear", "CaseEvent", "ClockPause", "Complaint", "Department", "EmailOutbox", "HumanTask",
     "Notification", "Official", "ProcessInstance", "ProcessModel", "TimeLimit",
 ]

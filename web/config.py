@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 
@@ -18,6 +19,12 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE: bool | None = None  # None: secure unless debug or testing (web/security.py)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout; refreshed by every request
+    SESSION_REFRESH_EACH_REQUEST = True
+    LOGIN_MAX_FAILURES = 5  # consecutive failed sign-ins that lock an account (`flask --app web unlock`)
+    AUDIT_RETENTION_DAYS = 180  # audit events are kept at least this long; `audit prune` refuses newer dates
+    PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (client address for the audit log)
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     SCHEDULER_ENABLED = False
     SCHEDULER_INTERVAL_SECONDS = 30

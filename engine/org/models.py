@@ -57,6 +57,8 @@ class Official(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set at the limit; unlock clears
 
     department: Mapped[Department] = relationship(lazy="joined")
 
