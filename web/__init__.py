@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
+    __import__("web.admin").admin.init_app(app)  # administration pages (time limits, calendar)
 
     if app.config.get("SCHEDULER_ENABLED"):
         from web.scheduler import start_in_process

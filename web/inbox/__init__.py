@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine.cases.models import Complaint
+from engine.deadlines import views as deadlines
 from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
 from engine.workflow import instances
-from engine.workflow.inbox import InboxFilter, inbox
+from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
 from web.extensions import db
 from web.forms_render import build_fields, department_choices, parse_posted
+from web.notifications import bp as notifications_bp
 
 bp = Blueprint("inbox", __name__)
+bp.register_blueprint(notifications_bp)  # /notifications and the unread badge
 
 PAGE_SIZE = 20
 CLAIMED_FILTERS = {"": "全部", "me": "我认领的", "unclaimed": "未认领", "others": "他人认领"}
@@ -26,19 +29,39 @@ LANES = {"": "全部环节", "intake": "受理登记", "ndrc": "省发展改革�
 @bp.get("/")
 @login_required
 def index() -> str:
-    """The caller's department inbox, soonest due first, with claim filters and paging."""
+    """The caller's department inbox with due states, claim/lane/due-state filters, sorting and paging."""
     claimed = request.args.get("claimed", "")
     claimed = claimed if claimed in CLAIMED_FILTERS else ""
     lane = request.args.get("lane", "")
     lane = lane if lane in LANES else ""
+    state = request.args.get("state", "")
+    state = state if state in deadlines.DUE_STATES else ""
+    sort = request.args.get("sort", "due")
+    sort = sort if sort in deadlines.SORTS else "due"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = inbox(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
-                        PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    complaints = _complaints_of(rows)
+    rows, total = deadlines.inbox_by_due(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
+                                         state or None, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    complaints = _complaints_of([r.task for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=pages,
-                           complaints=complaints, claimed=claimed, lane=lane,
-                           claimed_filters=CLAIMED_FILTERS, lanes=LANES)
+                           complaints=complaints, claimed=claimed, lane=lane, state=state, sort=sort,
+                           claimed_filters=CLAIMED_FILTERS, lanes=LANES, due_states=deadlines.DUE_STATES,
+                           sorts=deadlines.SORTS, provisional_note=deadlines.PROVISIONAL_NOTE)
+
+
+@bp.get("/overdue")
+@login_required
+def overdue() -> str:
+    """逾期督办: open tasks past due across the departments under the provincial DRC or a prefecture lead."""
+    if not deadlines.may_see_overdue(current_user):
+        abort(403)
+    supervised = request.args.get("supervised") == "1"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = deadlines.overdue_tasks(db.session, current_user, supervised_only=supervised,
+                                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render_template("inbox/overdue.html", rows=rows, total=total, page=page, pages=pages,
+                           supervised=supervised, scope=deadlines.overdue_scope(current_user))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -116,3 +139,9 @@ def _claim_action(task_id: str, action: Callable[..., HumanTask], done: str) -> 
 def _back() -> str:
     target = request.form.get("next") or ""
     return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
+
+
+@bp.app_context_processor
+def _nav_flags() -> dict:
+    """`may_see_overdue()` for the header's 逾期督办 link."""
+    return {"may_see_overdue": lambda: current_user.is_authenticated and deadlines.may_see_overdue(current_user)}

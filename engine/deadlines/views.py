@@ -1,0 +1,195 @@
+"""What officials see of deadlines: a task's due state, the inbox by due state, the overdue view, the calendar.
+
+Read-only queries and rules for the web pages; nothing here changes the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.cases.models import Complaint
+from engine.db import as_utc
+from engine.deadlines.models import CalendarDay, CalendarYear
+from engine.deadlines.services import WorkCalendar
+from engine.errors import PermissionDenied
+from engine.org.models import Department, Official
+from engine.workflow import calendar as statutory
+from engine.workflow import clock
+from engine.workflow.inbox import InboxFilter
+from engine.workflow.inbox import _visible as visible_tasks
+from engine.workflow.models import HumanTask
+
+SOON_WORKDAYS = 3  # "due soon": due by the end of the third working day from today
+DUE_STATES = {"ok": "按期", "soon": "临近期限", "overdue": "已逾期"}
+SORTS = {"due": "期限由近到远", "-due": "期限由远到近", "new": "最新到达"}
+PROVISIONAL_NOTE = "下一年度节假日安排尚未录入，暂按周一至周五计算工作日"
+FIRST_BUILTIN_YEAR = 2004
+
+
+def soon_limit(now: datetime, calendar: WorkCalendar) -> datetime:
+    """The moment up to which a due time counts as "due soon": end of the SOON_WORKDAYS-th working day."""
+    today = as_utc(now).astimezone(statutory.SHANGHAI).date()
+    day, _ = calendar.add_workdays(today, SOON_WORKDAYS)
+    return statutory.end_of_day(day)
+
+
+def due_state(due_at: datetime | None, now: datetime, calendar: WorkCalendar,
+              soon: datetime | None = None) -> str | None:
+    """"overdue" (past due), "soon" (due within SOON_WORKDAYS working days), "ok", or None without a due time.
+
+    Pass `soon` (from soon_limit) when classifying many tasks at the same `now`.
+    """
+    if due_at is None:
+        return None
+    due, moment = as_utc(due_at), as_utc(now)
+    if due < moment:
+        return "overdue"
+    return "soon" if due <= (soon or soon_limit(moment, calendar)) else "ok"
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: HumanTask
+    state: str | None
+
+
+def inbox_by_due(session: Session, official: Official, filters: InboxFilter | None = None,
+                 state: str | None = None, sort: str = "due", limit: int = 50, offset: int = 0,
+                 now: datetime | None = None) -> tuple[list[TaskRow], int]:
+    """The official's inbox (same visibility as engine.workflow.inbox) filtered by due state in SQL, sorted.
+
+    `state` is one of DUE_STATES or None for all; `sort` one of SORTS. Tasks without a due time sort last
+    and match no state filter.
+    """
+    moment = as_utc(now) or clock.now()
+    cal = WorkCalendar(session)
+    soon = soon_limit(moment, cal)
+    query = visible_tasks(official, filters or InboxFilter())
+    if state == "overdue":
+        query = query.where(HumanTask.due_at < moment)
+    elif state == "soon":
+        query = query.where(HumanTask.due_at >= moment, HumanTask.due_at <= soon)
+    elif state == "ok":
+        query = query.where(HumanTask.due_at > soon)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    if sort == "-due":
+        order = (HumanTask.due_at.desc().nulls_last(), HumanTask.id)
+    elif sort == "new":
+        order = (HumanTask.created_at.desc(), HumanTask.id)
+    else:
+        order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+    tasks = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+    return [TaskRow(t, due_state(t.due_at, moment, cal, soon)) for t in tasks], int(total or 0)
+
+
+# --- the overdue view (逾期督办) ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OverdueRow:
+    task: HumanTask
+    complaint: Complaint | None
+    department: Department
+    days_overdue: int  # calendar days since the due day (Yunnan dates)
+    workdays_overdue: int
+    supervised: bool  # 挂牌督办
+
+
+def may_see_overdue(official: Official) -> bool:
+    """The provincial DRC (all departments) and prefecture credit leads (their prefecture)."""
+    dept = official.department
+    return official.has_role("ndrc") or bool(dept.is_credit_lead and dept.level == "prefecture"
+                                             and dept.prefecture_code)
+
+
+def overdue_scope(official: Official) -> str:
+    """A Chinese phrase for what the overdue view covers for this official."""
+    if official.has_role("ndrc"):
+        return "全省各部门"
+    return f"{official.department.name}所在州（市）各部门"
+
+
+def overdue_tasks(session: Session, official: Official, now: datetime | None = None,
+                  supervised_only: bool = False, limit: int = 50,
+                  offset: int = 0) -> tuple[list[OverdueRow], int]:
+    """Open tasks past due across the departments under `official`, longest overdue first; and the total."""
+    if not may_see_overdue(official):
+        raise PermissionDenied("只有省发展改革委和州（市）信用牵头单位可以查看逾期督办")
+    moment = as_utc(now) or clock.now()
+    query = (select(HumanTask, Complaint, Department)
+             .join(Department, HumanTask.department_id == Department.id)
+             .outerjoin(Complaint, HumanTask.complaint_id == Complaint.id)
+             .where(HumanTask.completed_at.is_(None), HumanTask.due_at < moment))
+    if not official.has_role("ndrc"):
+        query = query.where(Department.prefecture_code == official.department.prefecture_code)
+    if supervised_only:
+        query = query.where(Complaint.supervised_at.is_not(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)).all()
+    cal = WorkCalendar(session)
+    today = moment.astimezone(statutory.SHANGHAI).date()
+    result = []
+    for task, complaint, dept in rows:
+        due_day = as_utc(task.due_at).astimezone(statutory.SHANGHAI).date()
+        result.append(OverdueRow(task, complaint, dept, max((today - due_day).days, 0),
+                                 _workdays_after(cal, due_day, today),
+                                 bool(complaint is not None and complaint.supervised_at is not None)))
+    return result, int(total or 0)
+
+
+def _workdays_after(cal: WorkCalendar, start: date, end: date) -> int:
+    """Working days after `start` up to and including `end`."""
+    day, count = start, 0
+    while day < end:
+        day += timedelta(days=1)
+        count += cal.is_workday(day)
+    return count
+
+
+# --- the working-day calendar for administrators ------------------------------------------------------
+
+@dataclass(frozen=True)
+class YearInfo:
+    year: int
+    source: str  # "builtin" | "entered" | "missing"
+    entered_by: str | None = None
+    entered_at: datetime | None = None
+    special_days: int = 0
+
+
+def calendar_years(session: Session, now: datetime | None = None, ahead: int = 2) -> list[YearInfo]:
+    """Built-in years (chinesecalendar), entered years, and the next `ahead` years still missing; newest first."""
+    this_year = (as_utc(now) or clock.now()).astimezone(statutory.SHANGHAI).year
+    entered = {y.year: y for y in session.scalars(select(CalendarYear))}
+    counts: dict[int, int] = {}
+    if entered:
+        for day in session.scalars(select(CalendarDay.day).where(CalendarDay.day >= date(min(entered), 1, 1))):
+            counts[day.year] = counts.get(day.year, 0) + 1
+    last = max([this_year + ahead, *entered])
+    result = []
+    for year in range(last, FIRST_BUILTIN_YEAR - 1, -1):
+        if year in entered:
+            e = entered[year]
+            result.append(YearInfo(year, "entered", e.entered_by, e.entered_at, counts.get(year, 0)))
+        elif statutory.is_known_year(year):
+            result.append(YearInfo(year, "builtin"))
+        elif year >= this_year:
+            result.append(YearInfo(year, "missing"))
+    return result
+
+
+def year_special_days(session: Session, year: int) -> list[CalendarDay]:
+    """The entered special days of `year`, in date order."""
+    return list(session.scalars(select(CalendarDay).where(
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)).order_by(CalendarDay.day)))
+
+
+def open_task_deadlines(tasks: list[HumanTask], now: datetime | None, session: Session) -> list[TaskRow]:
+    """The case page's open tasks with their due state."""
+    moment = as_utc(now) or clock.now()
+    cal = WorkCalendar(session)
+    soon = soon_limit(moment, cal)
+    return [TaskRow(t, due_state(t.due_at, moment, cal, soon)) for t in tasks]
+
