@@ -11,6 +11,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.schemas import load_complaint
 from engine.db import as_utc
@@ -71,6 +72,8 @@ def register_complaint(
         public_note="您的投诉已收到，我们将依法依规办理。",
     ))
     instances.start_instance(session, COMPLAINT_PROCESS, complaint, actor, data=_process_data(complaint), now=moment)
+    audit(session, "complaint_registered", actor or "系统接口", "complaint", complaint.id, complaint_id=complaint.id,
+          after={"tracking_code": complaint.tracking_code, "channel": complaint.channel, "status": complaint.status})
     logger.info("complaint %s registered by %s", complaint.tracking_code, actor.username if actor else "api")
     return complaint, True
 

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
 from engine.db import as_utc, utcnow
 from engine.errors import NotFound
 from engine.org.models import ApiToken, Department, Official
@@ -39,8 +40,10 @@ def authenticate(session: Session, username: str, password: str) -> Official | N
 def create_token(session: Session, official: Official, label: str = "") -> str:
     """Create an API token; returns the plain token, which is shown once and never stored."""
     plain = "lvy_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(official_id=official.id, token_hash=_digest(plain), label=label))
+    token = ApiToken(official_id=official.id, token_hash=_digest(plain), label=label)
+    session.add(token)
     session.flush()
+    audit(session, "token_created", official, "api_token", token.id, after={"label": label})
     logger.info("api token created for %s", official.username)
     return plain
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
 from engine.deadlines.services import Due, WorkCalendar, due_for_limit, workdays_before
@@ -97,8 +98,12 @@ def complete_task(
             kind="task_completed", summary=f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""),
             data={"task": human.spec_name, "form": _jsonable(clean)},
         ))
+    status_before = complaint.status if complaint is not None else None
     with clock.frozen_at(moment):
         _advance(ctx, instance, load_workflow(instance, ctx), run_user_task)
+    audit(session, "task_completed", actor, "human_task", human.id, before={"status": status_before}, after={
+        "task": human.spec_name, "form": _jsonable(clean), "status": complaint.status if complaint else None},
+        complaint_id=instance.complaint_id)
     logger.info("%s completed task %s (%s) of instance %s", actor.username, human.spec_name, human.id, instance.id)
     return human
 
@@ -118,6 +123,8 @@ def claim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
     if result.rowcount != 1:
         raise ConcurrentUpdate("该任务已被他人认领或处理，请刷新后再试")
     session.refresh(human)
+    audit(session, "task_claimed", actor, "human_task", task_id, before={"claimed_by": None},
+          after={"claimed_by": actor.username}, complaint_id=human.complaint_id)
     logger.info("%s claimed task %s", actor.username, task_id)
     return human
 
@@ -128,8 +135,11 @@ def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
     ensure_can_work_on(human, actor)
     if human.claimed_by_id not in (actor.id, None) and not actor.has_role("leader"):
         raise PermissionDenied("只有认领人或部门负责人可以退回认领")
+    before = {"claimed_by": human.claimed_by.username if human.claimed_by else None}
     human.claimed_by_id = None
     session.flush()
+    audit(session, "task_unclaimed", actor, "human_task", task_id, before=before, after={"claimed_by": None},
+          complaint_id=human.complaint_id)
     logger.info("%s unclaimed task %s", actor.username, task_id)
     return human
 
