@@ -126,13 +126,18 @@ def official(session: Session):  # noqa: ANN201 - returns a lookup function
 def app(db_url: str, db_engine: Engine):  # noqa: ANN201
     from web import create_app
 
+    from web.extensions import db
+
     application = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": db_url,
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret-key",
     })
-    return application
+    yield application
+    with application.app_context():  # close pooled connections before the test database is dropped
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
