@@ -2,11 +2,13 @@
 from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent, Complaint
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
+from engine.intake.models import ChannelKey, ComplaintReference, DuplicateCandidate
 from engine.notify.models import EmailOutbox, Notification
 from engine.org.models import ApiToken, Department, Official
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 
 __all__ = [
-    "ApiToken", "AuditEvent", "CalendarDay", "CalendarYear", "CaseEvent", "ClockPause", "Complaint", "Department", "EmailOutbox", "HumanTask",
+    "ApiToken", "AuditEvent", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department",
+    "DuplicateCandidate", "EmailOutbox", "HumanTask",
     "Notification", "Official", "ProcessInstance", "ProcessModel", "TimeLimit",
 ]

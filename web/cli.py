@@ -73,3 +73,4 @@ def init_app(app: Flask) -> None:
     for command in (deploy_processes, seed_demo, create_token_command, run_scheduler_command):
         app.cli.add_command(command)
     __import__("web.audit_cli").audit_cli.init_app(app)  # audit verify/prune, unlock, passwords, tokens
+    __import__("web.intake_cli").intake_cli.init_app(app)  # channel API keys: create, revoke, list

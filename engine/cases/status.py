@@ -13,6 +13,7 @@ STATUSES = {
     "confirming": "违约失信确认中",
     "ndrc_review": "省发展改革委复核中",
     "closed": "已办结",
+    "merged": "已合并办理",  # administrative merge of a duplicate (engine/intake/dedup.py)
 }
 
 RESULTS = {
@@ -21,6 +22,7 @@ RESULTS = {
     "rectified": "已整改办结",
     "disputed_resolved": "分歧已协商或依法解决",
     "breach_reported": "已确认违约失信并上报",
+    "merged": "与同一事项的投诉合并办理",
 }
 
 

@@ -13,5 +13,6 @@ def register(api: Api) -> None:
     for blp in (complaints_blp, tasks_blp, audit_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    __import__("web.api.channels").api.channels.register(api)  # channel feed, duplicates, X-Api-Key scheme
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})

@@ -9,6 +9,9 @@ from marshmallow import Schema, fields, validate
 from engine.cases import services as cases
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
+from engine.intake import services as intake
+from engine.intake.dedup import find_duplicates
+from web.api import channels
 from web.api.common import (
     ApiErrorSchema,
     ComplaintCreatedSchema,
@@ -24,29 +27,49 @@ blp = Blueprint("api_complaints", __name__, url_prefix="/complaints", descriptio
 
 
 @blp.post("")
-@blp.doc(security=[{"bearer": []}], requestBody={"content": {"application/json": {"schema": ComplaintInput}}})
+@blp.doc(security=[{"bearer": []}, {"channelKey": []}],
+         requestBody={"content": {"application/json": {"schema": ComplaintInput}}},
+         description="官员令牌（受理登记人员、省发展改革委）或渠道密钥 X-Api-Key。使用渠道密钥时，channel 固定为该密钥的渠道，"
+                     "external_ref（渠道自己的编号）必填；同一编号重复提交返回 200 和原案件（已合并的返回承办案件）。")
 @blp.response(201, ComplaintCreatedSchema, description="已登记；同一渠道编号重复提交时返回 200 和原案件")
+@blp.alt_response(401, schema=ApiErrorSchema, description="缺少或无效的令牌 / X-Api-Key")
 @blp.alt_response(422, schema=ApiErrorSchema, description="字段错误（errors 按字段给出中文说明）")
-@official_required
 def create_complaint() -> object:
-    """Register a complaint (intake officials and the provincial DRC)."""
-    if not (current_user.has_role("intake") or current_user.has_role("ndrc")):
+    """Register a complaint (intake officials, the provincial DRC, or a registered channel)."""
+    key = channels.current_channel_key()
+    if key is None and not current_user.is_authenticated:
+        abort(401)
+    if key is None and not (current_user.has_role("intake") or current_user.has_role("ndrc")):
         abort(403)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400)
-    complaint, created = cases.register_complaint(db.session, payload, current_user)
+    if key is not None:
+        complaint, created = intake.submit_from_channel(db.session, key, payload)
+    else:
+        complaint, created = cases.register_complaint(db.session, payload, current_user)
+        if created:
+            find_duplicates(db.session, complaint)
     db.session.commit()
     return ComplaintCreatedSchema().dump(complaint), 201 if created else 200
 
 
 @blp.get("/<int:complaint_id>")
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(security=[{"bearer": []}, {"channelKey": []}],
+         description="官员令牌：完整案件（含待办和内部记录）。渠道密钥：仅本渠道提交的案件，精简视图（见 ChannelComplaint："
+                     "状态、结果、写给投诉人的办理说明，无内部意见）；其他渠道的案件返回 403。")
+@blp.alt_response(200, schema=channels.ChannelComplaintSchema, description="以 X-Api-Key 调用时的精简视图")
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
 def get_complaint(complaint_id: int) -> object:
-    """A complaint with its status, open tasks and history."""
+    """A complaint with its status, open tasks and history (a channel: its own complaints, reduced)."""
+    key = channels.current_channel_key()
+    if key is not None:
+        body = channels.channel_view(key, complaint_id)
+        db.session.commit()  # last use of the key
+        return body
+    if not current_user.is_authenticated:
+        abort(401)
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     body = ComplaintOutSchema().dump(complaint)
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))

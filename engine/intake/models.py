@@ -1,0 +1,67 @@
+"""Channel API keys, channel references kept by a surviving case, and duplicate candidates."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.cases.models import Complaint
+from engine.db import Base, utcnow
+from engine.org.models import Official
+
+
+class ChannelKey(Base):
+    """An `X-Api-Key` of one intake channel (a code of CHANNELS); only its SHA-256 is stored."""
+
+    __tablename__ = "channel_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ComplaintReference(Base):
+    """A channel reference that belongs to a case other than the one it was registered as (after a merge).
+
+    The merged (newer) complaint keeps its own `channel`/`external_ref`; this row says which surviving
+    case now answers for that reference.
+    """
+
+    __tablename__ = "complaint_reference"
+    __table_args__ = (UniqueConstraint("channel", "external_ref", name="uq_complaint_reference_channel_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)  # the surviving case
+    merged_from_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)  # where it came from
+    channel: Mapped[str] = mapped_column(String(40))
+    external_ref: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DuplicateCandidate(Base):
+    """A pair of open complaints that may be the same matter; a human merges or rejects it."""
+
+    __tablename__ = "duplicate_candidate"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "other_id", name="uq_duplicate_candidate_pair"),
+        Index("ix_duplicate_candidate_open", "decided_at", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)  # the newer complaint
+    other_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)  # the open one it resembles
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str | None] = mapped_column(String(20))  # merged / rejected
+
+    complaint: Mapped[Complaint] = relationship(foreign_keys=[complaint_id])
+    other: Mapped[Complaint] = relationship(foreign_keys=[other_id])
+    decided_by: Mapped[Official | None] = relationship()

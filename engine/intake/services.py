@@ -1,0 +1,171 @@
+"""Channel API keys and the intake services behind the channel API and the public complaint column."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from engine.audit.services import record as audit
+from engine.cases.models import CHANNELS, CaseEvent, Complaint
+from engine.cases.services import register_complaint
+from engine.db import as_utc, utcnow
+from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
+from engine.intake.dedup import find_duplicates, survivor_of
+from engine.intake.models import ChannelKey, ComplaintReference
+
+logger = logging.getLogger(__name__)
+LAST_USE_GRANULARITY = timedelta(minutes=5)
+PUBLIC_CHANNEL = "credit_yunnan"
+KEY_PREFIX = "lvc_"
+
+
+# --- keys ---------------------------------------------------------------------------------------------
+
+def create_channel_key(session: Session, channel: str, label: str = "", actor: str = "cli") -> tuple[ChannelKey, str]:
+    """Create a key for `channel`; returns (row, plain key). The plain key is shown once and never stored."""
+    if channel not in CHANNELS:
+        raise EngineError(f"未知渠道：{channel}（可选：{'、'.join(CHANNELS)}）")
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ChannelKey(channel=channel, key_hash=_digest(plain), label=label[:100])
+    session.add(key)
+    session.flush()
+    audit(session, "channel_key_created", actor, "channel_key", key.id, after={"channel": channel, "label": label})
+    logger.info("channel key %s created for %s", key.id, channel)
+    return key, plain
+
+
+def revoke_channel_key(session: Session, key_id: int, actor: str = "cli") -> ChannelKey:
+    key = session.get(ChannelKey, key_id)
+    if key is None:
+        raise NotFound(f"没有编号为 {key_id} 的渠道密钥")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit(session, "channel_key_revoked", actor, "channel_key", key.id, after={"channel": key.channel})
+    return key
+
+
+def list_channel_keys(session: Session) -> list[ChannelKey]:
+    return list(session.scalars(select(ChannelKey).order_by(ChannelKey.id)))
+
+
+def channel_for_key(session: Session, plain: str) -> ChannelKey | None:
+    """The unrevoked key matching `plain` (records its last use at most every few minutes), or None."""
+    if not plain:
+        return None
+    key = session.scalar(select(ChannelKey).where(ChannelKey.key_hash == _digest(plain), ChannelKey.revoked_at.is_(None)))
+    if key is None:
+        return None
+    now = utcnow()
+    last = as_utc(key.last_used_at)
+    if last is None or now - last > LAST_USE_GRANULARITY:
+        key.last_used_at = now
+    return key
+
+
+# --- submission ---------------------------------------------------------------------------------------
+
+def submit_from_channel(session: Session, key: ChannelKey, raw: dict[str, Any]) -> tuple[Complaint, bool]:
+    """Register a complaint sent by a channel: the channel is the key's, `external_ref` is required.
+
+    Re-sending a reference returns the case that answers for it (the surviving case after a merge),
+    with created=False. New complaints are checked for likely duplicates in the same transaction.
+    """
+    if not str(raw.get("external_ref") or "").strip():
+        raise FormInvalid({"external_ref": "通过渠道接口提交时必须提供本渠道的投诉编号"})
+    data = {**raw, "channel": key.channel}
+    complaint, created = register_complaint(session, data, actor=None)
+    if created:
+        find_duplicates(session, complaint)
+        return complaint, True
+    return survivor_of(session, complaint), False
+
+
+def submit_public(session: Session, raw: dict[str, Any]) -> Complaint:
+    """Register a complaint from the public column (channel credit_yunnan, no official); check duplicates."""
+    data = {k: v for k, v in raw.items() if k not in ("channel", "external_ref")}
+    data["channel"] = PUBLIC_CHANNEL
+    complaint, _ = register_complaint(session, data, actor=None)
+    find_duplicates(session, complaint)
+    return complaint
+
+
+# --- what a channel may read --------------------------------------------------------------------------
+
+def channel_refs(session: Session, channel: str, complaint: Complaint) -> list[str]:
+    """The references `channel` holds for `complaint`: its own, and those of cases merged into it."""
+    refs = [complaint.external_ref] if complaint.channel == channel and complaint.external_ref else []
+    refs += list(session.scalars(select(ComplaintReference.external_ref).where(
+        ComplaintReference.complaint_id == complaint.id, ComplaintReference.channel == channel)
+        .order_by(ComplaintReference.id)))
+    return refs
+
+
+def complaint_for_channel(session: Session, key: ChannelKey, complaint_id: int) -> Complaint:
+    """A complaint the channel registered, or one that now answers for a reference of the channel."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("投诉不存在")
+    if complaint.channel != key.channel and not channel_refs(session, key.channel, complaint):
+        raise PermissionDenied("该投诉不是由本渠道提交的")
+    return complaint
+
+
+def public_notes(session: Session, complaint: Complaint) -> list[CaseEvent]:
+    """Dated notes written for the complainant (never internal summaries), oldest first."""
+    return list(session.scalars(select(CaseEvent).where(
+        CaseEvent.complaint_id == complaint.id, CaseEvent.public_note.is_not(None), CaseEvent.public_note != "")
+        .order_by(CaseEvent.at, CaseEvent.id)))
+
+
+@dataclass
+class Update:
+    event: CaseEvent
+    complaint: Complaint
+    external_refs: list[str]
+
+
+def channel_updates(session: Session, key: ChannelKey, since: datetime, after_id: int | None = None,
+                    limit: int = 100) -> list[Update]:
+    """Public notes of the channel's complaints (and of cases their references were merged into) after
+    `since` (and after event `after_id` at exactly `since`), ordered by time then id."""
+    since = as_utc(since)  # type: ignore[assignment]
+    merged_into = select(ComplaintReference.complaint_id).where(ComplaintReference.channel == key.channel)
+    position = CaseEvent.at > since
+    if after_id is not None:
+        position = or_(position, and_(CaseEvent.at == since, CaseEvent.id > after_id))
+    else:
+        position = CaseEvent.at >= since
+    rows = session.execute(
+        select(CaseEvent, Complaint).join(Complaint, Complaint.id == CaseEvent.complaint_id)
+        .where(or_(Complaint.channel == key.channel, Complaint.id.in_(merged_into)),
+               CaseEvent.public_note.is_not(None), CaseEvent.public_note != "", position)
+        .order_by(CaseEvent.at, CaseEvent.id).limit(limit))
+    return [Update(event, complaint, channel_refs(session, key.channel, complaint)) for event, complaint in rows]
+
+
+# --- tracking by the complainant ---------------------------------------------------------------------
+
+def track(session: Session, tracking_code: str, phone_last4: str) -> tuple[Complaint, Complaint, list[CaseEvent]]:
+    """(the complaint, the case that answers for it, public notes of both) for a tracking code and the
+    contact phone's last four digits; the same NotFound whether the code or the digits are wrong."""
+    code = (tracking_code or "").strip().upper()
+    digits = "".join(ch for ch in (phone_last4 or "") if ch.isdigit())
+    complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code)) if code else None
+    phone_digits = "".join(ch for ch in (complaint.contact_phone if complaint else "") if ch.isdigit())
+    if complaint is None or len(digits) != 4 or not secrets.compare_digest(phone_digits[-4:], digits):
+        raise NotFound("未查到该投诉，请核对查询码和联系电话后四位")
+    survivor = survivor_of(session, complaint)
+    notes = public_notes(session, complaint)
+    if survivor.id != complaint.id:
+        notes = sorted(notes + public_notes(session, survivor), key=lambda e: (as_utc(e.at), e.id))
+    return complaint, survivor, notes
+
+
+def _digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
