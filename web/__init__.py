@@ -48,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
+    __import__("web.security").security.init_app(app)  # headers, secure cookies, client address for audit
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)

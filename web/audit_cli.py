@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from engine.audit import services as audit
 from engine.db import as_utc, utcnow
@@ -62,6 +62,7 @@ def prune_command(before: datetime) -> None:
 
 @click.command("unlock")
 @click.argument("username")
+@with_appcontext
 def unlock_command(username: str) -> None:
     """Unlock USERNAME after repeated failed sign-ins."""
     try:
@@ -76,6 +77,7 @@ def unlock_command(username: str) -> None:
 @click.argument("username")
 @click.password_option("--password", prompt="新密码", confirmation_prompt="再次输入新密码",
                        help="省略时交互输入（不回显）")
+@with_appcontext
 def set_password_command(username: str, password: str) -> None:
     """Set USERNAME's password (at least 10 characters, letters and digits); also unlocks the account."""
     try:
@@ -88,6 +90,7 @@ def set_password_command(username: str, password: str) -> None:
 
 @click.command("list-tokens")
 @click.argument("username")
+@with_appcontext
 def list_tokens_command(username: str) -> None:
     """List USERNAME's API tokens with creation, last use and revocation."""
     try:
@@ -104,6 +107,7 @@ def list_tokens_command(username: str) -> None:
 
 @click.command("revoke-token")
 @click.argument("token_id", type=int)
+@with_appcontext
 def revoke_token_command(token_id: int) -> None:
     """Revoke the API token TOKEN_ID (see list-tokens)."""
     try:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -28,16 +26,6 @@ GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x4C7659_4155  # "LvY" "AU": one application-wide key for audit appends
 PRUNED = "audit_pruned"
 _request_ip: ContextVar[str | None] = ContextVar("audit_request_ip", default=None)
-
-
-@contextmanager
-def request_context(ip: str | None) -> Iterator[None]:
-    """Attribute events recorded inside the block to `ip` (the web layer wraps each request)."""
-    token = _request_ip.set(ip)
-    try:
-        yield
-    finally:
-        _request_ip.reset(token)
 
 
 def set_request_ip(ip: str | None) -> object:

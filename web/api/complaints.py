@@ -6,6 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.audit.services import record as audit
 from engine.cases import services as cases
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
@@ -71,6 +72,8 @@ def get_complaint(complaint_id: int) -> object:
     if not current_user.is_authenticated:
         abort(401)
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    audit(db.session, "view_contact", current_user, "complaint", complaint.id, complaint_id=complaint.id)
+    db.session.commit()
     body = ComplaintOutSchema().dump(complaint)
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))
     body["history"] = EventSchema(many=True).dump(cases.history(db.session, complaint))

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine.audit.services import record as audit
 from engine.org.models import Official
-from engine.org.services import authenticate, create_token, official_for_token
+from engine.org.security import sign_in
+from engine.org.services import create_token, official_for_token
 from web.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -25,12 +27,14 @@ class LoginForm(FlaskForm):
 def login() -> object:
     form = LoginForm()
     if form.validate_on_submit():
-        official = authenticate(db.session, form.username.data, form.password.data)
-        if official is None:
-            form.password.errors.append("用户名或密码不正确")
+        attempt = sign_in(db.session, form.username.data, form.password.data,
+                          int(current_app.config["LOGIN_MAX_FAILURES"]))
+        db.session.commit()  # the failure count and the audit event, whatever the outcome
+        if attempt.official is None:
+            form.password.errors.append(attempt.message)
         else:
-            login_user(official)
-            db.session.commit()
+            login_user(attempt.official)
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
             return redirect(_safe_next(request.args.get("next")) or url_for("inbox.index"))
     return render_template("auth/login.html", form=form)
 
@@ -38,6 +42,8 @@ def login() -> object:
 @bp.post("/logout")
 @login_required
 def logout() -> object:
+    audit(db.session, "logout", current_user, "official", current_user.id)
+    db.session.commit()
     logout_user()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))

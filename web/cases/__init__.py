@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from engine.audit.services import record as audit
 from engine.cases import services as cases
 from engine.cases.models import BREACH_TYPES, DOMAINS
 from engine.deadlines import pauses as clock_pauses
@@ -68,6 +69,8 @@ def new() -> object:
 def show(complaint_id: int) -> str:
     """One case: details, open tasks with deadlines, clock pauses, history and the diagram."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    audit(db.session, "view_contact", current_user, "complaint", complaint.id, complaint_id=complaint.id)
+    db.session.commit()
     return render_template(
         "cases/show.html", c=complaint,
         open_tasks=deadlines.open_task_deadlines(cases.open_tasks(db.session, complaint), None, db.session),
