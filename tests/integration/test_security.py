@@ -1,0 +1,212 @@
+"""Account security: lockout and unlock, password policy, idle sessions, security headers, token revocation."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from engine.audit.models import AuditEvent
+from engine.org.models import Official
+from engine.org.security import password_problems
+from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, VENDOR
+from tests.integration.test_api_smoke import COMPLAINT
+from web.security import CONTENT_SECURITY_POLICY
+
+USER = "km-commerce"
+
+
+@pytest.fixture
+def account(app, bundled_model_ids) -> Iterator[str]:  # noqa: ANN001
+    """A demo official whose password, failure count and lock are restored afterwards (baseline row)."""
+    from web.extensions import db
+
+    with app.app_context():
+        saved = db.session.scalar(select(Official.password_hash).where(Official.username == USER))
+    yield USER
+    with app.app_context():
+        official = db.session.scalar(select(Official).where(Official.username == USER))
+        official.password_hash, official.failed_logins, official.locked_at = saved, 0, None
+        db.session.commit()
+
+
+def _login(client, password: str, username: str = USER):  # noqa: ANN001, ANN202
+    return client.post("/login", data={"username": username, "password": password})
+
+
+def _actions(app, username: str) -> list[str]:  # noqa: ANN001
+    from web.extensions import db
+
+    with app.app_context():
+        official_id = db.session.scalar(select(Official.id).where(Official.username == username))
+        return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == official_id)
+                                       .order_by(AuditEvent.id)))
+
+
+def test_lockout_after_repeated_failures_and_unlock_by_cli(app, client, account, demo_password) -> None:  # noqa: ANN001
+    for attempt in range(4):
+        page = _login(client, "wrong-password-1").get_data(as_text=True)
+        assert "用户名或密码不正确" in page
+        assert ("再失败" in page) == (attempt >= 2)
+    locked = _login(client, "wrong-password-1").get_data(as_text=True)
+    assert "已被锁定" in locked
+    assert "联系系统管理员" in locked
+    refused = _login(client, demo_password)  # the right password does not help while locked
+    assert refused.status_code == 200
+    assert "已被锁定" in refused.get_data(as_text=True)
+    assert _actions(app, account) == ["login_failed"] * 4 + ["account_locked", "login_refused_locked"]
+
+    result = app.test_cli_runner().invoke(args=["unlock", account])
+    assert result.exit_code == 0, result.output
+    assert _login(client, demo_password).status_code == 302
+    assert _actions(app, account)[-1] == "login"
+
+
+def test_max_failures_is_configurable_and_unknown_users_are_audited(app, client, account, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
+    _login(client, "nope-nope-1")
+    assert "已被锁定" in _login(client, "nope-nope-1").get_data(as_text=True)
+    assert "用户名或密码不正确" in _login(client, "x", username="no-such-user").get_data(as_text=True)
+    from web.extensions import db
+
+    with app.app_context():
+        failed = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_label == "no-such-user")).all()
+        assert [e.action for e in failed] == ["login_failed"]
+        assert failed[0].ip == "127.0.0.1"
+
+
+def test_password_policy() -> None:
+    assert password_problems("abcdefghij1") == []
+    assert password_problems("short1") == ["密码至少 10 个字符"]
+    assert password_problems("onlyletters") == ["密码须包含数字"]
+    assert password_problems("1234567890") == ["密码须包含字母"]
+
+
+def test_set_password_prompts_and_enforces_the_policy(app, client, account) -> None:  # noqa: ANN001
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["set-password", account], input="password\npassword\n")
+    assert weak.exit_code == 2
+    assert "密码至少 10 个字符" in weak.output
+    ok = runner.invoke(args=["set-password", account], input="Yunnan2026secure\nYunnan2026secure\n")
+    assert ok.exit_code == 0, ok.output
+    assert _login(client, "Yunnan2026secure").status_code == 302
+    assert "password_set" not in _actions(app, account)  # done by an operator, not by the official
+    missing = runner.invoke(args=["set-password", "nobody-here"], input="Yunnan2026secure\nYunnan2026secure\n")
+    assert missing.exit_code == 2
+
+
+def test_idle_session_expires_and_each_request_refreshes_it(app, client, account, demo_password,  # noqa: ANN001
+                                                            monkeypatch) -> None:
+    assert app.permanent_session_lifetime == timedelta(minutes=30)
+    assert _login(client, demo_password).status_code == 302
+    start = time.time()
+
+    def at(minutes: float) -> None:
+        monkeypatch.setattr(time, "time", lambda: start + minutes * 60)
+
+    at(20)
+    assert client.get("/cases/").status_code == 200  # within 30 minutes; the cookie is re-signed now
+    at(45)
+    assert client.get("/cases/").status_code == 200  # 25 idle minutes since the last request
+    at(80)
+    response = client.get("/cases/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_security_headers_on_pages_api_and_errors(client) -> None:  # noqa: ANN001
+    for url in ("/login", "/api/v1/tasks", "/no-such-page", "/healthz"):
+        response = client.get(url)
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert "style-src 'self';" in CONTENT_SECURITY_POLICY
+    assert "unsafe" not in CONTENT_SECURITY_POLICY
+
+
+def test_templates_have_no_inline_script_or_style() -> None:
+    from pathlib import Path
+
+    for template in (Path(__file__).resolve().parents[2] / "web" / "templates").rglob("*.html"):
+        text = template.read_text()
+        for inline in ("<script>", "<style", " style=", " onclick=", " onsubmit=", " onload=", "javascript:"):
+            assert inline not in text, (template, inline)
+
+
+def test_secure_cookie_outside_development_and_tests() -> None:
+    from web import security
+
+    for debug, testing, secure in ((False, False, True), (True, False, False), (False, True, False)):
+        bare = Flask(__name__)
+        bare.debug, bare.testing = debug, testing
+        bare.config["SESSION_COOKIE_SECURE"] = None
+        security.init_app(bare)
+        assert bare.config["SESSION_COOKIE_SECURE"] is secure
+    explicit = Flask(__name__)
+    explicit.config["SESSION_COOKIE_SECURE"] = False  # an operator's explicit choice stands
+    security.init_app(explicit)
+    assert explicit.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_tokens_are_listed_with_last_use_and_revocable(app, client, bundled_model_ids) -> None:  # noqa: ANN001
+    from engine.org.services import create_token
+    from web.extensions import db
+
+    runner = app.test_cli_runner()
+    with app.app_context():
+        token = create_token(db.session, db.session.scalar(select(Official).where(Official.username == "intake")), "sync")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    listing = runner.invoke(args=["list-tokens", "intake"]).output
+    assert "sync" in listing
+    assert "最近使用 从未" in listing
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    line = next(row for row in runner.invoke(args=["list-tokens", "intake"]).output.splitlines() if "sync" in row)
+    assert "最近使用 从未" not in line
+    token_id = line.split("\t")[0]
+    revoked = runner.invoke(args=["revoke-token", token_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+    assert "已吊销" in runner.invoke(args=["list-tokens", "intake"]).output
+    assert runner.invoke(args=["revoke-token", "999999"]).exit_code == 2
+    assert _actions(app, "intake")[-1] == "token_created"  # revocation is by an operator (cli:…)
+
+
+@pytest.mark.e2e
+def test_case_page_diagram_satisfies_the_csp_in_a_browser(app, api, demo_password) -> None:  # noqa: ANN001
+    """bpmn-js must draw the diagram without the CSP refusing anything (no 'unsafe-inline' needed)."""
+    if not CHROMIUM.exists() or not VENDOR.exists():
+        pytest.skip("needs /usr/bin/chromium and the vendored bpmn-js")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import threading
+
+    from werkzeug.serving import make_server
+
+    cid = api("intake").post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    messages: list[str] = []
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            tab = browser.new_page(base_url=f"http://127.0.0.1:{server.server_port}")
+            tab.on("console", lambda m: messages.append(m.text))
+            tab.goto("/login")
+            tab.fill("#username", "intake")
+            tab.fill("#password", demo_password)
+            tab.click("button[type=submit]")
+            tab.wait_for_url("**/")
+            tab.goto(f"/cases/{cid}")
+            tab.wait_for_selector("#case-diagram[data-ready=true]", timeout=15_000)
+            assert tab.locator("#case-diagram .lv-current").count() > 0
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert not [m for m in messages if "Content Security Policy" in m], messages
