@@ -141,6 +141,27 @@ def app(db_url: str, db_engine: Engine):  # noqa: ANN201
 
 
 @pytest.fixture
+def make_app(db_url: str, db_engine: Engine):  # noqa: ANN201
+    """Build extra apps on the test database with other settings; their connections are closed afterwards."""
+    from web import create_app
+    from web.extensions import db
+
+    made = []
+
+    def build(**config: object):  # noqa: ANN202
+        application = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url,
+                                  "SECRET_KEY": "test-secret-key", **config})
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app, bundled_model_ids: set[int]):  # noqa: ANN001, ANN201
     return app.test_client()
 

@@ -43,11 +43,8 @@ def test_posted_values_are_parsed_by_type() -> None:
     assert parse_posted(schema, posted) == {"ok": False, "n": 12, "x": "zwölf", "day": "2027-01-15"}
 
 
-def test_pages_carry_csrf_tokens(app, db_url, client, demo_password) -> None:  # noqa: ANN001
-    from web import create_app
-
-    strict = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-key",
-                         "WTF_CSRF_ENABLED": True})
+def test_pages_carry_csrf_tokens(app, make_app, client, demo_password) -> None:  # noqa: ANN001
+    strict = make_app(WTF_CSRF_ENABLED=True)
     browser = strict.test_client()
 
     def token(url: str) -> str:
