@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     cli.init_app(app)
     __import__("web.security").security.init_app(app)  # headers, secure cookies, client address for audit
+    __import__("web.ops").ops.init_app(app)  # /healthz, /readyz, backup and restore
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
