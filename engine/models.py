@@ -1,6 +1,7 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
 from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent, Complaint
+from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
 from engine.intake.models import ChannelKey, ComplaintReference, DuplicateCandidate
 from engine.notify.models import EmailOutbox, Notification
@@ -8,7 +9,6 @@ from engine.org.models import ApiToken, Department, Official
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 
 __all__ = [
-    "ApiToken", "AuditEvent", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department",
-    "DuplicateCandidate", "EmailOutbox", "HumanTask",
-    "Notification", "Official", "ProcessInstance", "ProcessModel", "TimeLimit",
+    "ApiToken", "AppliedMeasure", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "HumanTask",
+    "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit",
 ]

@@ -56,11 +56,17 @@ def record_report(ctx: StepContext, recipient: str, summary: str) -> dict[str, A
     return {"reported": True}
 
 
-@operation("confirm_breach", "确认违约失信")
-def confirm_breach(ctx: StepContext) -> dict[str, Any]:
+@operation("confirm_breach", "确认违约失信并生成违约失信记录", ("document_number", "basis", "facts"))
+def confirm_breach(ctx: StepContext, document_number: str, basis: str, facts: str, severity: str | None = None,
+                   rectification_deadline: str | None = None) -> dict[str, Any]:
+    from engine.credit.services import confirm_from_complaint
+
     ctx.complaint.breach_confirmed_at = ctx.now
-    _event(ctx, "breach_confirmed", "认定部门确认被投诉主体违约失信")
-    return {"confirmed": True}
+    record = confirm_from_complaint(ctx.session, ctx.complaint, ctx.now, document_number, basis, facts,
+                                    severity, rectification_deadline)
+    _event(ctx, "breach_confirmed", f"认定部门确认被投诉主体违约失信（{document_number}），生成违约失信记录",
+           record_id=record.id, record_version=record.version)
+    return {"confirmed": True, "record_id": record.id}
 
 
 @operation("close_case", "办结案件", ("result",))

@@ -73,4 +73,5 @@ def operation(name: str, label: str, parameters: tuple[str, ...] = ()) -> Callab
 def load_builtin() -> None:
     """Import the modules that register the built-in lanes and operations."""
     import engine.models  # noqa: F401 - every table known to the metadata
+    from engine.credit import operations as credit_operations  # noqa: F401
     from engine.workflow import lanes, operations  # noqa: F401

@@ -1,0 +1,128 @@
+"""Breach records, the measure catalogue, measures applied to records, and the platform delivery outbox."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, utcnow
+from engine.org.models import Department, Official
+
+SEVERITIES = {"minor": "轻微", "ordinary": "一般", "serious": "严重"}
+RECORD_STATUSES = {"active": "有效（公示中）", "repaired": "已修复"}
+RECTIFICATION_STATES = {"not_rectified": "未整改", "rectifying": "整改中", "rectified": "已整改"}
+MEASURE_LEVELS = {"national": "国家层面", "city": "城市层面", "local": "地方层面"}
+
+
+class BreachRecord(Base):
+    """One 违约失信记录 (政务信用记录); `version` grows with every change the platforms must hear about."""
+
+    __tablename__ = "breach_record"
+    __table_args__ = (
+        Index("ix_breach_record_status_determined", "status", "determined_on"),
+        Index("ix_breach_record_prefecture", "respondent_prefecture"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    source: Mapped[str] = mapped_column(String(40), default="complaint")
+
+    respondent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    respondent_name: Mapped[str] = mapped_column(String(200))
+    respondent_uscc: Mapped[str | None] = mapped_column(String(18))
+    respondent_division: Mapped[str | None] = mapped_column(String(6))
+    respondent_prefecture: Mapped[str | None] = mapped_column(String(6))
+
+    determining_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    determining_name: Mapped[str] = mapped_column(String(200))
+    determining_uscc: Mapped[str | None] = mapped_column(String(18))
+    determined_on: Mapped[date] = mapped_column(Date)
+    document_number: Mapped[str] = mapped_column(String(100))
+    basis: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    rectification_deadline: Mapped[date | None] = mapped_column(Date)
+    rectification_state: Mapped[str] = mapped_column(String(20), default="not_rectified")
+
+    severity: Mapped[str] = mapped_column(String(20), default="ordinary")
+    publication_start: Mapped[date] = mapped_column(Date)
+    publication_end: Mapped[date | None] = mapped_column(Date)  # the latest day of publication for the class
+    repair_eligible_from: Mapped[date] = mapped_column(Date)  # earliest day credit repair may be applied for
+    published_until: Mapped[date | None] = mapped_column(Date)  # set when publication stops early (repair)
+
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    repair_applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # an application is open
+    repaired_on: Mapped[date | None] = mapped_column(Date)
+    repair_document_number: Mapped[str | None] = mapped_column(String(100))
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    respondent: Mapped[Department | None] = relationship(foreign_keys=[respondent_id])
+    determining_department: Mapped[Department | None] = relationship(foreign_keys=[determining_department_id])
+    measures: Mapped[list[AppliedMeasure]] = relationship(back_populates="record", order_by="AppliedMeasure.id")
+
+    @property
+    def active_measures(self) -> list[AppliedMeasure]:
+        return [m for m in self.measures if m.ended_at is None]
+
+
+class MeasureType(Base):
+    """An entry of the measure catalogue (失信惩戒措施清单), editable by the provincial DRC."""
+
+    __tablename__ = "measure_type"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AppliedMeasure(Base):
+    """A measure applied to a record: by whom, when, by which document, until when; and how it ended."""
+
+    __tablename__ = "applied_measure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("breach_record.id"), index=True)
+    measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    applied_by_label: Mapped[str] = mapped_column(String(300), default="")
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    document_number: Mapped[str] = mapped_column(String(100))
+    until: Mapped[date | None] = mapped_column(Date)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    ended_by_label: Mapped[str | None] = mapped_column(String(300))
+
+    record: Mapped[BreachRecord] = relationship(back_populates="measures")
+    measure_type: Mapped[MeasureType] = relationship(lazy="joined")
+    applied_by: Mapped[Official | None] = relationship()
+
+
+class PlatformDelivery(Base):
+    """One version of one record waiting for (or done with) delivery to a credit-sharing platform."""
+
+    __tablename__ = "platform_delivery"
+    __table_args__ = (Index("ix_platform_delivery_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("breach_record.id"), index=True)
+    record_version: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(20), default="provincial")
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    event: Mapped[str] = mapped_column(String(30))  # created | updated | measure_applied | measure_ended | repaired
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_via: Mapped[str | None] = mapped_column(String(20))  # http | drop

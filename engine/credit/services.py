@@ -1,0 +1,423 @@
+"""Breach records: created when a breach is confirmed, measures applied and ended, credit repair.
+
+Every change the credit platforms must hear about bumps the record's `version` and queues a delivery in the
+same transaction (`engine.credit.exchange.queue`). Functions here flush and never commit.
+"""
+from __future__ import annotations
+
+import calendar as _calendar
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.cases.models import CaseEvent, Complaint
+from engine.credit import exchange
+from engine.credit.models import SEVERITIES, AppliedMeasure, BreachRecord, MeasureType
+from engine.errors import ConflictError, FormInvalid, NotFound, PermissionDenied
+from engine.org.models import Official
+from engine.workflow import clock
+from engine.workflow.calendar import SHANGHAI
+
+logger = logging.getLogger(__name__)
+
+MEASURES_PROCESS = "measures"
+REPAIR_PROCESS = "credit_repair"
+REPAIR_END_REASON = "信用修复"
+
+# code, name, level — the seed's clause (四): national measures, those for cities, local ones
+MEASURE_CATALOGUE: list[tuple[str, str, str]] = [
+    ("central_budget", "限制中央预算内资金支持", "national"),
+    ("special_bonds", "限制地方政府专项债券申请", "national"),
+    ("financing_recommendation", "限制各类融资项目推荐", "national"),
+    ("ndrc_awards_pilots", "取消发展改革系统评优评先和试点示范资格", "city"),
+    ("credit_demo_title", "取消社会信用体系建设示范区称号或参评资格", "city"),
+    ("deadline_rectification", "限期整改", "local"),
+    ("public_criticism", "公开通报批评", "local"),
+    ("support_policies", "限制申请扶持政策", "local"),
+    ("cancel_awards", "取消评优评先", "local"),
+    ("government_procurement", "限制参加政府采购", "local"),
+    ("accountability", "对主要负责人和直接责任人依法追究", "local"),
+]
+
+# severity → (minimum months before repair may be applied for, longest publication in months)
+# 国办发〔2025〕22号 / 国家发展改革委令第36号: minor ≤ 3 months (repair any time), ordinary 3–12 months,
+# serious 1–3 years; repair may be applied for once the minimum period has passed.
+PUBLICATION_MONTHS: dict[str, tuple[int, int]] = {"minor": (0, 3), "ordinary": (3, 12), "serious": (12, 36)}
+
+
+# --- dates ---------------------------------------------------------------------------------------------
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole months; the 31st becomes the month's last day where the month is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+
+def repair_dates(severity: str, publication_start: date) -> tuple[date, date]:
+    """(earliest day repair may be applied for, last day of publication) for a record of `severity`."""
+    if severity not in PUBLICATION_MONTHS:
+        raise FormInvalid({"severity": "失信程度应为轻微、一般或严重"})
+    minimum, maximum = PUBLICATION_MONTHS[severity]
+    return add_months(publication_start, minimum), add_months(publication_start, maximum)
+
+
+def repair_rule_text(record: BreachRecord) -> str:
+    minimum, maximum = PUBLICATION_MONTHS[record.severity]
+    label = SEVERITIES[record.severity]
+    if minimum == 0:
+        return f"{label}失信记录公示期最长 {maximum} 个月，可随时申请信用修复"
+    return (f"{label}失信记录公示期最短 {minimum} 个月、最长 {maximum} 个月，"
+            f"自 {record.repair_eligible_from:%Y年%m月%d日} 起可申请信用修复")
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _as_date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# --- the catalogue ---------------------------------------------------------------------------------------
+
+def ensure_catalogue(session: Session) -> None:
+    """Insert the seed's measures that are missing (by code); entries the DRC changed stay as they are."""
+    known = set(session.scalars(select(MeasureType.code)))
+    for code, name, level in MEASURE_CATALOGUE:
+        if code not in known:
+            session.add(MeasureType(code=code, name=name, level=level, updated_by="system", updated_at=clock.now()))
+    session.flush()
+
+
+def measure_types(session: Session, active_only: bool = True) -> list[MeasureType]:
+    ensure_catalogue(session)
+    query = select(MeasureType).order_by(MeasureType.id)
+    if active_only:
+        query = query.where(MeasureType.is_active.is_(True))
+    return list(session.scalars(query))
+
+
+def save_measure_type(session: Session, actor: Official, code: str, name: str, level: str,
+                      is_active: bool = True) -> MeasureType:
+    """Add or change a catalogue entry (provincial DRC only)."""
+    from engine.credit.models import MEASURE_LEVELS
+
+    if not actor.has_role("ndrc"):
+        raise PermissionDenied("只有省发展改革委可以维护失信惩戒措施清单")
+    errors = {}
+    if not code or len(code) > 40:
+        errors["code"] = "请填写措施代码（不超过 40 个字符）"
+    if not name.strip():
+        errors["name"] = "请填写措施名称"
+    if level not in MEASURE_LEVELS:
+        errors["level"] = "层级应为国家、城市或地方层面"
+    if errors:
+        raise FormInvalid(errors)
+    ensure_catalogue(session)
+    entry = session.scalar(select(MeasureType).where(MeasureType.code == code))
+    if entry is None:
+        entry = MeasureType(code=code)
+        session.add(entry)
+    entry.name, entry.level, entry.is_active = name.strip(), level, is_active
+    entry.updated_by, entry.updated_at = actor.username, clock.now()
+    session.flush()
+    return entry
+
+
+# --- records ---------------------------------------------------------------------------------------------
+
+def get_record(session: Session, record_id: int) -> BreachRecord:
+    record = session.get(BreachRecord, int(record_id))
+    if record is None:
+        raise NotFound("违约失信记录不存在")
+    return record
+
+
+def record_for_complaint(session: Session, complaint_id: int) -> BreachRecord | None:
+    return session.scalar(select(BreachRecord).where(BreachRecord.complaint_id == complaint_id)
+                          .order_by(BreachRecord.id.desc()).limit(1))
+
+
+def confirm_from_complaint(
+    session: Session, complaint: Complaint, now: datetime, document_number: str, basis: str, facts: str,
+    severity: str | None = None, rectification_deadline: Any = None,
+) -> BreachRecord:
+    """Create the breach record of a confirmed breach, or update the record of a re-confirmation.
+
+    The determining department is the case's supervisor (谁认定); the publication period starts on the day of
+    the determination.
+    """
+    severity = severity or "ordinary"
+    determined_on = _local_day(now)
+    eligible, publication_end = repair_dates(severity, determined_on)
+    determining = complaint.supervisor or (complaint.respondent.superior if complaint.respondent else None)
+    respondent = complaint.respondent
+    fields = dict(
+        respondent_id=respondent.id if respondent else None,
+        respondent_name=complaint.respondent_name,
+        respondent_uscc=respondent.uscc if respondent else None,
+        respondent_division=respondent.division_code if respondent else None,
+        respondent_prefecture=respondent.prefecture_code if respondent else None,
+        determining_department_id=determining.id if determining else None,
+        determining_name=determining.name if determining else "",
+        determining_uscc=determining.uscc if determining else None,
+        determined_on=determined_on, document_number=document_number, basis=basis, facts=facts,
+        domain=complaint.domain, amount=complaint.disputed_amount or complaint.contract_amount,
+        rectification_deadline=_as_date(rectification_deadline), rectification_state="not_rectified",
+        severity=severity, publication_start=determined_on, publication_end=publication_end,
+        repair_eligible_from=eligible,
+    )
+    record = record_for_complaint(session, complaint.id)
+    if record is not None and record.status == "active":  # sent back by the DRC and confirmed again
+        for key, value in fields.items():
+            setattr(record, key, value)
+        _changed(session, record, "updated", now)
+        return record
+    record = BreachRecord(complaint_id=complaint.id, source="complaint", status="active", version=1,
+                          created_at=now, updated_at=now, **fields)
+    session.add(record)
+    session.flush()
+    exchange.queue(session, record, "created", now)
+    logger.info("breach record %s created for complaint %s", record.id, complaint.id)
+    return record
+
+
+def create_record(session: Session, now: datetime | None = None, **fields: Any) -> BreachRecord:
+    """A record from another source (e.g. migrated from the platform); fields as the model names them."""
+    moment = now or clock.now()
+    severity = fields.pop("severity", "ordinary")
+    start = _as_date(fields.pop("publication_start", None)) or _as_date(fields.get("determined_on")) or _local_day(moment)
+    eligible, publication_end = repair_dates(severity, start)
+    fields.setdefault("determined_on", start)
+    record = BreachRecord(severity=severity, publication_start=start, publication_end=publication_end,
+                          repair_eligible_from=eligible, status="active", version=1, created_at=moment,
+                          updated_at=moment, **fields)
+    session.add(record)
+    session.flush()
+    exchange.queue(session, record, "created", moment)
+    return record
+
+
+def _changed(session: Session, record: BreachRecord, event: str, now: datetime) -> None:
+    record.version += 1
+    record.updated_at = now
+    session.flush()
+    exchange.queue(session, record, event, now)
+
+
+def _case_event(session: Session, record: BreachRecord, now: datetime, actor: Official | None, kind: str,
+                summary: str, **data: Any) -> None:
+    if record.complaint_id is None:
+        return
+    session.add(CaseEvent(complaint_id=record.complaint_id, at=now, actor_id=actor.id if actor else None,
+                          actor_label=actor.label if actor else "系统（流程）", kind=kind, summary=summary,
+                          data={"record_id": record.id, **data}))
+
+
+# --- measures --------------------------------------------------------------------------------------------
+
+def apply_measure(session: Session, record: BreachRecord, code: str, document_number: str, until: Any,
+                  actor: Official | None, now: datetime) -> AppliedMeasure:
+    if record.status != "active":
+        raise ConflictError("该违约失信记录已修复，不能再实施惩戒措施")
+    ensure_catalogue(session)
+    measure_type = session.scalar(select(MeasureType).where(MeasureType.code == code, MeasureType.is_active.is_(True)))
+    if measure_type is None:
+        raise FormInvalid({"measure_code": "失信惩戒措施清单中没有该措施，请从清单中选择"})
+    until_day = _as_date(until)
+    if until_day is not None and until_day < _local_day(now):
+        raise FormInvalid({"until": "截止日期不能早于今天"})
+    if any(m.measure_type_id == measure_type.id for m in record.active_measures):
+        raise ConflictError(f"该记录已在实施「{measure_type.name}」")
+    measure = AppliedMeasure(record=record, measure_type=measure_type, applied_by_id=actor.id if actor else None,
+                             applied_by_label=actor.label if actor else "系统", applied_at=now,
+                             document_number=document_number, until=until_day)
+    session.add(measure)
+    session.flush()
+    _changed(session, record, "measure_applied", now)
+    _case_event(session, record, now, actor, "measure_applied",
+                f"对违约失信记录实施惩戒措施：{measure_type.name}（{document_number}）", measure_id=measure.id)
+    return measure
+
+
+def end_measure(session: Session, measure: AppliedMeasure, reason: str, actor: Official | None,
+                now: datetime, bump: bool = True) -> AppliedMeasure:
+    if measure.ended_at is not None:
+        raise ConflictError("该惩戒措施已经结束")
+    measure.ended_at, measure.end_reason = now, reason
+    measure.ended_by_label = actor.label if actor else "系统（流程）"
+    session.flush()
+    if bump:
+        _changed(session, measure.record, "measure_ended", now)
+    _case_event(session, measure.record, now, actor, "measure_ended",
+                f"惩戒措施「{measure.measure_type.name}」结束：{reason}", measure_id=measure.id)
+    return measure
+
+
+def get_measure(session: Session, measure_id: int) -> AppliedMeasure:
+    measure = session.get(AppliedMeasure, int(measure_id))
+    if measure is None:
+        raise NotFound("惩戒措施不存在")
+    return measure
+
+
+# --- credit repair ---------------------------------------------------------------------------------------
+
+def ensure_repair_allowed(record: BreachRecord, now: datetime) -> None:
+    """Refuse an application for repair before the minimum publication period of the record's class."""
+    if record.status != "active":
+        raise ConflictError("该违约失信记录已修复")
+    today = _local_day(now)
+    if today < record.repair_eligible_from:
+        raise ConflictError(
+            f"尚未到可申请信用修复的时间：{repair_rule_text(record)}（今天是 {today:%Y年%m月%d日}）",
+            eligible_from=record.repair_eligible_from.isoformat())
+
+
+def repair_record(session: Session, record: BreachRecord, document_number: str, actor: Official | None,
+                  now: datetime) -> BreachRecord:
+    """谁认定、谁修复: the record is repaired, every active measure ends, publication stops; platforms told."""
+    if record.status != "active":
+        raise ConflictError("该违约失信记录已修复")
+    for measure in record.active_measures:
+        end_measure(session, measure, REPAIR_END_REASON, actor, now, bump=False)
+    today = _local_day(now)
+    record.status = "repaired"
+    record.repaired_on = today
+    record.repair_document_number = document_number
+    record.rectification_state = "rectified"
+    record.published_until = today
+    _changed(session, record, "repaired", now)
+    _case_event(session, record, now, actor, "credit_repaired", f"违约失信记录已完成信用修复（{document_number}）")
+    logger.info("breach record %s repaired (%s)", record.id, document_number)
+    return record
+
+
+# --- starting the processes --------------------------------------------------------------------------------
+
+def _complaint_of(session: Session, record: BreachRecord) -> Complaint | None:
+    return session.get(Complaint, record.complaint_id) if record.complaint_id else None
+
+
+def start_measure_action(session: Session, record: BreachRecord, actor: Official, action: str = "apply",
+                         measure_id: int | None = None, now: datetime | None = None) -> Any:
+    """Start measures.bpmn for `record`: choose and apply a measure, or end an applied one."""
+    from engine.workflow.instances import start_instance
+
+    if not actor.has_role("ndrc"):
+        raise PermissionDenied("只有省发展改革委可以发起实施或解除惩戒措施")
+    if action not in ("apply", "end"):
+        raise FormInvalid({"action": "操作应为 apply（实施）或 end（解除）"})
+    if record.status != "active":
+        raise ConflictError("该违约失信记录已修复，不能再实施或解除惩戒措施")
+    data: dict[str, Any] = {"record_id": record.id, "action": action, "measure_id": None}
+    if action == "end":
+        measure = get_measure(session, measure_id or 0)
+        if measure.record_id != record.id or measure.ended_at is not None:
+            raise ConflictError("该惩戒措施不属于此记录或已经结束")
+        data["measure_id"] = measure.id
+    ensure_catalogue(session)
+    return start_instance(session, MEASURES_PROCESS, _complaint_of(session, record), actor, data=data, now=now)
+
+
+def may_apply_for_repair(session: Session, record: BreachRecord, actor: Official) -> bool:
+    """The respondent itself, its superior, or the provincial DRC on their behalf."""
+    dept = actor.department
+    if actor.has_role("ndrc"):
+        return True
+    respondent = record.respondent
+    return respondent is not None and (dept.id == respondent.id or dept.id == respondent.superior_id)
+
+
+def start_repair(session: Session, record: BreachRecord, actor: Official, now: datetime | None = None) -> Any:
+    """Start credit_repair.bpmn for `record` (refused before the minimum publication period)."""
+    from engine.workflow.instances import start_instance
+
+    moment = now or clock.now()
+    if not may_apply_for_repair(session, record, actor):
+        raise PermissionDenied("只有被投诉主体或其上级部门可以申请信用修复")
+    ensure_repair_allowed(record, moment)
+    if record.repair_applied_at is not None:
+        raise ConflictError("该记录的信用修复申请正在办理中")
+    record.repair_applied_at = moment
+    data = {"record_id": record.id, "eligible_from": record.repair_eligible_from.isoformat(),
+            "repair_rule": repair_rule_text(record)}
+    return start_instance(session, REPAIR_PROCESS, _complaint_of(session, record), actor, data=data, now=moment)
+
+
+# --- who sees which records --------------------------------------------------------------------------------
+
+def sees_all(official: Official) -> bool:
+    dept = official.department
+    return official.has_role("ndrc") or (dept.level == "province" and dept.is_credit_lead)
+
+
+def visibility_clause(official: Official) -> Any:
+    """SQL condition for the records `official` may see (None: all)."""
+    if sees_all(official):
+        return None
+    dept = official.department
+    conditions = [BreachRecord.determining_department_id == dept.id, BreachRecord.respondent_id == dept.id]
+    if dept.is_credit_lead and dept.prefecture_code:
+        conditions.append(BreachRecord.respondent_prefecture == dept.prefecture_code)
+    return or_(*conditions)
+
+
+def can_view_record(official: Official, record: BreachRecord) -> bool:
+    if sees_all(official):
+        return True
+    dept = official.department
+    return (dept.id in (record.determining_department_id, record.respondent_id)
+            or (dept.is_credit_lead and bool(dept.prefecture_code)
+                and record.respondent_prefecture == dept.prefecture_code))
+
+
+def view_record(session: Session, record_id: int, official: Official) -> BreachRecord:
+    record = get_record(session, record_id)
+    if not can_view_record(official, record):
+        raise PermissionDenied("您无权查看该违约失信记录")
+    return record
+
+
+def search_records(session: Session, official: Official, respondent: str | None = None,
+                   domain: str | None = None, status: str | None = None, prefecture: str | None = None,
+                   limit: int | None = 50, offset: int = 0) -> tuple[list[BreachRecord], int]:
+    """Records `official` may see, newest determination first, with the total count."""
+    from sqlalchemy import func
+
+    query = select(BreachRecord)
+    clause = visibility_clause(official)
+    if clause is not None:
+        query = query.where(clause)
+    if respondent:
+        like = f"%{respondent}%"
+        query = query.where(or_(BreachRecord.respondent_name.like(like), BreachRecord.respondent_uscc == respondent))
+    if domain:
+        query = query.where(BreachRecord.domain == domain)
+    if status:
+        query = query.where(BreachRecord.status == status)
+    if prefecture:
+        query = query.where(BreachRecord.respondent_prefecture == prefecture)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(BreachRecord.determined_on.desc(), BreachRecord.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query)), total
+
+
+def published_records(session: Session, today: date) -> list[BreachRecord]:
+    """Records currently in their publication period (repaired ones are removed)."""
+    return list(session.scalars(select(BreachRecord).where(
+        BreachRecord.status == "active", BreachRecord.publication_start <= today,
+        or_(BreachRecord.publication_end.is_(None), BreachRecord.publication_end >= today),
+    ).order_by(BreachRecord.publication_start.desc(), BreachRecord.id.desc())))
