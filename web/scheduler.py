@@ -25,6 +25,13 @@ def _tick_job(app: Flask) -> None:
             sent = deliver(db.session, smtp_settings(app.config))
             if sent:
                 logger.info("scheduler tick sent %s email(s)", sent)
+        if app.config.get("PLATFORM_ENDPOINT") or app.config.get("PLATFORM_DROP_DIR"):
+            from engine.credit.exchange import deliver as deliver_records
+
+            delivered = deliver_records(db.session, app.config.get("PLATFORM_ENDPOINT"),
+                                        drop_dir=app.config.get("PLATFORM_DROP_DIR"))
+            if delivered:
+                logger.info("scheduler tick delivered %s breach record version(s) to the platform", delivered)
 
 
 def smtp_settings(config: dict) -> SmtpSettings:

@@ -182,3 +182,15 @@ def test_drop_into_an_unwritable_place_keeps_the_rows(session: Session, records:
     assert exchange.deliver(session, None, NOW, drop_dir=blocker / "sub") == 0
     assert len(_pending(session)) == 4
     assert exchange.failed_deliveries(session)[0].last_error
+
+
+def test_the_scheduler_tick_delivers_when_configured(session: Session, records: list, tmp_path: Path,
+                                                      make_app) -> None:  # noqa: ANN001
+    from web.scheduler import _tick_job
+
+    _tick_job(make_app())  # neither endpoint nor exchange directory configured: nothing happens
+    assert len(_pending(session)) == 4
+    drop = tmp_path / "exchange"
+    _tick_job(make_app(PLATFORM_DROP_DIR=str(drop)))
+    assert _pending(session) == []
+    assert len(list(drop.glob("*.json"))) == 4

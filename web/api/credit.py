@@ -1,0 +1,282 @@
+"""Breach records (违约失信记录): search, read, export; measures and repair started here run as BPMN processes;
+the measure catalogue; the platform delivery log with a retry for failed deliveries."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import Response, abort, request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from engine.cases.models import DOMAINS
+from engine.credit import exchange
+from engine.credit import services as credit
+from engine.credit.models import MEASURE_LEVELS, RECORD_STATUSES, SEVERITIES
+from engine.errors import PermissionDenied
+from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from web.extensions import db
+
+blp = Blueprint("api_credit", __name__, url_prefix=None, description="违约失信记录、惩戒措施、信用修复与平台推送")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class RecordQuery(Schema):
+    respondent = fields.String(load_default=None, metadata={"description": "被投诉主体名称（包含）或统一社会信用代码"})
+    domain = fields.String(load_default=None, validate=validate.OneOf(list(DOMAINS)))
+    status = fields.String(load_default=None, validate=validate.OneOf(list(RECORD_STATUSES)))
+    prefecture = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$", error="州（市）代码应为 6 位数字"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ExportQuery(RecordQuery):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "json"]))
+
+
+class MeasureSchema(Schema):
+    id = fields.Integer()
+    code = fields.Function(lambda m: m.measure_type.code)
+    name = fields.Function(lambda m: m.measure_type.name)
+    level = fields.Function(lambda m: m.measure_type.level)
+    applied_by = fields.String(attribute="applied_by_label")
+    applied_at = UtcDateTime()
+    document_number = fields.String()
+    until = fields.Date(allow_none=True)
+    ended_at = UtcDateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    active = fields.Function(lambda m: m.ended_at is None)
+
+
+class DeliverySchema(Schema):
+    id = fields.Integer()
+    record_id = fields.Integer()
+    record_version = fields.Integer()
+    target = fields.String()
+    idempotency_key = fields.String()
+    event = fields.String()
+    created_at = UtcDateTime()
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime()
+    last_error = fields.String(allow_none=True)
+    delivered_at = UtcDateTime(allow_none=True)
+    delivered_via = fields.String(allow_none=True)
+
+
+class RecordSchema(Schema):
+    id = fields.Integer()
+    version = fields.Integer()
+    status = fields.String()
+    status_label = fields.Function(lambda r: RECORD_STATUSES.get(r.status, r.status))
+    complaint_id = fields.Integer(allow_none=True)
+    source = fields.String()
+    respondent_name = fields.String()
+    respondent_uscc = fields.String(allow_none=True)
+    respondent_division = fields.String(allow_none=True)
+    respondent_prefecture = fields.String(allow_none=True)
+    determining_name = fields.String()
+    determining_uscc = fields.String(allow_none=True)
+    determined_on = fields.Date()
+    document_number = fields.String()
+    domain = fields.String()
+    domain_label = fields.Function(lambda r: DOMAINS.get(r.domain, r.domain))
+    amount = fields.Decimal(as_string=True, allow_none=True)
+    rectification_deadline = fields.Date(allow_none=True)
+    rectification_state = fields.String()
+    severity = fields.String()
+    severity_label = fields.Function(lambda r: SEVERITIES.get(r.severity, r.severity))
+    publication_start = fields.Date()
+    publication_end = fields.Date(allow_none=True)
+    published_until = fields.Date(allow_none=True)
+    repair_eligible_from = fields.Date(metadata={"description": "最早可申请信用修复的日期"})
+    repaired_on = fields.Date(allow_none=True)
+    repair_document_number = fields.String(allow_none=True)
+    active_measure_count = fields.Function(lambda r: len(r.active_measures))
+
+
+class RecordDetailSchema(RecordSchema):
+    basis = fields.String()
+    facts = fields.String()
+    repair_rule = fields.Function(lambda r: credit.repair_rule_text(r))
+    repair_applied_at = UtcDateTime(allow_none=True)
+    active_measures = fields.List(fields.Nested(MeasureSchema))
+    measures = fields.List(fields.Nested(MeasureSchema))
+    deliveries = fields.Function(lambda r: DeliverySchema(many=True).dump(exchange.deliveries_of(db.session, r.id)),
+                                 metadata={"description": "推送平台日志（每个记录版本一条）"})
+
+
+class RecordPage(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(RecordSchema))
+
+
+class MeasureActionInput(Schema):
+    action = fields.String(load_default="apply", validate=validate.OneOf(["apply", "end"]))
+    measure_id = fields.Integer(load_default=None, metadata={"description": "解除时：要解除的措施 ID"})
+
+
+class StartedSchema(Schema):
+    instance_id = fields.Integer()
+    process = fields.String()
+
+
+class MeasureTypeSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String(metadata={"description": "national 国家 / city 城市 / local 地方"})
+    is_active = fields.Boolean()
+
+
+class MeasureTypeInput(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    level = fields.String(required=True, validate=validate.OneOf(list(MEASURE_LEVELS)))
+    is_active = fields.Boolean(load_default=True)
+
+
+def _filters(args: dict) -> dict[str, Any]:
+    return {k: args.get(k) for k in ("respondent", "domain", "status", "prefecture")}
+
+
+@blp.get("/breach-records")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(RecordQuery, location="query")
+@blp.response(200, RecordPage)
+@official_required
+def list_records(args: dict) -> object:
+    """Breach records the caller may see: the provincial DRC all, a prefecture credit lead its prefecture,
+    a department those it determined or is the respondent of."""
+    rows, total = credit.search_records(db.session, current_user, **_filters(args), limit=args["limit"],
+                                        offset=args["offset"])
+    return {"total": total, "items": rows}
+
+
+def _neutral(value: Any) -> Any:
+    """Spreadsheet formula injection: a cell starting with = + - @ (or tab/CR) is prefixed with a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+EXPORT_COLUMNS = [(name, attr, label) for name, attr, label in exchange.RECORD_FIELDS]
+
+
+@blp.get("/breach-records/export")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ExportQuery, location="query")
+@official_required
+def export_records(args: dict) -> object:
+    """All matching records as CSV (UTF-8 with BOM, formulas neutralised) or JSON, in the collection fields."""
+    rows, _total = credit.search_records(db.session, current_user, **_filters(args), limit=None)
+    if args["format"] == "json":
+        body = json.dumps([exchange.payload(r, "export") for r in rows], ensure_ascii=False, indent=1)
+        return Response(body, mimetype="application/json",
+                        headers={"Content-Disposition": "attachment; filename=breach-records.json"})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([f"{label}（{name}）" for name, _attr, label in EXPORT_COLUMNS] + ["实施中的惩戒措施（CJCS）"])
+    for record in rows:
+        values = [exchange.payload(record, "export")[name] for name, _a, _l in EXPORT_COLUMNS]
+        measures = "；".join(m.measure_type.name for m in record.active_measures)
+        writer.writerow([_neutral("" if v is None else str(v)) for v in values] + [_neutral(measures)])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=breach-records.csv"})
+
+
+@blp.get("/breach-records/<int:record_id>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, RecordDetailSchema)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@official_required
+def get_record(record_id: int) -> object:
+    """A record with its measures (active ones separately) and its delivery log."""
+    return credit.view_record(db.session, record_id, current_user)
+
+
+@blp.post("/breach-records/<int:record_id>/measures")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(MeasureActionInput)
+@blp.response(201, StartedSchema)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def start_measure(args: dict, record_id: int) -> object:
+    """Start measures.bpmn (provincial DRC): the task to choose a measure, or to end one, appears in the inbox."""
+    record = credit.view_record(db.session, record_id, current_user)
+    instance = credit.start_measure_action(db.session, record, current_user, args["action"], args["measure_id"])
+    db.session.commit()
+    return {"instance_id": instance.id, "process": credit.MEASURES_PROCESS}
+
+
+@blp.post("/breach-records/<int:record_id>/repair")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(201, StartedSchema)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="最短公示期未满（message 写明最早可申请日期）或申请办理中")
+@official_required
+def start_repair(record_id: int) -> object:
+    """Start credit_repair.bpmn (the respondent or its superior): the application form appears in its inbox."""
+    record = credit.view_record(db.session, record_id, current_user)
+    instance = credit.start_repair(db.session, record, current_user)
+    db.session.commit()
+    return {"instance_id": instance.id, "process": credit.REPAIR_PROCESS}
+
+
+@blp.get("/measure-types")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, MeasureTypeSchema(many=True))
+@official_required
+def list_measure_types() -> object:
+    """The measure catalogue (失信惩戒措施清单)."""
+    rows = credit.measure_types(db.session, active_only=request.args.get("all") is None)
+    db.session.commit()  # the catalogue is seeded on first use
+    return rows
+
+
+@blp.put("/measure-types/<string:code>")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(MeasureTypeInput)
+@blp.response(200, MeasureTypeSchema)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@official_required
+def save_measure_type(args: dict, code: str) -> object:
+    """Add or change a catalogue entry (provincial DRC)."""
+    entry = credit.save_measure_type(db.session, current_user, code, args["name"], args["level"], args["is_active"])
+    db.session.commit()
+    return entry
+
+
+def _operator() -> None:
+    if not (current_user.has_role("ndrc") or current_user.has_role("sysadmin")):
+        raise PermissionDenied("只有省发展改革委或系统管理员可以查看和重试平台推送")
+
+
+@blp.get("/platform-deliveries")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, DeliverySchema(many=True))
+@official_required
+def list_deliveries() -> object:
+    """Failed deliveries (attempted, not yet delivered) — the operator view; `?record_id=` for one record's log."""
+    _operator()
+    if request.args.get("record_id"):
+        try:
+            return exchange.deliveries_of(db.session, int(request.args["record_id"]))
+        except ValueError:
+            abort(400)
+    return exchange.failed_deliveries(db.session)
+
+
+@blp.post("/platform-deliveries/<int:delivery_id>/retry")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, DeliverySchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def retry_delivery(delivery_id: int) -> object:
+    """Make a failed delivery due at once; the next scheduler tick sends it."""
+    _operator()
+    row = exchange.retry_now(db.session, delivery_id)
+    db.session.commit()
+    return row
