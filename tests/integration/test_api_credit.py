@@ -155,3 +155,18 @@ def test_failed_deliveries_view_and_retry(api, session: Session, records: dict[s
     assert retried.status_code == 200
     log = api("ndrc").get(f"/api/v1/platform-deliveries?record_id={records['km']}").get_json()
     assert [d["record_version"] for d in log] == [1, 2]
+
+
+def test_public_list_shows_records_in_publication_without_facts(client, session: Session,
+                                                               records: dict[str, int]) -> None:
+    body = client.get("/api/v1/public/breach-records").get_json()
+    # minor (qj): published three months from 2026-03-02, over by now; serious (km): published until 2029
+    by_id = {r["id"]: r for r in body}
+    assert records["km"] in by_id
+    assert "facts" not in by_id[records["km"]]
+    assert "basis" not in by_id[records["km"]]
+    assert by_id[records["km"]]["active_measures"] == ["公开通报批评"]
+    km = services.get_record(session, records["km"])
+    services.repair_record(session, km, "修1号", None, datetime(2027, 3, 3, tzinfo=UTC))
+    session.commit()
+    assert records["km"] not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()}

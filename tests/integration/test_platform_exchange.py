@@ -194,3 +194,29 @@ def test_the_scheduler_tick_delivers_when_configured(session: Session, records: 
     _tick_job(make_app(PLATFORM_DROP_DIR=str(drop)))
     assert _pending(session) == []
     assert len(list(drop.glob("*.json"))) == 4
+
+
+def test_two_deliverers_never_send_the_same_row(session: Session, db_engine) -> None:  # noqa: ANN001
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (FOR UPDATE SKIP LOCKED)")
+    made = _records(session, n=12)
+    expected = {d.idempotency_key for d in session.scalars(select(PlatformDelivery))}
+    assert len(expected) == 13
+    counts: list[int] = []
+
+    def worker(url: str) -> None:
+        with Session(db_engine) as own:
+            counts.append(exchange.deliver(own, url, NOW, timeout=5))
+
+    with Receiver([]) as receiver:
+        threads = [threading.Thread(target=worker, args=(receiver.url,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for _ in range(5):  # a worker stops early when the only due rows are locked or wait for a locked one
+            if not _pending(session):
+                break
+            exchange.deliver(session, receiver.url, NOW, timeout=5)
+    assert sorted(receiver.received) == sorted(expected)  # each key sent once: no row taken twice
+    assert receiver.received.index(f"{made[0].id}:1") < receiver.received.index(f"{made[0].id}:2")

@@ -280,3 +280,29 @@ def retry_delivery(delivery_id: int) -> object:
     row = exchange.retry_now(db.session, delivery_id)
     db.session.commit()
     return row
+
+
+class PublicRecordSchema(Schema):
+    """What the public sees of a record in its publication period: no facts text, no people."""
+
+    id = fields.Integer()
+    respondent_name = fields.String()
+    respondent_uscc = fields.String(allow_none=True)
+    determining_name = fields.String()
+    determined_on = fields.Date()
+    document_number = fields.String()
+    domain_label = fields.Function(lambda r: DOMAINS.get(r.domain, r.domain))
+    severity_label = fields.Function(lambda r: SEVERITIES.get(r.severity, r.severity))
+    publication_start = fields.Date()
+    publication_end = fields.Date(allow_none=True)
+    active_measures = fields.Function(lambda r: [m.measure_type.name for m in r.active_measures])
+
+
+@blp.get("/public/breach-records")
+@blp.response(200, PublicRecordSchema(many=True))
+def public_records() -> object:
+    """Records currently in their publication period (no sign-in); repaired records are removed at once."""
+    from engine.workflow import clock
+    from engine.workflow.calendar import SHANGHAI
+
+    return credit.published_records(db.session, clock.now().astimezone(SHANGHAI).date())
