@@ -178,7 +178,8 @@ def export_records(args: dict) -> object:
     writer = csv.writer(out)
     writer.writerow([f"{label}（{name}）" for name, _attr, label in EXPORT_COLUMNS] + ["实施中的惩戒措施（CJCS）"])
     for record in rows:
-        values = [exchange.payload(record, "export")[name] for name, _a, _l in EXPORT_COLUMNS]
+        row = exchange.payload(record, "export")
+        values = [row[name] for name, _a, _l in EXPORT_COLUMNS]
         measures = "；".join(m.measure_type.name for m in record.active_measures)
         writer.writerow([_neutral("" if v is None else str(v)) for v in values] + [_neutral(measures)])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
