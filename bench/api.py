@@ -63,6 +63,7 @@ class Caller:
 def walk_api(caller: Caller, keys: dict[str, str], cases: int) -> dict[str, Any]:
     """Register `cases` complaints and complete their steps; time registration, inbox reads and completions."""
     posts: list[float] = []
+    cpu = 0.0
     reads: list[float] = []
     registers: list[float] = []
     by_name: dict[str, list[float]] = {name: [] for name, _, _ in STEPS}
@@ -78,15 +79,17 @@ def walk_api(caller: Caller, keys: dict[str, str], cases: int) -> dict[str, Any]
             check(status == 200 and page["total"] == 1, page)
             task = page["items"][0]
             check(task["spec_name"] == name, (task["spec_name"], name))
-            start = time.perf_counter()
+            cpu_start, start = time.process_time(), time.perf_counter()
             status, body = caller.call("POST", f"/api/v1/tasks/{task['id']}/complete", keys[username], data)
             elapsed = time.perf_counter() - start
+            cpu += time.process_time() - cpu_start
             check(status == 200, body)
             posts.append(elapsed)
             by_name[name].append(elapsed)
     return {
         "cases": cases,
         "step": stats(posts).as_dict(),
+        "step_cpu_mean_ms": round(cpu * 1000 / len(posts), 4),  # client and server: both run in this process
         "get_inbox_of_case": stats(reads).as_dict(),
         "post_complaint": stats(registers).as_dict(),
         "step_median_ms_by_task": {k: round(stats(v).median_ms, 4) for k, v in by_name.items()},

@@ -172,7 +172,10 @@ def import_all_models() -> None:
 
 
 def prepare_database(engine: Engine) -> None:
-    """Schema, demo organisation and bundled processes — as tests/conftest.py does."""
+    """Schema, time limits, demo organisation and the complaint process — as tests/conftest.py does.
+
+    Only complaint.bpmn is deployed: other diagrams in processes/ may be work in progress.
+    """
     from engine.db import Base
     from engine.org.demo import load_demo_organisation
     from engine.workflow import specs
@@ -187,7 +190,7 @@ def prepare_database(engine: Engine) -> None:
         else:
             seed_time_limits(session)
         load_demo_organisation(session)
-        specs.deploy_directory(session, PROCESSES)
+        specs.deploy(session, specs.bundle_from_directory(PROCESSES / "complaint.bpmn"), "bench")
         session.commit()
 
 

@@ -96,6 +96,8 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
             entry["api_steps_per_second"] = api_rate
             entry["api_over_service_rate"] = round(api_rate / svc["per_second"], 4)
             entry["api_over_raw_rate"] = round(api_rate / raw_rate, 4)
+            entry["api_over_service_cpu"] = round(
+                fig["api"]["test_client"]["step_cpu_mean_ms"] / fig["service"]["step_cpu_mean_ms"], 2)
             if "werkzeug_loopback" in fig["api"]:
                 entry["loopback_steps_per_second"] = fig["api"]["werkzeug_loopback"]["step"]["per_second"]
         good, weak = fig["inbox"]["composite_partial_index"], fig["inbox"]["index_on_department_only"]
@@ -121,7 +123,8 @@ def report(results: dict[str, Any]) -> None:
         print(f"[{label}] {fig['server']}; commit: empty {fig['commit_ms']['empty']:.3f} ms, "
               f"one row {fig['commit_ms']['one_row']:.3f} ms")
         print(f"(b) service layer: {e['service_steps_per_second']:.0f} steps/s ({e['service_step_ms']:.2f} ms/step, "
-              f"{e['service_over_raw_rate']:.3f} × raw); goal ≥ {e['goal_steps_per_second']:.0f}/s "
+              f"{e['service_over_raw_rate']:.3f} × raw; CPU {fig['service']['step_cpu_mean_ms']:.2f} ms = "
+              f"{e['service_over_raw_cpu']:.1f} × raw CPU); goal ≥ {e['goal_steps_per_second']:.0f}/s "
               f"({e['goal_step_ms']:.2f} ms) → {'MET' if e['goal_met'] else 'NOT MET'} "
               f"({e['service_over_goal_time']:.1f} × the goal's time)")
         print("    where a step's time goes: " + ", ".join(
@@ -131,7 +134,8 @@ def report(results: dict[str, Any]) -> None:
             extra = (f", loopback server {e['loopback_steps_per_second']:.0f}/s"
                      if "loopback_steps_per_second" in e else "")
             print(f"(c) HTTP API (test client): {e['api_steps_per_second']:.0f} steps/s "
-                  f"({e['api_over_service_rate']:.2f} × service layer){extra}")
+                  f"({e['api_over_service_rate']:.2f} × service layer; CPU {e['api_over_service_cpu']:.2f} × "
+                  f"service layer){extra}")
         for variant in ("composite_partial_index", "index_on_department_only", "no_department_index"):
             v = fig["inbox"][variant]
             print(f"(d) inbox, {variant}: page {v['page_query_core_ms']:.3f} ms (Core) / "
