@@ -66,7 +66,7 @@ def sign_in(session: Session, username: str, password: str, max_failures: int = 
 
 
 def locked_message(max_failures: int) -> str:
-    return f"该账户因连续 {max_failures} 次登录失败已被锁定。请联系系统管理员解锁（flask --app web unlock 用户名）。"
+    return f"该账户因连续 {max_failures} 次登录失败已被锁定。请联系系统管理员解锁。"
 
 
 def unlock(session: Session, username: str, actor: Official | str) -> Official:
