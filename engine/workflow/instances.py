@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit.services import record as audit
@@ -73,6 +73,8 @@ def complete_task(
     if human.claimed_by_id not in (None, actor.id):
         raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
     instance = human.instance
+    if instance.status == "suspended":  # engine/workflow/repair.py: an administrator suspended the case
+        raise TaskNotReady("该案件的流程已被管理员挂起，暂不能办理任务")
     model = instance.model
     schema = model.forms.get(human.form or "", {"type": "object"})
     clean = validate_form(schema, data)
@@ -304,6 +306,7 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     open_rows = session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
+        .options(lazyload("*"))  # the write path needs no joined department/official rows
     ).all()
     for row in open_rows:
         if row.id not in ready:  # withdrawn by the process (e.g. an interrupting timer)

@@ -1,0 +1,119 @@
+"""Process administration: list deployed versions with their running cases, deploy uploads, export versions.
+
+Validation and storage stay in `specs.deploy`; this module only shapes what administrators see and send.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidDiagram, NotFound
+from engine.workflow import specs
+from engine.workflow.models import ProcessInstance, ProcessModel
+
+OPEN_STATUSES = ("running", "paused", "suspended", "error")
+
+
+@dataclass
+class DeployResult:
+    model: ProcessModel
+    created: bool  # False: exactly this bundle was deployed already
+
+
+def list_models(session: Session) -> list[dict[str, Any]]:
+    """Every process key with its versions (newest first) and how many open cases run on each version."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = session.execute(
+        select(ProcessInstance.model_id, ProcessInstance.status, func.count())
+        .where(ProcessInstance.status.in_(OPEN_STATUSES))
+        .group_by(ProcessInstance.model_id, ProcessInstance.status)
+    )
+    for model_id, status, count in rows:
+        counts.setdefault(model_id, {})[status] = count
+    result: dict[str, dict[str, Any]] = {}
+    for model in session.scalars(select(ProcessModel).order_by(ProcessModel.key, ProcessModel.version.desc())):
+        entry = result.setdefault(model.key, {"key": model.key, "name": model.name, "versions": []})
+        by_status = counts.get(model.id, {})
+        entry["versions"].append({
+            "id": model.id, "version": model.version, "name": model.name, "sha": model.sha256[:12],
+            "deployed_by": model.deployed_by, "deployed_at": model.deployed_at, "comment": model.comment or "",
+            "open_cases": sum(by_status.values()), "by_status": by_status,
+        })
+    return list(result.values())
+
+
+def deploy_bundle_from_upload(
+    session: Session, bpmn_xml: str, forms: dict[str, Any] | None, dmn: dict[str, Any] | None,
+    actor: str, comment: str = "",
+) -> DeployResult:
+    """Deploy what the browser editor sends; malformed forms or tables become problems, never a 500."""
+    problems = []
+    if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
+        problems.append({"element": "", "message": "没有提交流程图（BPMN XML）"})
+    clean_forms: dict[str, dict] = {}
+    for name, schema in (forms or {}).items():
+        if isinstance(schema, str):
+            try:
+                schema = json.loads(schema)
+            except ValueError as exc:
+                problems.append({"element": str(name), "message": f"表单 {name} 不是有效的 JSON：{exc}"})
+                continue
+        if not isinstance(schema, dict):
+            problems.append({"element": str(name), "message": f"表单 {name} 必须是 JSON 对象（JSON Schema）"})
+            continue
+        clean_forms[str(name)] = schema
+    clean_dmn: dict[str, str] = {}
+    for name, xml in (dmn or {}).items():
+        if not isinstance(xml, str):
+            problems.append({"element": str(name), "message": f"决策表 {name} 必须是 XML 文本"})
+            continue
+        clean_dmn[str(name)] = xml
+    if problems:
+        raise InvalidDiagram(problems)
+    bundle = specs.Bundle(bpmn_xml, dmn=clean_dmn, forms=clean_forms)
+    existing = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
+    model = specs.deploy(session, bundle, deployed_by=actor, comment=comment)
+    return DeployResult(model, existing is None)
+
+
+def get_version(session: Session, key: str, version: int) -> ProcessModel:
+    model = session.scalar(select(ProcessModel).where(ProcessModel.key == key, ProcessModel.version == version))
+    if model is None:
+        raise NotFound(f"流程「{key}」没有第 {version} 版")
+    return model
+
+
+def export_version(session: Session, key: str, version: int) -> specs.Bundle:
+    """The bundle (diagram, forms, decision tables) of one deployed version."""
+    model = get_version(session, key, version)
+    return specs.Bundle(model.bpmn_xml, dmn=dict(model.dmn or {}), forms=dict(model.forms or {}))
+
+
+def write_bundle(bundle: specs.Bundle, key: str, directory: Path) -> Path:
+    """Write a bundle the way `processes/` is laid out: KEY.bpmn, forms/*.json, decisions/*.dmn."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{key}.bpmn"
+    path.write_text(bundle.bpmn_xml, encoding="utf-8")
+    if bundle.forms:
+        (directory / "forms").mkdir(exist_ok=True)
+        for name, schema in bundle.forms.items():
+            (directory / "forms" / Path(name).name).write_text(
+                json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if bundle.dmn:
+        (directory / "decisions").mkdir(exist_ok=True)
+        for name, xml in bundle.dmn.items():
+            (directory / "decisions" / Path(name).name).write_text(xml, encoding="utf-8")
+    return path
+
+
+def deploy_file(session: Session, path: Path, actor: str, comment: str = "") -> DeployResult:
+    """Deploy one diagram file with the forms/ and decisions/ beside it."""
+    bundle = specs.bundle_from_directory(path)
+    existing = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
+    model = specs.deploy(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署")
+    return DeployResult(model, existing is None)
