@@ -1,0 +1,195 @@
+"""The public complaint column (信用云南 · 政府违约失信投诉专栏): no account, Chinese.
+
+Submit a complaint (CSRF token, honeypot, truthfulness pledge, length limits from the engine's schema,
+per-IP rate limits), print the receipt with the tracking code, and follow the case with the tracking
+code plus the contact phone's last four digits (status and the notes written for the complainant only).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError, validate
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
+from engine.cases.schemas import ComplaintInput, load_complaint
+from engine.cases.status import result_label, status_label
+from engine.errors import FormInvalid, NotFound
+from engine.intake import services as intake
+from engine.org.models import Department
+from web.extensions import db
+
+bp = Blueprint("public", __name__, url_prefix="/public", static_folder="static", static_url_path="/static")
+limiter = Limiter(key_func=get_remote_address)
+
+TEXT_FIELDS = (
+    "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
+    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
+    "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
+)
+BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
+HONEYPOT = "website"  # hidden from people by CSS; bots fill it
+RECEIPT_KEY = "public_receipt"
+PLEDGE_TEXT = ("本人（本单位）承诺：所填投诉内容及提交的材料真实、准确、完整，不存在捏造、歪曲事实或恶意投诉的情形，"
+               "如有不实，愿意承担相应法律责任。")
+MESSAGES = {
+    "csrf": "页面已过期或缺少安全校验信息，请刷新页面后重新提交。",
+    "honeypot": "提交未被接受。如您是正常填写，请刷新页面后重新提交。",
+    "rate": "提交过于频繁，请稍后再试（同一网络地址每分钟、每天的提交次数有限制）。",
+    "pledge": "请阅读并勾选真实性承诺",
+}
+
+
+def _max_lengths() -> dict[str, int]:
+    """maxlength of each text field, from the engine's ComplaintInput validators (one source of truth)."""
+    lengths = {}
+    for name, field in ComplaintInput().fields.items():
+        for validator in field.validators:
+            if isinstance(validator, validate.Length) and validator.max is not None:
+                lengths[name] = validator.max
+    lengths.setdefault("complainant_uscc", 18)
+    lengths.setdefault("contact_phone", 20)
+    lengths.setdefault("respondent_code", 64)
+    return lengths
+
+
+def _submit_limit() -> str:
+    return current_app.config.get("PUBLIC_SUBMIT_RATE_LIMIT", "5 per minute;30 per day")
+
+
+def _track_limit() -> str:
+    return current_app.config.get("PUBLIC_TRACK_RATE_LIMIT", "10 per minute;100 per day")
+
+
+def _search_limit() -> str:
+    return current_app.config.get("PUBLIC_SEARCH_RATE_LIMIT", "60 per minute")
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@limiter.limit(_submit_limit, methods=["POST"])
+def new_complaint() -> Any:
+    """The public complaint form; POST registers the complaint (channel 信用云南) and shows the receipt."""
+    values: dict[str, str] = {"is_private_enterprise": "true", "in_litigation": "false"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.to_dict().items() if k != "csrf_token"}
+        if values.get(HONEYPOT):
+            current_app.logger.info("public complaint rejected: honeypot filled (%s)", get_remote_address())
+            return _page_error(400, MESSAGES["honeypot"])
+        raw = _complaint_input(values)
+        if values.get("pledge") != "yes":
+            errors["pledge"] = MESSAGES["pledge"]
+            try:
+                load_complaint(raw)
+            except ValidationError as exc:
+                errors.update(_first_messages(exc.messages))
+        else:
+            try:
+                complaint = intake.submit_public(db.session, raw)
+                db.session.commit()
+            except FormInvalid as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                session[RECEIPT_KEY] = complaint.id
+                return redirect(url_for("public.receipt"), 303)
+    return render_template(
+        "public/new.html", values=values, errors=errors, domains=DOMAINS, breach_types=BREACH_TYPES,
+        maxlen=_max_lengths(), pledge_text=PLEDGE_TEXT, honeypot=HONEYPOT,
+    ), 422 if errors else 200
+
+
+@bp.get("/complaints/receipt")
+def receipt() -> Any:
+    """The receipt of the complaint just submitted in this browser session (printable)."""
+    complaint_id = session.get(RECEIPT_KEY)
+    complaint = db.session.get(Complaint, complaint_id) if isinstance(complaint_id, int) else None
+    if complaint is None:
+        return redirect(url_for("public.new_complaint"))
+    return render_template("public/receipt.html", c=complaint, status=status_label(complaint.status))
+
+
+@bp.get("/departments")
+@limiter.limit(_search_limit)
+def departments() -> Any:
+    """Active departments whose name contains q (at most 20), for the respondent field: [{code, name}]."""
+    q = (request.args.get("q") or "").strip()[:50]
+    if not q:
+        return jsonify([])
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.session.execute(
+        select(Department.code, Department.name)
+        .where(Department.is_active.is_(True), Department.name.like(pattern, escape="\\"))
+        .order_by(Department.name).limit(20))
+    return jsonify([{"code": code, "name": name} for code, name in rows])
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@limiter.limit(_track_limit, methods=["POST"])
+def track() -> Any:
+    """Follow a complaint: tracking code + the contact phone's last four digits."""
+    found = None
+    error = None
+    code = ""
+    if request.method == "POST":
+        code = (request.form.get("tracking_code") or "").strip()[:20]
+        try:
+            complaint, survivor, notes = intake.track(db.session, code, (request.form.get("phone_last4") or "")[:8])
+        except NotFound as exc:
+            error = exc.message
+        else:
+            found = {
+                "complaint": complaint, "survivor": survivor, "notes": notes,
+                "status": status_label(survivor.status if survivor.id != complaint.id else complaint.status),
+                "result": result_label(complaint.result) if complaint.result else None,
+                "merged": survivor.id != complaint.id,
+            }
+    return render_template("public/track.html", found=found, error=error, code=code), 404 if error else 200
+
+
+def _complaint_input(form: dict[str, str]) -> dict:
+    raw: dict = {name: (form.get(name) or "").strip() for name in TEXT_FIELDS}
+    raw = {k: v for k, v in raw.items() if v}
+    for name in BOOLEAN_FIELDS:
+        raw[name] = form.get(name) == "true"
+    if not raw.get("respondent_code") and raw.get("respondent_name"):  # typed a department's exact name
+        code = db.session.scalar(select(Department.code).where(
+            Department.name == raw["respondent_name"], Department.is_active.is_(True)).limit(1))
+        if code:
+            raw["respondent_code"] = code
+    return raw
+
+
+def _first_messages(messages: Any) -> dict[str, str]:
+    if not isinstance(messages, dict):
+        return {"_form": str(messages)}
+    return {k: v[0] if isinstance(v, list) and v else str(v) for k, v in messages.items()}
+
+
+def _page_error(status: int, message: str) -> Any:
+    return render_template("public/error.html", status=status, message=message), status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(_exc: CSRFError) -> Any:
+    return _page_error(400, MESSAGES["csrf"])
+
+
+@bp.errorhandler(429)
+def _too_many(_exc: HTTPException) -> Any:
+    return _page_error(429, MESSAGES["rate"])
+
+
+def init_app(app: Flask) -> None:
+    """Register the column and the rate limiter (storage from RATELIMIT_STORAGE_URI; memory by default,
+    e.g. redis://localhost:6379/0 when several worker processes must share the counts)."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    app.register_blueprint(bp)
+
