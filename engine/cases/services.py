@@ -19,7 +19,7 @@ from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.org.models import Department, Official
 from engine.org.services import provincial_credit_office
 from engine.workflow import clock, instances
-from engine.workflow.models import HumanTask, ProcessInstance
+from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 
 logger = logging.getLogger(__name__)
 COMPLAINT_PROCESS = "complaint"
@@ -130,8 +130,11 @@ def open_tasks(session: Session, complaint: Complaint) -> list[HumanTask]:
 
 
 def instance_of(session: Session, complaint: Complaint) -> ProcessInstance | None:
-    return session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint.id)
-                          .order_by(ProcessInstance.id.desc()).limit(1))
+    """The complaint procedure's instance of this case (measures and repair run as instances of their own)."""
+    return session.scalar(
+        select(ProcessInstance).join(ProcessModel, ProcessModel.id == ProcessInstance.model_id)
+        .where(ProcessInstance.complaint_id == complaint.id, ProcessModel.key == COMPLAINT_PROCESS)
+        .order_by(ProcessInstance.id.desc()).limit(1))
 
 
 def _process_data(complaint: Complaint) -> dict[str, Any]:

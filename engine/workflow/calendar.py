@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -11,6 +12,7 @@ from engine.workflow import clock
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@lru_cache(maxsize=64)
 def is_known_year(year: int) -> bool:
     """Whether the holiday schedule of `year` is on record (otherwise Monday–Friday applies)."""
     try:
@@ -20,6 +22,7 @@ def is_known_year(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)

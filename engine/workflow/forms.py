@@ -1,7 +1,9 @@
 """Task forms: JSON Schema validation with per-field Chinese messages, and readable summaries."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -27,7 +29,7 @@ _MESSAGES = {
 
 def validate_form(schema: dict, data: dict[str, Any]) -> dict[str, Any]:
     """Return the data of every field the schema knows (None when left out) or raise FormInvalid with field errors."""
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = _validator(json.dumps(schema, sort_keys=True))
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path)):
         field, message = _explain(schema, error)
@@ -36,6 +38,15 @@ def validate_form(schema: dict, data: dict[str, Any]) -> dict[str, Any]:
         raise FormInvalid(errors)
     # every field of the form exists in the task data, so diagram expressions can name it
     return {k: data.get(k) for k in schema.get("properties", {})}
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    """Validators are built once per distinct schema (building one costs more than validating)."""
+    return Draft202012Validator(json.loads(schema_json), format_checker=_FORMATS)
+
+
+_FORMATS = FormatChecker()
 
 
 def describe(schema: dict, data: dict[str, Any]) -> str:
