@@ -125,7 +125,6 @@ def official(session: Session):  # noqa: ANN201 - returns a lookup function
 @pytest.fixture(scope="session")
 def app(db_url: str, db_engine: Engine):  # noqa: ANN201
     from web import create_app
-
     from web.extensions import db
 
     application = create_app({
