@@ -93,6 +93,7 @@ def parse_bundle(bundle: Bundle) -> tuple[str, str, Any, dict[str, Any]]:
     key, name = process_el.get("id"), process_el.get("name") or process_el.get("id")
     problems += _check_lanes(tree) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
     problems += _check_expressions(tree, dmn_trees)
+    problems += _check_timer_values(tree, bundle) if not problems else []
     if problems:
         raise InvalidDiagram(problems)
     parser = SpiffBpmnParser()
@@ -252,3 +253,73 @@ def _check_expressions(tree: etree._Element, dmn_trees: dict[str, etree._Element
                 problems.append({"element": owner[0].get("id", "") if owner else name,
                                  "message": f"决策表 {name}：{problem}"})
     return problems
+
+
+TIMER_STUB_MOMENT = "2026-01-05T17:00:00+08:00"
+
+
+def _check_timer_values(tree: etree._Element, bundle: Bundle) -> list[dict[str, str]]:
+    """Evaluate each timer expression once with stub deadline helpers and form fields as None.
+
+    Catches what passes the syntax check but cannot work, e.g. a bare `PT5M` copied from another modeler
+    (an undefined name) or a value that is no ISO 8601 date, duration or cycle.
+    """
+    import ast
+    from datetime import date as date_type
+    from datetime import datetime as datetime_type
+
+    from engine.workflow.sandbox import SAFE_BUILTINS, SandboxEnvironment
+
+    stubs = {name: (lambda *args, **kwargs: TIMER_STUB_MOMENT)
+             for name in ("workdays", "limit", "reminder", "end_of", "before")}
+    environment = SandboxEnvironment(stubs)
+    fields = {name for schema in bundle.forms.values() if isinstance(schema, dict)
+              for name in (schema.get("properties") or {}) if isinstance(schema.get("properties"), dict)}
+    for script in tree.xpath("//bpmn:script/text() | //spiffworkflow:preScript/text() | "
+                             "//spiffworkflow:postScript/text()", namespaces=NS):
+        fields |= {n.id for n in ast.walk(ast.parse(script.strip())) if isinstance(n, ast.Name)}  # checked above
+    problems = []
+    for el in tree.xpath("//bpmn:timeDuration | //bpmn:timeDate | //bpmn:timeCycle", namespaces=NS):
+        source = (el.text or "").strip()
+        if not source:
+            continue
+        owner = el.getparent().getparent()
+        kind = etree.QName(el).localname
+        names = {n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name)}
+        unknown = sorted(n for n in names - fields - set(environment.globals) - set(SAFE_BUILTINS) if n not in ("True", "False", "None"))
+        if unknown:
+            problems.append({"element": owner.get("id", ""), "message": (
+                f"{_label(owner)}：定时器表达式「{source}」使用了未定义的名称「{'、'.join(unknown)}」"
+                "（固定值须加引号，例如 \"PT5M\"；期限请用 workdays(n)、limit(\"键\") 等）")})
+            continue
+        try:
+            value = environment.evaluate(source, {name: None for name in fields & names})
+        except (TypeError, AttributeError):
+            continue  # depends on form data that is unknown before the case runs
+        except Exception as exc:  # noqa: BLE001 - any failure of the expression is the administrator's to fix
+            problems.append({"element": owner.get("id", ""),
+                             "message": f"{_label(owner)}：定时器表达式「{source}」无法计算：{exc}"})
+            continue
+        if value is None or isinstance(value, datetime_type | date_type):
+            continue
+        if not isinstance(value, str) or not _timer_value_ok(kind, value):
+            expected = {"timeDate": "ISO 8601 日期时间", "timeDuration": "ISO 8601 时长（如 \"P5D\"）",
+                        "timeCycle": "ISO 8601 循环（如 \"R3/P1D\"）"}[kind]
+            problems.append({"element": owner.get("id", ""),
+                             "message": f"{_label(owner)}：定时器表达式「{source}」的结果「{value}」不是{expected}"})
+    return problems
+
+
+def _timer_value_ok(kind: str, value: str) -> bool:
+    import re
+    from datetime import datetime as datetime_type
+
+    if kind == "timeDate":
+        try:
+            datetime_type.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    if kind == "timeDuration":
+        return re.fullmatch(r"-?P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?", value) is not None
+    return value.startswith("R")

@@ -1,0 +1,214 @@
+"""Process administration (roles process_admin, sysadmin): versions, deploy, migration, instance repair."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from engine.errors import PermissionDenied
+from engine.workflow import admin, migration, repair
+from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from web.extensions import db
+
+blp = Blueprint("api_processes", __name__, url_prefix=None, description="流程管理：版本、部署、迁移、实例修复")
+ADMIN_ROLES = ("process_admin", "sysadmin")
+
+
+def ensure_process_admin() -> None:
+    if not any(current_user.has_role(role) for role in ADMIN_ROLES):
+        raise PermissionDenied("只有流程管理员或系统管理员可以管理流程")
+
+
+class VersionSchema(Schema):
+    id = fields.Integer()
+    version = fields.Integer()
+    name = fields.String()
+    sha = fields.String(metadata={"description": "校验和前 12 位"})
+    deployed_by = fields.String()
+    deployed_at = UtcDateTime()
+    comment = fields.String()
+    open_cases = fields.Integer(metadata={"description": "在此版本上未办结的案件数"})
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ProcessSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    versions = fields.List(fields.Nested(VersionSchema))
+
+
+class BundleSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    comment = fields.String()
+    bpmn_xml = fields.String()
+    forms = fields.Dict()
+    dmn = fields.Dict()
+
+
+class DeployArgs(Schema):
+    bpmn_xml = fields.String(required=True)
+    forms = fields.Dict(load_default=dict)
+    dmn = fields.Dict(load_default=dict)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class DeployedSchema(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    sha = fields.String()
+    created = fields.Boolean(metadata={"description": "false：完全相同的版本已部署，未新增"})
+
+
+class MigrationArgs(Schema):
+    source = fields.Integer(required=True, metadata={"description": "源版本 ID（process model id）"})
+    target = fields.Integer(required=True, metadata={"description": "目标版本 ID"})
+    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True,
+                               metadata={"description": "省略：源版本上所有未办结的案件"})
+
+
+class VerdictSchema(Schema):
+    instance_id = fields.Integer()
+    complaint_id = fields.Integer(allow_none=True)
+    tracking_code = fields.String(allow_none=True)
+    current = fields.List(fields.String(), metadata={"description": "当前所在步骤"})
+    can_migrate = fields.Boolean()
+    reason = fields.String(metadata={"description": "可以迁移，或不能迁移的原因（中文）"})
+    changes = fields.List(fields.String())
+
+
+class MigrationResult(Schema):
+    migrated = fields.Integer()
+    refused = fields.Integer()
+    items = fields.List(fields.Nested(VerdictSchema))
+
+
+class ReasonArgs(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer()
+    complaint_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    error = fields.String(allow_none=True)
+    version = fields.Function(lambda i: i.model.version)
+    key = fields.Function(lambda i: i.model.key)
+
+
+@blp.get("/processes")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, ProcessSchema(many=True))
+@blp.alt_response(403, schema=ApiErrorSchema)
+@official_required
+def list_processes() -> object:
+    """Process models with their versions (newest first) and the open cases on each version."""
+    ensure_process_admin()
+    return admin.list_models(db.session)
+
+
+@blp.get("/processes/<string:key>/versions/<int:version>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, BundleSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@official_required
+def get_version(key: str, version: int) -> object:
+    """One version: diagram XML, forms (JSON Schema by file name) and decision tables (DMN XML)."""
+    ensure_process_admin()
+    model = admin.get_version(db.session, key, version)
+    return {"id": model.id, "key": model.key, "version": model.version, "name": model.name,
+            "comment": model.comment, "bpmn_xml": model.bpmn_xml, "forms": model.forms or {}, "dmn": model.dmn or {}}
+
+
+@blp.post("/processes/deploy")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(DeployArgs)
+@blp.response(201, DeployedSchema)
+@blp.alt_response(200, schema=DeployedSchema, description="完全相同的版本已部署，未新增")
+@blp.alt_response(422, schema=ApiErrorSchema, description="校验未通过：errors._diagram 逐条列出问题及其元素")
+@official_required
+def deploy(args: dict[str, Any]) -> object:
+    """Validate and deploy a diagram with its forms and tables as the next version; nothing stored if invalid."""
+    ensure_process_admin()
+    result = admin.deploy_bundle_from_upload(db.session, args["bpmn_xml"], args["forms"], args["dmn"],
+                                             actor=current_user.username, comment=args["comment"])
+    db.session.commit()
+    model = result.model
+    body = {"id": model.id, "key": model.key, "version": model.version, "sha": model.sha256[:12],
+            "created": result.created}
+    return body, (201 if result.created else 200)
+
+
+@blp.post("/migrations/preview")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(MigrationArgs)
+@blp.response(200, MigrationResult)
+@official_required
+def preview_migration(args: dict[str, Any]) -> object:
+    """Dry run: for each case, whether it can move to the target version and why not."""
+    ensure_process_admin()
+    verdicts = migration.preview(db.session, args["source"], args["target"], args["instance_ids"])
+    db.session.rollback()
+    return _summary(verdicts)
+
+
+@blp.post("/migrations")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(MigrationArgs)
+@blp.response(200, MigrationResult)
+@official_required
+def run_migration(args: dict[str, Any]) -> object:
+    """Move every migratable case (one transaction each); refused cases stay untouched."""
+    ensure_process_admin()
+    verdicts = migration.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user)
+    return _summary(verdicts)
+
+
+def _summary(verdicts: list[migration.Verdict]) -> dict[str, Any]:
+    migrated = sum(1 for v in verdicts if v.can_migrate)
+    return {"migrated": migrated, "refused": len(verdicts) - migrated, "items": [v.as_dict() for v in verdicts]}
+
+
+def _repair(action: str, instance_id: int, reason: str) -> object:
+    ensure_process_admin()
+    instance = getattr(repair, action)(db.session, instance_id, current_user, reason)
+    db.session.commit()
+    return instance
+
+
+@blp.post("/instances/<int:instance_id>/suspend")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ReasonArgs)
+@blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def suspend(args: dict[str, Any], instance_id: int) -> object:
+    """Suspend a case's process: no timers fire and no task can be completed until it is resumed."""
+    return _repair("suspend", instance_id, args["reason"])
+
+
+@blp.post("/instances/<int:instance_id>/resume")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ReasonArgs)
+@blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+@official_required
+def resume(args: dict[str, Any], instance_id: int) -> object:
+    """Resume a suspended process."""
+    return _repair("resume", instance_id, args["reason"])
+
+
+@blp.post("/instances/<int:instance_id>/retry")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ReasonArgs)
+@blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="不在出错状态，或重试仍然失败")
+@official_required
+def retry(args: dict[str, Any], instance_id: int) -> object:
+    """Run the failed step of a process in `error` again; on success the error is cleared."""
+    return _repair("retry", instance_id, args["reason"])
