@@ -188,3 +188,26 @@ def test_openapi_documents_channel_endpoints(client) -> None:  # noqa: ANN001
     assert spec["components"]["securitySchemes"]["channelKey"]["name"] == "X-Api-Key"
     update = spec["components"]["schemas"]["Update"]["properties"]
     assert update["external_ref"]["example"]
+
+
+def test_duplicates_page_side_by_side_and_merge(client, keys, demo_password, session) -> None:  # noqa: ANN001
+    older = _send(client, keys["hotline_12345"], {**BASE, "external_ref": "12345-P"}).get_json()["id"]
+    _send(client, keys["petition"], {**BASE, "facts": REWORDED, "external_ref": "XF-P"})
+    assert client.post("/login", data={"username": "km-commerce", "password": demo_password}).status_code == 302
+    assert client.get("/intake/duplicates").status_code == 403
+    client.post("/logout")
+    assert client.post("/login", data={"username": "intake", "password": demo_password}).status_code == 302
+    html = client.get("/intake/duplicates").get_data(as_text=True)
+    assert "XF-P" in html
+    assert "12345-P" in html
+    assert "网上信访平台" in html
+    assert "事实描述相似度" in html
+    candidate = session.scalar(select(DuplicateCandidate))
+    done = client.post(f"/intake/duplicates/{candidate.id}/merge", follow_redirects=True)
+    assert "已合并" in done.get_data(as_text=True)
+    assert "暂无待处理的疑似重复投诉" in done.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(DuplicateCandidate, candidate.id).decision == "merged"
+    assert session.scalar(select(ComplaintReference.complaint_id)) == older
+    again = client.post(f"/intake/duplicates/{candidate.id}/reject", follow_redirects=True)
+    assert "已处理" in again.get_data(as_text=True)
