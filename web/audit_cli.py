@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -15,7 +18,8 @@ from engine.errors import EngineError
 from engine.org import security
 from web.extensions import db
 
-audit_group = AppGroup("audit", help="审计日志：校验哈希链、按保存期限裁剪。")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+audit_group = AppGroup("audit", help="审计日志：校验哈希链、导出、按保存期限裁剪。")
 
 
 def _operator() -> str:
@@ -58,6 +62,38 @@ def prune_command(before: datetime) -> None:
     deleted = audit.prune(db.session, cutoff, _operator())
     db.session.commit()
     click.echo(f"已删除 {deleted} 条 {cutoff:%Y-%m-%d} 之前的审计记录")
+
+
+@audit_group.command("export")
+@click.option("--complaint-id", type=int, help="只导出该案件的记录")
+@click.option("--actor", help="用户名或用户 ID")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="起（含），北京时间")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="止（不含），北京时间")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="输出文件（默认标准输出）")
+def export_command(complaint_id: int | None, actor: str | None, since: datetime | None, until: datetime | None,
+                   output: TextIO) -> None:
+    """Export matching audit events as JSON lines, oldest first, with their hashes. The export is audited."""
+    filters = {"complaint_id": complaint_id, "actor": actor,
+               "since": since.replace(tzinfo=SHANGHAI) if since else None,
+               "until": until.replace(tzinfo=SHANGHAI) if until else None}
+    count, page = 0, 1000
+    while True:
+        rows = audit.search(db.session, **filters, limit=page, offset=count)
+        for event in rows:
+            output.write(json.dumps({
+                "id": event.id, "at": as_utc(event.at).isoformat(), "actor_id": event.actor_id,
+                "actor_label": event.actor_label, "ip": event.ip, "action": event.action,
+                "object_type": event.object_type, "object_id": event.object_id, "complaint_id": event.complaint_id,
+                "before": event.before, "after": event.after, "prev_hash": event.prev_hash, "hash": event.hash,
+            }, ensure_ascii=False) + "\n")
+        count += len(rows)
+        if len(rows) < page:
+            break
+    audit.record(db.session, "audit_exported", _operator(), "audit_event", None, after={
+        **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items() if v is not None},
+        "count": count})
+    db.session.commit()
+    click.echo(f"已导出 {count} 条审计记录", err=True)
 
 
 @click.command("unlock")

@@ -3,7 +3,9 @@
 Each event's `hash` is SHA-256 over a canonical JSON of its content and the previous event's hash, so
 changing, inserting or removing a row in the middle breaks every link after it. Appends are serialized:
 on PostgreSQL by a transaction-level advisory lock taken before the last hash is read (held until the
-caller commits — record last, commit soon); on SQLite the database allows one writer at a time anyway.
+caller commits — record last, commit soon); on SQLite by taking the database's single write lock
+before the read (without it, two writers read the same last hash: the driver starts the transaction
+only at the first write).
 """
 from __future__ import annotations
 
@@ -43,8 +45,11 @@ def record(
     ip: str | None = None, now: datetime | None = None,
 ) -> AuditEvent:
     """Append one event to the chain and flush (never commit): it commits or rolls back with the caller."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif dialect == "sqlite":  # a write that changes nothing takes the database's write lock before the read
+        session.execute(text("UPDATE audit_event SET id = id WHERE 0 = 1"))
     prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
     if isinstance(actor, Official):
         actor_id, label = actor.id, f"{actor.username} {actor.label}"
