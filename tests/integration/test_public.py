@@ -157,3 +157,10 @@ def test_tracking_shows_status_and_public_notes_only(client, session) -> None:  
     assert "内部意见" not in html
     assert "投诉登记（渠道" not in html  # internal summaries never shown
     assert "<script>alert(1)</script>" not in html
+
+
+def test_oversize_body_is_refused_in_chinese(client, session) -> None:  # noqa: ANN001
+    huge = _submit(client, facts="事" * (3 * 1024 * 1024))
+    assert huge.status_code == 413
+    assert "提交的内容过大" in huge.get_data(as_text=True)
+    assert _count(session) == 0

@@ -156,7 +156,7 @@ class CaseSideSchema(Schema):
     agreement_number = fields.String(allow_none=True, metadata={"example": "GD-ZS-2024-017"})
     facts = fields.String(metadata={"example": "协议约定的产业扶持资金 300 万元至今未兑现。"})
     claims = fields.String(metadata={"example": "请求按协议兑现扶持资金。"})
-    received_at = UtcDateTime()
+    received_at = UtcDateTime(metadata={"example": "2026-11-28T02:15:00+00:00"})
 
 
 class DuplicateSchema(Schema):
@@ -169,9 +169,9 @@ class DuplicateSchema(Schema):
                                                 "labels": ["同一投诉企业（统一社会信用代码相同）", "同一被投诉主体", "事实描述相似度 46%"]}})
     complaint = fields.Nested(CaseSideSchema, metadata={"description": "新登记的投诉"})
     other = fields.Nested(CaseSideSchema, metadata={"description": "与之相似的在办投诉"})
-    created_at = UtcDateTime()
+    created_at = UtcDateTime(metadata={"description": "检出时间", "example": "2026-11-28T02:15:01+00:00"})
     decision = fields.String(allow_none=True, metadata={"description": "merged / rejected；未处理为 null", "example": None})
-    decided_at = UtcDateTime(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True, metadata={"description": "处理时间", "example": None})
 
 
 class DuplicatesQuery(Schema):

@@ -42,6 +42,7 @@ MESSAGES = {
     "honeypot": "提交未被接受。如您是正常填写，请刷新页面后重新提交。",
     "rate": "提交过于频繁，请稍后再试（同一网络地址每分钟、每天的提交次数有限制）。",
     "pledge": "请阅读并勾选真实性承诺",
+    "too_large": "提交的内容过大，请精简文字后重新提交。",
 }
 
 
@@ -178,6 +179,11 @@ def _page_error(status: int, message: str) -> Any:
 @bp.errorhandler(CSRFError)
 def _csrf_error(_exc: CSRFError) -> Any:
     return _page_error(400, MESSAGES["csrf"])
+
+
+@bp.errorhandler(413)
+def _too_large(_exc: HTTPException) -> Any:
+    return _page_error(413, MESSAGES["too_large"])
 
 
 @bp.errorhandler(429)
