@@ -19,6 +19,7 @@ import logging
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 THRESHOLD = 50.0  # candidates below this score are not stored
 CLOSED_STATUSES = ("closed", "merged")
 MAX_COMPARED = 500  # newest open complaints compared per new complaint
+RATIO_CHARS = 2000  # the edit-distance ratio looks at this many normalised characters; bigrams at all
 WEIGHTS = {"same_complainant": 25, "same_respondent": 20, "same_agreement_number": 30, "facts": 35,
            "different_agreement_number": -20}
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -60,17 +62,24 @@ def facts_similarity(a: str | None, b: str | None) -> float:
 
     Re-worded Chinese texts about the same matter score about 45–70, unrelated ones about 10–25.
     """
-    x, y = normalise(a), normalise(b)
+    x, bx = _prepared(a or "")
+    y, by = _prepared(b or "")
     if not x or not y:
         return 0.0
     if x == y:
         return 100.0
-    bx = {x[i:i + 2] for i in range(len(x) - 1)} or {x}
-    by = {y[i:i + 2] for i in range(len(y) - 1)} or {y}
     common = len(bx & by)
     dice = 200.0 * common / (len(bx) + len(by))
     containment = 100.0 * common / min(len(bx), len(by))
-    return round(max(fuzz.ratio(x, y), dice, 0.8 * containment), 1)
+    edit = fuzz.ratio(x[:RATIO_CHARS], y[:RATIO_CHARS])  # edit distance is quadratic: bound it
+    return round(max(edit, dice, 0.8 * containment), 1)
+
+
+@lru_cache(maxsize=2048)
+def _prepared(text: str) -> tuple[str, frozenset[str]]:
+    """Normalised text and its character bigrams (cached: the new complaint is compared with many)."""
+    x = normalise(text)
+    return x, frozenset(x[i:i + 2] for i in range(len(x) - 1)) or frozenset({x})
 
 
 def compare(new: Complaint, old: Complaint) -> tuple[float, dict[str, Any]]:
