@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
     __import__("web.admin").admin.init_app(app)  # administration pages (time limits, calendar)
+    __import__("web.processes").processes.init_app(app)  # process administration pages, bpmn-js modeler
     __import__("web.public").public.init_app(app)  # public complaint column + per-IP rate limiter
     app.register_blueprint(__import__("web.intake").intake.bp)  # intake officials: likely duplicates
 

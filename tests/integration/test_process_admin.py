@@ -261,3 +261,28 @@ def test_export_and_deploy_from_the_command_line(app, api, tmp_path: Path) -> No
     assert versions(api)[current + 1]["comment"] == "增加法律审核"
     listed = runner.invoke(args=["list-processes"])
     assert "增加法律审核" in listed.output
+
+
+def test_process_pages_for_administrators_only(app, api, client, demo_password: str) -> None:  # noqa: ANN001
+    current = max(versions(api))
+
+    def sign_in(username: str) -> None:
+        client.post("/logout")
+        assert client.post("/login", data={"username": username, "password": demo_password}).status_code == 302
+
+    sign_in("ndrc")
+    assert client.get("/processes/").status_code == 403
+    sign_in("procadmin")
+    page = client.get("/processes/").get_data(as_text=True)
+    assert "政府违约失信投诉处置" in page
+    assert f'href="/processes/complaint/versions/{current}/edit"' in page
+    modeler = client.get(f"/processes/complaint/versions/{current}/edit")
+    assert modeler.status_code == 200
+    html = modeler.get_data(as_text=True)
+    assert f'data-version-url="/api/v1/processes/complaint/versions/{current}"' in html
+    assert "bpmn-modeler.production.min.js" in html
+    assert "js/process-modeler.js" in html
+    assert "<script>" not in html
+    assert client.get("/processes/complaint/versions/999/edit").status_code == 404
+    assert client.get("/processes/new").status_code == 200
+    client.post("/logout")

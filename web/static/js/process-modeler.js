@@ -1,0 +1,126 @@
+/* Process modeler page: open a version in bpmn-js (Modeler), edit, deploy through the API with a comment;
+   on failure list each problem (in Chinese) with its element, and mark those elements on the diagram. */
+(function () {
+  "use strict";
+
+  var EMPTY = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" ' +
+    'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" ' +
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ' +
+    'id="Definitions_new" targetNamespace="http://bpmn.io/schema/bpmn">\n' +
+    '  <bpmn:process id="new_process" name="新流程" isExecutable="true">\n' +
+    '    <bpmn:startEvent id="start" />\n  </bpmn:process>\n' +
+    '  <bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="new_process">\n' +
+    '    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="180" y="100" width="36" height="36" />' +
+    '</bpmndi:BPMNShape>\n  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>\n</bpmn:definitions>\n';
+
+  function part(root, role) { return root.querySelector('[data-role="' + role + '"]'); }
+
+  function say(root, text, isError) {
+    var box = part(root, "result");
+    box.textContent = text;
+    box.className = "modeler-result flash " + (isError ? "error" : "success");
+  }
+
+  function showProblems(root, modeler, problems) {
+    var list = part(root, "problems");
+    var canvas = modeler.get("canvas");
+    var registry = modeler.get("elementRegistry");
+    list.innerHTML = "";
+    (problems || []).forEach(function (problem) {
+      var item = document.createElement("li");
+      var id = problem.element || "";
+      item.textContent = (id ? "[" + id + "] " : "") + problem.message;
+      if (id && registry.get(id)) {
+        canvas.addMarker(id, "lv-problem");
+        item.className = "clickable";
+        item.addEventListener("click", function () {
+          modeler.get("selection").select(registry.get(id));
+          canvas.scrollToElement(registry.get(id));
+        });
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function clearMarkers(modeler) {
+    var canvas = modeler.get("canvas");
+    modeler.get("elementRegistry").forEach(function (element) { canvas.removeMarker(element.id, "lv-problem"); });
+  }
+
+  function start(root) {
+    var container = part(root, "canvas");
+    if (typeof window.BpmnJS !== "function") {
+      container.textContent = "流程编辑器组件未安装（请运行 make vendor）。";
+      return;
+    }
+    container.innerHTML = "";  // the loading note; bpmn-js adds its own canvas below
+    var modeler = new window.BpmnJS({container: container});
+    var bundle = {forms: {}, dmn: {}};
+    var versionUrl = root.getAttribute("data-version-url");
+    var loading = versionUrl ?
+      fetch(versionUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        }) :
+      Promise.resolve({bpmn_xml: EMPTY, forms: {}, dmn: {}});
+    loading
+      .then(function (data) {
+        bundle.forms = data.forms || {};
+        bundle.dmn = data.dmn || {};
+        part(root, "forms").value = JSON.stringify(bundle.forms, null, 2);
+        return modeler.importXML(data.bpmn_xml);
+      })
+      .then(function () {
+        modeler.get("canvas").zoom("fit-viewport");
+        root.setAttribute("data-ready", "true");
+      })
+      .catch(function (error) { say(root, "流程图加载失败：" + error.message, true); });
+
+    part(root, "deploy-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var forms;
+      try {
+        forms = JSON.parse(part(root, "forms").value || "{}");
+      } catch (error) {
+        say(root, "表单不是有效的 JSON：" + error.message, true);
+        return;
+      }
+      clearMarkers(modeler);
+      showProblems(root, modeler, []);
+      say(root, "正在校验并部署……", false);
+      modeler.saveXML({format: true})
+        .then(function (saved) {
+          return fetch(root.getAttribute("data-deploy-url"), {
+            method: "POST", credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "Accept": "application/json"},
+            body: JSON.stringify({bpmn_xml: saved.xml, forms: forms, dmn: bundle.dmn,
+                                  comment: part(root, "comment").value})
+          });
+        })
+        .then(function (response) {
+          return response.json().then(function (body) { return {status: response.status, body: body}; });
+        })
+        .then(function (result) {
+          if (result.status === 201) {
+            say(root, "已部署为 " + result.body.key + " 第 " + result.body.version + " 版。新案件将使用此版本。", false);
+          } else if (result.status === 200) {
+            say(root, "与已部署的第 " + result.body.version + " 版完全相同，未新增版本。", false);
+          } else {
+            say(root, result.body.message || ("部署失败（HTTP " + result.status + "）"), true);
+            showProblems(root, modeler, (result.body.errors || {})._diagram ||
+              Object.keys(result.body.errors || {}).map(function (key) {
+                return {element: "", message: key + "：" + result.body.errors[key]};
+              }));
+          }
+        })
+        .catch(function (error) { say(root, "部署失败：" + error.message, true); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("process-modeler");
+    if (root) { start(root); }
+  });
+}());
