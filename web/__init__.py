@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     api.init_app(app)
 
-    from web import auth, cli, errors, filters
+    from web import admin, auth, cli, errors, filters, intake, ops, processes, public, security
     from web.api import register as register_api
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
@@ -48,15 +48,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
-    __import__("web.security").security.init_app(app)  # headers, secure cookies, client address for audit
-    __import__("web.ops").ops.init_app(app)  # /healthz, /readyz, backup and restore
+    security.init_app(app)  # headers, secure cookies, client address for audit
+    ops.init_app(app)  # /healthz, /readyz, backup and restore
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
-    __import__("web.admin").admin.init_app(app)  # administration pages (time limits, calendar)
-    __import__("web.processes").processes.init_app(app)  # process administration pages, bpmn-js modeler
-    __import__("web.public").public.init_app(app)  # public complaint column + per-IP rate limiter
-    app.register_blueprint(__import__("web.intake").intake.bp)  # intake officials: likely duplicates
+    admin.init_app(app)  # administration pages (time limits, calendar)
+    processes.init_app(app)  # process administration pages, bpmn-js modeler
+    public.init_app(app)  # public complaint column + per-IP rate limiter
+    app.register_blueprint(intake.bp)  # intake officials: likely duplicates
 
     if app.config.get("SCHEDULER_ENABLED"):
         from web.scheduler import start_in_process
