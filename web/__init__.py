@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     api.init_app(app)
 
-    from web import admin, auth, cli, errors, filters, intake, ops, processes, public, security
+    from web import admin, auth, cli, errors, filters, intake, metrics, ops, processes, public, security
     from web.api import register as register_api
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     security.init_app(app)  # headers, secure cookies, client address for audit
     ops.init_app(app)  # /healthz, /readyz, backup and restore
+    metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
