@@ -35,7 +35,7 @@ from engine.workflow import clock, serializer, specs
 from engine.workflow.calendar import end_of_day
 from engine.workflow.forms import describe, validate_form
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
-from engine.workflow.registry import LANES, OPERATIONS, StepContext
+from engine.workflow.registry import OPERATIONS, StepContext
 from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
 
 logger = logging.getLogger(__name__)
@@ -336,8 +336,9 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
 
 
 def _resolve_lane(ctx: StepContext, lane_name: str | None) -> Any:
-    lane = LANES.get(lane_name or "ndrc") or LANES["ndrc"]
-    return lane.resolve(ctx) or LANES["ndrc"].resolve(ctx)
+    from engine.workflow.lanes import resolve_lane
+
+    return resolve_lane(ctx, lane_name)
 
 
 def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> Due | None:

@@ -98,3 +98,20 @@ class HumanTask(Base):
     department: Mapped[Department] = relationship(lazy="joined")
     claimed_by: Mapped[Official | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
     instance: Mapped[ProcessInstance] = relationship()
+
+
+class LaneRole(Base):
+    """A lane role an administrator defines in the browser: diagrams name it, its tasks go to one department."""
+
+    __tablename__ = "lane_role"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)  # the lane name diagrams use, e.g. 法规审查处
+    label: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    required_role: Mapped[str | None] = mapped_column(String(50))  # an official role the task demands, if any
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(100), default="system")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    department: Mapped[Department] = relationship(lazy="joined")

@@ -90,12 +90,13 @@ def notify_lane(ctx: StepContext, lane: str, kind: str, title: str, message: str
     from engine.notify.mail import enqueue
     from engine.notify.models import Notification
     from engine.org.models import Official
+    from engine.workflow.lane_roles import find_active
+    from engine.workflow.lanes import resolve_lane
     from engine.workflow.registry import LANES
 
-    resolver = LANES.get(lane)
-    if resolver is None:
+    if lane not in LANES and find_active(ctx.session, lane) is None:
         raise EngineError(f"未知的泳道角色：{lane}")
-    assignment = resolver.resolve(ctx) or LANES["ndrc"].resolve(ctx)
+    assignment = resolve_lane(ctx, lane)
     notice = Notification(
         department_id=assignment.department.id, role=assignment.role,
         complaint_id=ctx.complaint.id if ctx.complaint else None, kind=kind, title=title, body=message,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,11 @@ def bundle_from_directory(bpmn_path: Path) -> Bundle:
     return bundle
 
 
-def parse_bundle(bundle: Bundle) -> tuple[str, str, Any, dict[str, Any]]:
-    """Validate and parse; returns (process key, name, spec, subprocess specs) or raises InvalidDiagram."""
+def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[str, str, Any, dict[str, Any]]:
+    """Validate and parse; returns (process key, name, spec, subprocess specs) or raises InvalidDiagram.
+
+    `defined_lanes`: names of administrator-defined lane roles accepted besides the code-backed ones.
+    """
     load_builtin()
     problems: list[dict[str, str]] = []
     try:
@@ -91,7 +95,7 @@ def parse_bundle(bundle: Bundle) -> tuple[str, str, Any, dict[str, Any]]:
         raise InvalidDiagram([{"element": "", "message": "文件中没有流程（bpmn:process）"}])
     process_el = processes[0]
     key, name = process_el.get("id"), process_el.get("name") or process_el.get("id")
-    problems += _check_lanes(tree) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
+    problems += _check_lanes(tree, defined_lanes) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
     problems += _check_expressions(tree, dmn_trees)
     problems += _check_timer_values(tree, bundle) if not problems else []
     if problems:
@@ -116,7 +120,9 @@ def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", commen
     existing = session.scalar(select(ProcessModel).where(ProcessModel.sha256 == sha))
     if existing is not None:
         return existing
-    key, name, spec, subprocess_specs = parse_bundle(bundle)
+    from engine.workflow.lane_roles import active_names
+
+    key, name, spec, subprocess_specs = parse_bundle(bundle, active_names(session))
     version = (session.scalar(select(func.max(ProcessModel.version)).where(ProcessModel.key == key)) or 0) + 1
     model = ProcessModel(
         key=key, version=version, name=name, sha256=sha, bpmn_xml=bundle.bpmn_xml, dmn=bundle.dmn,
@@ -164,11 +170,11 @@ def _label(el: etree._Element) -> str:
     return f"{el.get('id')}（{name}）" if name else (el.get("id") or etree.QName(el).localname)
 
 
-def _check_lanes(tree: etree._Element) -> list[dict[str, str]]:
+def _check_lanes(tree: etree._Element, defined_lanes: Collection[str]) -> list[dict[str, str]]:
     problems = []
     for lane_el in tree.xpath("//bpmn:lane", namespaces=NS):
-        if lane_el.get("name") not in LANES:
-            known = "、".join(LANES)
+        if lane_el.get("name") not in LANES and lane_el.get("name") not in defined_lanes:
+            known = "、".join([*LANES, *sorted(defined_lanes)])
             problems.append({"element": lane_el.get("id", ""), "message": (
                 f"泳道 {_label(lane_el)} 的名称不是已知角色（可用：{known}）")})
     return problems

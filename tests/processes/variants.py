@@ -53,3 +53,27 @@ def with_legal_review() -> specs.Bundle:
     bundle.bpmn_xml = xml
     bundle.forms["legal_review.json"] = copy.deepcopy(LEGAL_REVIEW_FORM)
     return bundle
+
+
+def with_review_in_new_lane(lane_name: str = "法规审查处") -> specs.Bundle:
+    """complaint.bpmn with the legal review (after verification) in a new lane named `lane_name`.
+
+    The lane names no code-backed resolver: it deploys only once an administrator defines that role.
+    """
+    bundle = with_legal_review()
+    xml = bundle.bpmn_xml
+    xml = _replace(xml, "<bpmn:flowNodeRef>ndrc_review</bpmn:flowNodeRef><bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>",
+                   "<bpmn:flowNodeRef>ndrc_review</bpmn:flowNodeRef>")
+    xml = _replace(xml, "    </bpmn:laneSet>",
+                   f'      <bpmn:lane id="Lane_legal" name="{lane_name}">'
+                   "<bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef></bpmn:lane>\n    </bpmn:laneSet>")
+    xml = _replace(xml, '<bpmndi:BPMNShape id="Lane_prefecture_lead_di"',
+                   '<bpmndi:BPMNShape id="Lane_legal_di" bpmnElement="Lane_legal" isHorizontal="true">'
+                   '<dc:Bounds x="40" y="890" width="3110" height="170" /></bpmndi:BPMNShape>\n      '
+                   '<bpmndi:BPMNShape id="Lane_prefecture_lead_di"')
+    xml = _replace(xml, '<dc:Bounds x="1130" y="255" width="110" height="80" />',
+                   '<dc:Bounds x="1130" y="935" width="110" height="80" />')
+    xml = _replace(xml, '<dc:Bounds x="10" y="40" width="3140" height="850" />',
+                   '<dc:Bounds x="10" y="40" width="3140" height="1020" />')
+    bundle.bpmn_xml = xml
+    return bundle

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.errors import PermissionDenied
-from engine.workflow import admin, migration, repair
+from engine.workflow import admin, lane_roles, migration, repair
 from web.api.common import ApiErrorSchema, UtcDateTime, official_required
 from web.extensions import db
 
@@ -212,3 +212,68 @@ def resume(args: dict[str, Any], instance_id: int) -> object:
 def retry(args: dict[str, Any], instance_id: int) -> object:
     """Run the failed step of a process in `error` again; on success the error is cleared."""
     return _repair("retry", instance_id, args["reason"])
+
+
+class LaneRoleSchema(Schema):
+    id = fields.Integer()
+    name = fields.String(metadata={"description": "流程图中泳道的名称，例如 法规审查处"})
+    label = fields.String()
+    department = fields.Function(lambda r: {"code": r.department.code, "name": r.department.name})
+    required_role = fields.String(allow_none=True, metadata={"description": "办理人须具有的岗位（可空）"})
+    is_active = fields.Boolean()
+    updated_by = fields.String()
+    updated_at = UtcDateTime()
+
+
+class LaneRoleArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    department_code = fields.String(required=True, metadata={"description": "映射到的部门代码"})
+    required_role = fields.String(load_default=None, allow_none=True)
+    is_active = fields.Boolean(load_default=True)
+
+
+class LaneRoleUpdateArgs(LaneRoleArgs):
+    name = fields.String(load_default=None, metadata={"description": "名称不可修改，忽略"})
+
+
+@blp.get("/lane-roles")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, LaneRoleSchema(many=True))
+@blp.alt_response(403, schema=ApiErrorSchema)
+@official_required
+def list_lane_roles() -> object:
+    """Lane roles defined by administrators (active and inactive), each mapped to a department."""
+    ensure_process_admin()
+    return lane_roles.list_roles(db.session)
+
+
+@blp.post("/lane-roles")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(LaneRoleArgs)
+@blp.response(201, LaneRoleSchema)
+@blp.alt_response(422, schema=ApiErrorSchema, description="名称重复或与内置泳道同名、部门不存在等（逐字段说明）")
+@official_required
+def create_lane_role(args: dict[str, Any]) -> object:
+    """Define a lane role that diagrams may name as a lane; its tasks go to the given department."""
+    ensure_process_admin()
+    role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**args), current_user)
+    db.session.commit()
+    return role
+
+
+@blp.put("/lane-roles/<int:role_id>")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(LaneRoleUpdateArgs)
+@blp.response(200, LaneRoleSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@blp.alt_response(422, schema=ApiErrorSchema)
+@official_required
+def update_lane_role(args: dict[str, Any], role_id: int) -> object:
+    """Change a lane role's label, department, required official role or deactivate it (the name stays)."""
+    ensure_process_admin()
+    role = lane_roles.get_role(db.session, role_id)
+    role = lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**{**args, "name": role.name}),
+                                  current_user)
+    db.session.commit()
+    return role

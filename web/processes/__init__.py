@@ -4,10 +4,13 @@ The pages only render; the modeler loads and deploys through the JSON API (/api/
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, render_template, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from engine.workflow import admin
+from engine.errors import FormInvalid
+from engine.org.models import ROLES, Department
+from engine.workflow import admin, lane_roles
 from web.extensions import db
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -46,6 +49,58 @@ def new() -> str:
     """The modeler on an empty diagram."""
     return render_template("processes/modeler.html", model=None, version_url="",
                            deploy_url=url_for("api_processes.deploy"), index_url=url_for("processes.index"))
+
+
+@bp.route("/lane-roles", methods=["GET", "POST"])
+def lane_role_list() -> object:
+    """Lane roles administrators defined (each mapped to a department), the built-in ones, and a form for a new one."""
+    values = {"name": "", "label": "", "department_code": "", "required_role": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {name: (request.form.get(name) or "").strip() for name in values}
+        try:
+            role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**values), current_user)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(f"已新增泳道角色「{role.name}」（{role.department.name}）。流程图中的泳道可以使用此名称。", "success")
+            return redirect(url_for("processes.lane_role_list"), 303)
+    return render_template("processes/lane_roles.html", **_lane_role_page(), values=values, errors=errors,
+                           role=None), 422 if errors else 200
+
+
+@bp.route("/lane-roles/<int:role_id>", methods=["GET", "POST"])
+def lane_role_edit(role_id: int) -> object:
+    """Change a defined role's label, department, required official role, or deactivate it."""
+    role = lane_roles.get_role(db.session, role_id)
+    values = {"name": role.name, "label": role.label, "department_code": role.department.code,
+              "required_role": role.required_role or "", "is_active": role.is_active}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {**{name: (request.form.get(name) or "").strip() for name in ("label", "department_code",
+                                                                                "required_role")},
+                  "name": role.name, "is_active": request.form.get("is_active") == "on"}
+        try:
+            lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**values), current_user)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(f"已保存泳道角色「{role.name}」。此后新出现的任务按新设置分派，已分派的任务不变。", "success")
+            return redirect(url_for("processes.lane_role_list"), 303)
+    return render_template("processes/lane_role_edit.html", **_lane_role_page(), values=values, errors=errors,
+                           role=role), 422 if errors else 200
+
+
+def _lane_role_page() -> dict[str, object]:
+    departments = db.session.scalars(select(Department).where(Department.is_active.is_(True))
+                                     .order_by(Department.level.desc(), Department.code)).all()
+    builtin = [lane for lane in lane_roles.known_lanes(db.session) if lane["kind"] == "builtin"]
+    return {"roles": lane_roles.list_roles(db.session), "builtin": builtin, "departments": departments,
+            "official_roles": ROLES}
 
 
 def init_app(app: Flask) -> None:
