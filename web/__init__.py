@@ -1,7 +1,6 @@
 """Thin Flask layer: the app factory wires extensions, blueprints, error mapping and CLI commands."""
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -24,7 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **engine_options(app.config["SQLALCHEMY_DATABASE_URI"]), **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     _refuse_dev_secret(app)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    from web import logs
+
+    logs.init_app(app)  # JSON or text lines with the request id (LOG_FORMAT), X-Request-ID
 
     from engine.db import tune_sqlite
     from engine.workflow.registry import load_builtin
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     cli.init_app(app)
     security.init_app(app)  # headers, secure cookies, client address for audit
+    uploads.init_app(app)  # larger body limit for the views that accept evidence files
     ops.init_app(app)  # /healthz, /readyz, backup and restore
     metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
     register_api(api)

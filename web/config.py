@@ -36,6 +36,8 @@ class Defaults:
     SMTP_STARTTLS = False
     SMTP_SENDER = "lvyue-noreply@localhost"
     MAIL_ENABLED = False  # the tick delivers the email outbox only when true
+    LOG_LEVEL = "INFO"
+    LOG_FORMAT = "text"  # or "json": one JSON object per line (web/logs.py)
 
 
 def database_url(instance_path: str) -> str:

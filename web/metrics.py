@@ -114,7 +114,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
     app.config.setdefault("METRICS_TOKEN", None)
     app.register_blueprint(bp)
-    app.before_request(_start_timer)
     app.after_request(_count_request)
     _count_task_completions(db.session)
 
@@ -138,12 +137,8 @@ def _allowed() -> bool:
     return False
 
 
-def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
-
-
 def _count_request(response: Response) -> Response:
-    started = g.pop("metrics_started", None)
+    started = g.get("request_started")  # set by web/logs.py with the request id
     endpoint = request.endpoint or "unmatched"  # the route's name, never the raw path: bounded labels
     if started is not None and endpoint not in UNCOUNTED:
         LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)

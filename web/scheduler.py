@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -16,8 +17,9 @@ logger = logging.getLogger(__name__)
 
 def _tick_job(app: Flask) -> None:
     from web.extensions import db
+    from web.logs import request_id_context
 
-    with app.app_context():
+    with app.app_context(), request_id_context(f"tick-{uuid.uuid4().hex[:12]}"):
         fired = tick(db.session)
         if fired:
             logger.info("scheduler tick fired %s instance(s)", fired)

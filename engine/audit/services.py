@@ -64,7 +64,8 @@ def record(
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
-    logger.info("audit %s %s:%s by %s", action, object_type, event.object_id, label)
+    logger.info("audit #%s %s %s:%s by %s", event.id, action, object_type, event.object_id, label,
+                extra={"audit_id": event.id, "audit_action": action})
     return event
 
 

@@ -1,0 +1,90 @@
+"""Structured logs: the request id is honoured or made, returned, and on every line the request writes."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from engine.audit.models import AuditEvent
+from web import logs
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What our root handler writes, while the test runs; text format again afterwards."""
+    buffer = io.StringIO()
+    yield buffer
+    logs.configure_logging("INFO", "text")
+
+
+def _capture(buffer: io.StringIO) -> None:
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "lvyue", False):
+            handler.setStream(buffer)  # type: ignore[attr-defined]
+
+
+def test_request_id_is_honoured_or_generated(client) -> None:  # noqa: ANN001
+    given = client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.42"})
+    assert given.headers["X-Request-ID"] == "lb-7f3a.42"
+    made = client.get("/healthz").headers["X-Request-ID"]
+    assert len(made) == 32
+    assert int(made, 16) >= 0
+    assert made != client.get("/healthz").headers["X-Request-ID"]
+    hostile = client.get("/healthz", headers={"X-Request-ID": "x\" injected=1" + "a" * 200})
+    assert hostile.headers["X-Request-ID"] != "x\" injected=1" + "a" * 200
+    assert len(hostile.headers["X-Request-ID"]) == 32
+
+
+def test_json_lines_carry_the_request_id_into_the_audit_line(make_app, log_lines, bundled_model_ids) -> None:  # noqa: ANN001
+    app = make_app(LOG_FORMAT="json", WTF_CSRF_ENABLED=False)
+    _capture(log_lines)
+    response = app.test_client().post("/login", data={"username": "km-commerce", "password": "wrong-password-1"},
+                                      headers={"X-Request-ID": "req-audit-1"})
+    assert response.status_code == 200
+    entries = [json.loads(line) for line in log_lines.getvalue().splitlines()]  # every line is JSON
+    assert entries
+    ours = [e for e in entries if e["request_id"] == "req-audit-1"]
+    access = [e for e in ours if e["logger"] == "lvyue.request"]
+    assert access
+    assert access[-1]["status"] == 200
+    assert access[-1]["path"] == "/login"
+    assert access[-1]["method"] == "POST"
+    assert access[-1]["duration_ms"] >= 0
+    audit_lines = [e for e in ours if e.get("audit_action") == "login_failed"]
+    assert len(audit_lines) == 1
+    assert audit_lines[0]["time"].endswith("Z")
+    assert audit_lines[0]["level"] == "INFO"
+    from web.extensions import db
+
+    with app.app_context():
+        event = db.session.get(AuditEvent, audit_lines[0]["audit_id"])
+        assert event is not None
+        assert event.action == "login_failed"
+
+
+def test_text_lines_show_the_request_id(make_app, log_lines, bundled_model_ids) -> None:  # noqa: ANN001
+    app = make_app(LOG_FORMAT="text")
+    _capture(log_lines)
+    app.test_client().get("/healthz", headers={"X-Request-ID": "plain-1"})
+    line = next(x for x in log_lines.getvalue().splitlines() if "GET /healthz" in x)
+    assert "[plain-1] lvyue.request: GET /healthz 200" in line
+
+
+def test_outside_a_request_the_id_is_a_dash_or_the_tick(log_lines) -> None:  # noqa: ANN001
+    logs.configure_logging("INFO", "json")
+    _capture(log_lines)
+    logging.getLogger("lvyue.test").info("hello %s", "世界")
+    with logs.request_id_context("tick-abc"):
+        logging.getLogger("lvyue.test").warning("in a tick", extra={"fired": 3})
+    first, second = (json.loads(line) for line in log_lines.getvalue().splitlines())
+    assert first["request_id"] == "-"
+    assert first["message"] == "hello 世界"
+    assert second == {**second, "request_id": "tick-abc", "level": "WARNING", "fired": 3}
+
+
+def test_an_unknown_log_format_refuses_to_start(make_app, bundled_model_ids) -> None:  # noqa: ANN001
+    with pytest.raises(RuntimeError, match="LOG_FORMAT"):
+        make_app(LOG_FORMAT="xml")
