@@ -50,7 +50,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     cli.init_app(app)
     security.init_app(app)  # headers, secure cookies, client address for audit
-    uploads.init_app(app)  # larger body limit for the views that accept evidence files
     ops.init_app(app)  # /healthz, /readyz, backup and restore
     metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
     register_api(api)
