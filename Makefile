@@ -14,6 +14,7 @@ VENV_STAMP  := $(VENV)/.installed
 VENDOR_DIR  := web/static/vendor/bpmn-js
 VENDOR_STAMP := $(VENDOR_DIR)/.installed
 BPMN_DIST   := node_modules/bpmn-js/dist
+ECHARTS_DIR := web/static/vendor/echarts
 HOST        ?= 127.0.0.1
 PORT        ?= 5000
 PG_URL      ?= postgresql://postgres@127.0.0.1:5432/postgres
@@ -32,7 +33,7 @@ help:
 	@echo "make test-pg  test suite against PostgreSQL at $(PG_URL)"
 	@echo "make db       migrate the database, load demo organisation, deploy bundled processes"
 	@echo "make venv     create .venv and install the project (re-runs when pyproject.toml changes)"
-	@echo "make vendor   install bpmn-js with npm and copy it to $(VENDOR_DIR)"
+	@echo "make vendor   install bpmn-js and ECharts with npm and copy them to web/static/vendor/"
 	@echo "make lint     ruff check"
 	@echo "make bench    run the benchmarks (bench/run.py)"
 	@echo "make clean    remove .venv, node_modules and web/static/vendor (keeps instance/)"
@@ -66,6 +67,8 @@ $(VENDOR_STAMP): $(wildcard package.json package-lock.json)
 	mkdir -p $(VENDOR_DIR)/assets
 	cp $(BPMN_DIST)/bpmn-navigated-viewer.production.min.js $(BPMN_DIST)/bpmn-modeler.production.min.js $(VENDOR_DIR)/
 	cp -R $(BPMN_DIST)/assets/. $(VENDOR_DIR)/assets/
+	mkdir -p $(ECHARTS_DIR)
+	cp node_modules/echarts/dist/echarts.min.js $(ECHARTS_DIR)/
 	@touch $@
 
 # --- Database, app --------------------------------------------------------------------------------
