@@ -59,7 +59,7 @@ STAGES: dict[str, str] = {
     "total": "全流程（收到至办结）",
 }
 VERIFY_TASK = "verify"
-OVERDUE_BUCKETS: dict[str, str] = {"d1_5": "1–5 天", "d6_15": "6–15 天", "d16_30": "16–30 天", "d31_": "30 天以上"}
+OVERDUE_BUCKETS: dict[str, str] = {"d0_5": "5 天以内", "d6_15": "6–15 天", "d16_30": "16–30 天", "d31_": "30 天以上"}
 # Fields of a breach record the collection standard needs (attribute → label); empty or NULL counts as missing.
 REQUIRED_RECORD_FIELDS: dict[str, str] = {
     "respondent_uscc": "失信主体统一社会信用代码",
@@ -563,7 +563,7 @@ def _overdue_rows(q: _Query, key: str | None) -> Select:
 def _overdue(session: Session, q: _Query) -> Overdue:
     inner = _overdue_rows(q, None).subquery()
     d = inner.c.days
-    bucket = case((d <= 5, literal_column("'d1_5'")), (d <= 15, literal_column("'d6_15'")),
+    bucket = case((d <= 5, literal_column("'d0_5'")), (d <= 15, literal_column("'d6_15'")),
                   (d <= 30, literal_column("'d16_30'")), else_=literal_column("'d31_'"))
     cells = select(inner.c.stage, bucket.label("bucket"), inner.c.supervised, inner.c.days).subquery()
     rows = session.execute(select(cells.c.stage, cells.c.bucket, func.count(), func.sum(cells.c.supervised),
