@@ -6,9 +6,10 @@ from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeL
 from engine.intake.models import ChannelKey, ComplaintReference, DuplicateCandidate
 from engine.notify.models import EmailOutbox, Notification
 from engine.org.models import ApiToken, Department, Official
-from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel
+from engine.oversight.models import AssessmentSheet, Bulletin
+from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "AppliedMeasure", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "HumanTask", "LaneRole",
-    "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit",
+    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "HumanTask", "LaneRole",
+    "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit", "TimerStart",
 ]

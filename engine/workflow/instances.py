@@ -37,6 +37,7 @@ from engine.workflow.forms import describe, validate_form
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from engine.workflow.registry import OPERATIONS, StepContext
 from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
+from engine.workflow.start_events import choose_start_event
 
 logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -44,9 +45,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def start_instance(
     session: Session, key: str, complaint: Complaint | None, actor: Official | None,
-    data: dict[str, Any] | None = None, now: datetime | None = None,
+    data: dict[str, Any] | None = None, now: datetime | None = None, start_event: str | None = None,
 ) -> ProcessInstance:
-    """Start the newest version of process `key` for `complaint` and run it to its first wait."""
+    """Start the newest version of process `key` for `complaint` and run it to its first wait.
+
+    `start_event` names the (timer) start event to take, for processes with several (see start_events.py).
+    """
     model = specs.latest(session, key)
     spec, subprocess_specs = specs.spec_for(model)
     moment = as_utc(now) or clock.now()
@@ -56,6 +60,7 @@ def start_instance(
         workflow.data.update(data or {})
         for task in workflow.get_tasks(state=TaskState.READY):  # the start task takes the initial data
             task.data.update(data or {})
+        choose_start_event(workflow, start_event)
         instance = ProcessInstance(model=model, complaint_id=complaint.id if complaint else None, state="{}")
         session.add(instance)
         session.flush()
@@ -265,6 +270,7 @@ def _advance(
     ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None]
 ) -> None:
     """Run `action`, the engine steps it releases, then save state, inbox rows and timer column."""
+    ctx.instance = instance
     try:
         action(workflow)
         workflow.do_engine_steps()

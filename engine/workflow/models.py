@@ -115,3 +115,18 @@ class LaneRole(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     department: Mapped[Department] = relationship(lazy="joined")
+
+
+class TimerStart(Base):
+    """One occurrence of a timer start event and the instance it started; the unique key makes it start once."""
+
+    __tablename__ = "timer_start"
+    __table_args__ = (UniqueConstraint("process_key", "start_event", "due_at", name="uq_timer_start_occurrence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    start_event: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    error: Mapped[str | None] = mapped_column(Text)  # the start failed; the occurrence is not retried

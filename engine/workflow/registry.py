@@ -22,6 +22,7 @@ class StepContext:
     now: datetime
     notes: list[str] = field(default_factory=list)
     calendar: Any = None  # the step's WorkCalendar, created on first use
+    instance: Any = None  # the ProcessInstance being stepped (set before the engine runs)
 
 
 @dataclass(frozen=True)
@@ -74,4 +75,5 @@ def load_builtin() -> None:
     """Import the modules that register the built-in lanes and operations."""
     import engine.models  # noqa: F401 - every table known to the metadata
     from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.oversight import operations as oversight_operations  # noqa: F401
     from engine.workflow import lanes, operations  # noqa: F401
