@@ -117,3 +117,15 @@ def deploy_file(session: Session, path: Path, actor: str, comment: str = "") -> 
     existing = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
     model = specs.deploy(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署")
     return DeployResult(model, existing is None)
+
+
+def instances_needing_attention(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """Instances in `error` or `suspended`, newest change first, with the case's tracking code."""
+    from engine.cases.models import Complaint
+
+    rows = session.execute(
+        select(ProcessInstance, Complaint.tracking_code)
+        .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+        .where(ProcessInstance.status.in_(("error", "suspended")))
+        .order_by(ProcessInstance.updated_at.desc()).limit(limit))
+    return [{"instance": instance, "tracking_code": code} for instance, code in rows]

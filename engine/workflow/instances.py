@@ -64,7 +64,7 @@ def start_instance(
         instance = ProcessInstance(model=model, complaint_id=complaint.id if complaint else None, state="{}")
         session.add(instance)
         session.flush()
-        _advance(ctx, instance, workflow, lambda wf: None)
+        _advance(ctx, instance, workflow, lambda wf: None, park_on_failure=True)
     logger.info("started %s v%s as instance %s", key, model.version, instance.id)
     return instance
 
@@ -80,6 +80,8 @@ def complete_task(
     instance = human.instance
     if instance.status == "suspended":  # engine/workflow/repair.py: an administrator suspended the case
         raise TaskNotReady("该案件的流程已被管理员挂起，暂不能办理任务")
+    if instance.status == "error":  # a step failed; an administrator retries, skips or moves it back
+        raise TaskNotReady("该案件的流程执行出错，正等待流程管理员处理，暂不能办理任务")
     model = instance.model
     schema = model.forms.get(human.form or "", {"type": "object"})
     clean = validate_form(schema, data)
@@ -107,7 +109,7 @@ def complete_task(
         ))
     status_before = complaint.status if complaint is not None else None
     with clock.frozen_at(moment):
-        _advance(ctx, instance, load_workflow(instance, ctx), run_user_task)
+        _advance(ctx, instance, load_workflow(instance, ctx), run_user_task, park_on_failure=True)
     audit(session, "task_completed", actor, "human_task", human.id, before={"status": status_before}, after={
         "task": human.spec_name, "form": _jsonable(clean), "status": complaint.status if complaint else None},
         complaint_id=instance.complaint_id)
@@ -267,20 +269,33 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
 
 
 def _advance(
-    ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None]
+    ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None],
+    park_on_failure: bool = False,
 ) -> None:
-    """Run `action`, the engine steps it releases, then save state, inbox rows and timer column."""
+    """Run `action`, the engine steps it releases, then save state, inbox rows and timer column.
+
+    A failing expression or service operation raises WorkflowFailed — or, with `park_on_failure`, is kept:
+    the state is saved with the failed task in ERROR, the instance goes to status `error` with the message,
+    and the case history says so (an administrator retries, skips or moves the case back; repair.py).
+    """
     ctx.instance = instance
     try:
         action(workflow)
         workflow.do_engine_steps()
     except EngineError:
         raise
-    except SpiffWorkflowException as exc:
+    except Exception as exc:  # an operation's own error (e.g. a platform down) comes through unwrapped
+        if _database_cause(exc):
+            raise
         logger.warning("instance %s failed: %s", instance.id, exc)
         reason = _engine_cause(exc)  # SpiffWorkflow wraps our errors (e.g. UnsafeExpression) without keeping them
         detail = f"{reason.message}（{str(exc).strip()}）" if reason else str(exc)
-        raise WorkflowFailed(f"流程执行出错：{detail}", instance_id=instance.id) from exc
+        if not isinstance(exc, SpiffWorkflowException):
+            detail = f"{type(exc).__name__}：{exc}"
+        if not park_on_failure:
+            raise WorkflowFailed(f"流程执行出错：{detail}", instance_id=instance.id) from exc
+        _park(ctx, instance, workflow, detail)
+        return
     try:
         instance.state = serializer.dump_workflow(workflow)
         if workflow.is_completed():
@@ -293,6 +308,44 @@ def _advance(
         ctx.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+
+
+def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, detail: str) -> None:
+    """Keep what ran up to the failure: state with the failed task in ERROR, status `error`, a history event."""
+    failed = [t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name
+              for t in workflow.get_tasks(state=TaskState.ERROR)]
+    where = "、".join(f"「{name}」" for name in failed) or "流程"
+    message = f"步骤{where}执行出错：{detail}"
+    try:
+        instance.state = serializer.dump_workflow(workflow)
+        instance.status, instance.error, instance.updated_at = "error", message, ctx.now
+        instance.next_timer_at = _next_timer(workflow)
+        _sync_inbox(ctx, instance, workflow)
+        if ctx.complaint is not None:
+            ctx.session.add(CaseEvent(
+                complaint_id=ctx.complaint.id, at=ctx.now, kind="step_failed",
+                summary=f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
+                data={"tasks": failed, "error": detail}))
+        ctx.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+    audit(ctx.session, "step_failed", ctx.actor, "process_instance", instance.id, before=None,
+          after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
+    logger.error("instance %s parked in error: %s", instance.id, message)
+
+
+def _database_cause(exc: BaseException) -> bool:
+    """A database error under a step failure leaves the session unusable: the step cannot be kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, SQLAlchemyError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _engine_cause(exc: BaseException) -> EngineError | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 from engine.workflow import specs
+from engine.workflow.registry import StepContext, operation
 from tests.conftest import PROCESSES
 
 LEGAL_REVIEW_FORM = {
@@ -75,5 +76,42 @@ def with_review_in_new_lane(lane_name: str = "法规审查处") -> specs.Bundle:
                    '<dc:Bounds x="1130" y="935" width="110" height="80" />')
     xml = _replace(xml, '<dc:Bounds x="10" y="40" width="3140" height="850" />',
                    '<dc:Bounds x="10" y="40" width="3140" height="1020" />')
+    bundle.bpmn_xml = xml
+    return bundle
+
+
+PLATFORM = {"up": True}  # the flaky test operation fails while this is False
+
+
+@operation("test_platform_report", "测试用：报送外部平台（平台不可用时失败）", ("summary",))
+def _platform_report(ctx: StepContext, summary: str) -> dict:
+    if not PLATFORM["up"]:
+        raise RuntimeError("外部平台不可用（连接超时）")
+    return {"reported": summary}
+
+
+def with_flaky_report() -> specs.Bundle:
+    """complaint.bpmn with a service task after verification that calls an operation which can fail."""
+    bundle = bundled()
+    xml = bundle.bpmn_xml
+    task = ('<bpmn:serviceTask id="report_platform" name="报送外部平台"><bpmn:extensionElements>'
+            '<spiffworkflow:serviceTaskOperator id="test_platform_report" resultVariable="platform_report">'
+            '<spiffworkflow:parameters><spiffworkflow:parameter id="summary" type="str" '
+            'value=\'"核实结论：" + str(outcome)\' /></spiffworkflow:parameters>'
+            '</spiffworkflow:serviceTaskOperator></bpmn:extensionElements>'
+            '<bpmn:incoming>flow_13_verify_excuse_rule</bpmn:incoming>'
+            '<bpmn:outgoing>flow_report_excuse_rule</bpmn:outgoing></bpmn:serviceTask>\n    ')
+    xml = _replace(xml, "<bpmn:flowNodeRef>ndrc_review</bpmn:flowNodeRef>",
+                   "<bpmn:flowNodeRef>ndrc_review</bpmn:flowNodeRef><bpmn:flowNodeRef>report_platform</bpmn:flowNodeRef>")
+    xml = _replace(xml, '<bpmn:businessRuleTask id="excuse_rule"', task + '<bpmn:businessRuleTask id="excuse_rule"')
+    xml = _replace(xml, "<bpmn:incoming>flow_13_verify_excuse_rule</bpmn:incoming>\n",
+                   "<bpmn:incoming>flow_report_excuse_rule</bpmn:incoming>\n")
+    xml = _replace(xml, 'sourceRef="verify" targetRef="excuse_rule" />',
+                   'sourceRef="verify" targetRef="report_platform" />\n    <bpmn:sequenceFlow '
+                   'id="flow_report_excuse_rule" sourceRef="report_platform" targetRef="excuse_rule" />')
+    xml = _replace(xml, '<bpmndi:BPMNShape id="verify_di"',
+                   '<bpmndi:BPMNShape id="report_platform_di" bpmnElement="report_platform">'
+                   '<dc:Bounds x="1130" y="255" width="110" height="80" /></bpmndi:BPMNShape>\n      '
+                   '<bpmndi:BPMNShape id="verify_di"')
     bundle.bpmn_xml = xml
     return bundle

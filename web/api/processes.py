@@ -174,9 +174,9 @@ def _summary(verdicts: list[migration.Verdict]) -> dict[str, Any]:
     return {"migrated": migrated, "refused": len(verdicts) - migrated, "items": [v.as_dict() for v in verdicts]}
 
 
-def _repair(action: str, instance_id: int, reason: str) -> object:
+def _repair(action: str, instance_id: int, reason: str, **kwargs: Any) -> object:
     ensure_process_admin()
-    instance = getattr(repair, action)(db.session, instance_id, current_user, reason)
+    instance = getattr(repair, action)(db.session, instance_id, actor=current_user, reason=reason, **kwargs)
     db.session.commit()
     return instance
 
@@ -212,6 +212,74 @@ def resume(args: dict[str, Any], instance_id: int) -> object:
 def retry(args: dict[str, Any], instance_id: int) -> object:
     """Run the failed step of a process in `error` again; on success the error is cleared."""
     return _repair("retry", instance_id, args["reason"])
+
+
+class TaskReasonArgs(ReasonArgs):
+    task_id = fields.String(required=True, metadata={"description": "流程中的步骤 ID（见 GET /instances/<id>）"})
+
+
+class EarlierStepSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+
+
+class CurrentStepSchema(EarlierStepSchema):
+    state = fields.String(metadata={"description": "待办、等待、出错"})
+    can_skip = fields.Boolean()
+
+
+class LogEntrySchema(Schema):
+    at = UtcDateTime()
+    actor = fields.String(attribute="actor_label")
+    action = fields.String(metadata={"description": "instance_suspended、task_skipped、task_moved_back、step_failed 等"})
+    before = fields.Dict(allow_none=True, metadata={"description": "操作前：状态、位置（当前步骤）、数据"})
+    after = fields.Dict(allow_none=True, metadata={"description": "操作后：状态、位置、数据、原因"})
+
+
+class InstanceDetailSchema(InstanceSchema):
+    version = fields.Function(lambda d: d["model"].version)
+    key = fields.Function(lambda d: d["model"].key)
+    current = fields.List(fields.Nested(CurrentStepSchema), metadata={"description": "当前步骤（可跳过的标明 can_skip）"})
+    earlier = fields.List(fields.Nested(EarlierStepSchema),
+                          metadata={"description": "已办理的人工步骤，可退回到其中之一"})
+    log = fields.List(fields.Nested(LogEntrySchema), metadata={"description": "操作日志（含出错记录），按时间顺序"})
+
+
+@blp.get("/instances/<int:instance_id>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, InstanceDetailSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@official_required
+def get_instance(instance_id: int) -> object:
+    """One process instance: status, error, current steps, earlier steps to move back to, and its operation log."""
+    ensure_process_admin()
+    instance = repair.get_instance(db.session, instance_id)
+    return {"id": instance.id, "complaint_id": instance.complaint_id, "status": instance.status,
+            "error": instance.error, "model": instance.model, **repair.steps(db.session, instance),
+            "log": repair.operation_log(db.session, instance.id)}
+
+
+@blp.post("/instances/<int:instance_id>/skip")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(TaskReasonArgs)
+@blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="不是当前步骤或出错的步骤；流程已挂起或办结")
+@official_required
+def skip(args: dict[str, Any], instance_id: int) -> object:
+    """Complete a current or failed step without running it (a user task counts as submitted empty)."""
+    return _repair("skip", instance_id, args["reason"], task_id=args["task_id"])
+
+
+@blp.post("/instances/<int:instance_id>/move-back")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(TaskReasonArgs)
+@blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="目标不是已办理的人工步骤；流程已挂起或办结")
+@official_required
+def move_back(args: dict[str, Any], instance_id: int) -> object:
+    """退回: reset the case to an earlier completed user task, with the data it had before that task."""
+    return _repair("move_back", instance_id, args["reason"], task_id=args["task_id"])
 
 
 class LaneRoleSchema(Schema):

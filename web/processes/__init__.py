@@ -8,9 +8,10 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine.errors import FormInvalid
+from engine.errors import EngineError, FormInvalid
 from engine.org.models import ROLES, Department
-from engine.workflow import admin, lane_roles
+from engine.workflow import admin, lane_roles, repair
+from engine.workflow.models import ProcessInstance
 from web.extensions import db
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
@@ -31,7 +32,8 @@ def _only_process_administrators() -> None:
 @bp.get("/")
 def index() -> str:
     """Process models, their versions (who, when, why) and how many open cases run on each."""
-    return render_template("processes/index.html", processes=admin.list_models(db.session))
+    return render_template("processes/index.html", processes=admin.list_models(db.session),
+                           attention=admin.instances_needing_attention(db.session), labels=repair.STATUS_LABELS)
 
 
 @bp.get("/<key>/versions/<int:version>/edit")
@@ -49,6 +51,45 @@ def new() -> str:
     """The modeler on an empty diagram."""
     return render_template("processes/modeler.html", model=None, version_url="",
                            deploy_url=url_for("api_processes.deploy"), index_url=url_for("processes.index"))
+
+
+@bp.get("/instances/<int:instance_id>")
+def instance(instance_id: int) -> str:
+    """One case's process: status and error, current steps (skip), earlier steps (退回), repair forms, log."""
+    found = repair.get_instance(db.session, instance_id)
+    return render_template("processes/instance.html", instance=found, steps=repair.steps(db.session, found),
+                           log=repair.operation_log(db.session, found.id), labels=repair.STATUS_LABELS)
+
+
+REPAIRS = {"suspend": "挂起", "resume": "恢复", "retry": "重试", "skip": "跳过", "move_back": "退回"}
+
+
+@bp.post("/instances/<int:instance_id>/<action>")
+def repair_instance(instance_id: int, action: str) -> object:
+    """Run one repair action from the instance page; errors come back as a flash message."""
+    if action not in REPAIRS:
+        abort(404)
+    extra = {"task_id": request.form.get("task_id", "")} if action in ("skip", "move_back") else {}
+    try:
+        getattr(repair, action)(db.session, instance_id, actor=current_user,
+                                reason=request.form.get("reason", ""), **extra)
+        db.session.commit()
+    except EngineError as exc:
+        db.session.rollback()
+        flash(f"{REPAIRS[action]}未执行：{exc.message}", "error")
+    else:
+        found = repair.get_instance(db.session, instance_id)
+        note = f"，但后续步骤出错：{found.error}" if found.status == "error" else ""
+        flash(f"已{REPAIRS[action]}（当前状态：{repair.STATUS_LABELS.get(found.status, found.status)}）{note}",
+              "warning" if note else "success")
+    return redirect(url_for("processes.instance", instance_id=instance_id), 303)
+
+
+def case_process_trouble(complaint_id: int) -> ProcessInstance | None:
+    """The case's process instance when it is in `error` or `suspended` (shown on the case page)."""
+    return db.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status.in_(("error", "suspended")))
+        .order_by(ProcessInstance.id.desc()).limit(1))
 
 
 @bp.route("/lane-roles", methods=["GET", "POST"])
@@ -106,3 +147,4 @@ def _lane_role_page() -> dict[str, object]:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["may_administer_processes"] = may_administer_processes
+    app.jinja_env.globals["case_process_trouble"] = case_process_trouble
