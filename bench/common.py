@@ -126,9 +126,11 @@ def scratch_sqlite(label: str) -> Iterator[str]:
 
 
 @contextmanager
-def scratch_postgres(label: str) -> Iterator[str]:
-    """URL of a new PostgreSQL database on the bench server, dropped afterwards."""
-    admin_url = make_url(pg_url())
+def scratch_postgres(label: str, server: str | None = None) -> Iterator[str]:
+    """URL of a new PostgreSQL database on the bench server (or `server`), dropped afterwards."""
+    admin_url = make_url(server or pg_url())
+    if admin_url.drivername in ("postgresql", "postgres"):
+        admin_url = admin_url.set(drivername="postgresql+psycopg")
     name = f"lvyue_bench_{label}_{secrets.token_hex(3)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
