@@ -25,7 +25,13 @@ class Defaults:
     LOGIN_MAX_FAILURES = 5  # consecutive failed sign-ins that lock an account (`flask --app web unlock`)
     AUDIT_RETENTION_DAYS = 180  # audit events are kept at least this long; `audit prune` refuses newer dates
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (client address for the audit log)
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # requests without files; upload forms add EVIDENCE_MAX_TOTAL_BYTES
+    EVIDENCE_DIR: str | None = None  # evidence files, outside the web root; default instance/evidence
+    EVIDENCE_MAX_FILE_BYTES = 10 * 1024 * 1024  # per file (larger → Chinese 422 naming the file)
+    EVIDENCE_MAX_FILES = 10  # per submission
+    EVIDENCE_MAX_CASE_FILES = 50  # per case, all submissions together
+    EVIDENCE_MAX_TOTAL_BYTES = 40 * 1024 * 1024  # body limit of an upload request beyond MAX_CONTENT_LENGTH (→ 413)
+    EVIDENCE_SCANNER: object = None  # callable(path, name) → reason to refuse | None, or "module:function"
     SCHEDULER_ENABLED = False
     SCHEDULER_INTERVAL_SECONDS = 30
     JSON_AS_ASCII = False

@@ -20,6 +20,12 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
+def file_size(n: int | None) -> str:
+    """Bytes as KB/MB for people."""
+    n = n or 0
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(round(n / 1024), 1)} KB"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(status_label, "status_label")
@@ -27,3 +33,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda v: DOMAINS.get(v, v), "domain_label")
     app.add_template_filter(lambda v: BREACH_TYPES.get(v, v), "breach_label")
     app.add_template_filter(lambda v: CHANNELS.get(v, v), "channel_label")
+    app.add_template_filter(file_size, "file_size")

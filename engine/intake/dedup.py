@@ -11,7 +11,9 @@ instance is not run to an end event (diagrams cannot be edited for this, and no 
 "merges"); instead its open tasks are withdrawn (`outcome='merged'`), its instance is set to status
 `merged` with no pending timer (the scheduler only fires `running` instances), and the complaint is
 closed with status and result `merged`. Every channel reference of the newer case is recorded on the
-surviving (older) case in `complaint_reference`, so channels keep following their complaint there.
+surviving (older) case in `complaint_reference`, so channels keep following their complaint there, and
+every evidence file of the newer case moves to the surviving case (`evidence_file.merged_from_id` remembers
+the case it was sent with).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
@@ -31,7 +33,7 @@ from engine.cases.models import CHANNELS, CaseEvent, Complaint
 from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
 from engine.errors import ConflictError, NotFound, PermissionDenied
-from engine.intake.models import ComplaintReference, DuplicateCandidate
+from engine.intake.models import ComplaintReference, DuplicateCandidate, EvidenceFile
 from engine.org.models import Official
 from engine.workflow.models import HumanTask, ProcessInstance
 
@@ -191,7 +193,10 @@ def merge_into(session: Session, newer: Complaint, survivor: Complaint, official
     if newer.external_ref:
         session.add(ComplaintReference(complaint_id=survivor.id, merged_from_id=newer.id, channel=newer.channel,
                                        external_ref=newer.external_ref, added_at=moment))
-    # 2. withdraw the newer case's open tasks and stop its instance (no timers fire on it any more)
+    # 2. every evidence file of the newer case now lies on the survivor (remembering where it came from)
+    moved = session.execute(update(EvidenceFile).where(EvidenceFile.complaint_id == newer.id).values(
+        complaint_id=survivor.id, merged_from_id=func.coalesce(EvidenceFile.merged_from_id, newer.id))).rowcount
+    # 3. withdraw the newer case's open tasks and stop its instance (no timers fire on it any more)
     withdrawn = list(session.scalars(select(HumanTask).where(
         HumanTask.complaint_id == newer.id, HumanTask.completed_at.is_(None))))
     for task in withdrawn:
@@ -211,8 +216,9 @@ def merge_into(session: Session, newer: Complaint, survivor: Complaint, official
     session.add(CaseEvent(
         complaint_id=survivor.id, at=moment, actor_id=official.id, actor_label=official.label, kind="merge_received",
         summary=f"并入案件 #{newer.id}（{newer.tracking_code}，渠道：{channel}"
-                f"{'，编号 ' + newer.external_ref if newer.external_ref else ''}）",
-        data={"merged_from": newer.id},
+                f"{'，编号 ' + newer.external_ref if newer.external_ref else ''}）"
+                f"{f'，证据材料 {moved} 个' if moved else ''}",
+        data={"merged_from": newer.id, "evidence_files_moved": moved},
     ))
     session.flush()
     audit(session, "complaint_merged", official, "complaint", newer.id, complaint_id=newer.id,

@@ -65,3 +65,29 @@ class DuplicateCandidate(Base):
     complaint: Mapped[Complaint] = relationship(foreign_keys=[complaint_id])
     other: Mapped[Complaint] = relationship(foreign_keys=[other_id])
     decided_by: Mapped[Official | None] = relationship()
+
+
+class EvidenceFile(Base):
+    """An evidence file of a case, stored outside the web root under a random name (`storage_name`).
+
+    The type is the one sniffed from the content (`kind`), never the one the sender claimed.
+    """
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)  # after a merge: the survivor
+    merged_from_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))  # the case it was submitted with
+    original_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # evidence.KINDS
+    content_type: Mapped[str] = mapped_column(String(120))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    source: Mapped[str] = mapped_column(String(20))  # complainant / channel / official
+    channel: Mapped[str | None] = mapped_column(String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    supplement_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the 补正 request it answers
+
+    uploaded_by: Mapped[Official | None] = relationship()

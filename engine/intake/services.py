@@ -8,16 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
 from engine.cases.models import CHANNELS, CaseEvent, Complaint
+from engine.cases.schemas import load_complaint
+from engine.cases.services import _flatten as flatten_messages  # the same field messages as registering
 from engine.cases.services import register_complaint
 from engine.db import as_utc, utcnow
 from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
+from engine.intake import evidence
 from engine.intake.dedup import find_duplicates, survivor_of
 from engine.intake.models import ChannelKey, ComplaintReference
+from engine.org.models import Official
 
 logger = logging.getLogger(__name__)
 LAST_USE_GRANULARITY = timedelta(minutes=5)
@@ -86,13 +91,61 @@ def submit_from_channel(session: Session, key: ChannelKey, raw: dict[str, Any]) 
     return survivor_of(session, complaint), False
 
 
-def submit_public(session: Session, raw: dict[str, Any]) -> Complaint:
-    """Register a complaint from the public column (channel credit_yunnan, no official); check duplicates."""
+def submit_public(session: Session, raw: dict[str, Any], uploads: list[evidence.Upload] | None = None,
+                  policy: evidence.EvidencePolicy | None = None) -> Complaint:
+    """Register a complaint from the public column (channel credit_yunnan, no official) with its evidence
+    files; check duplicates. Field and file problems are reported together; nothing is kept on any."""
     data = {k: v for k, v in raw.items() if k not in ("channel", "external_ref")}
     data["channel"] = PUBLIC_CHANNEL
-    complaint, _ = register_complaint(session, data, actor=None)
+    complaint, _created = _register_with_files(session, data, None, uploads or [], policy, "complainant")
     find_duplicates(session, complaint)
     return complaint
+
+
+def submit_official(session: Session, raw: dict[str, Any], actor: Official,
+                    uploads: list[evidence.Upload] | None = None,
+                    policy: evidence.EvidencePolicy | None = None) -> tuple[Complaint, bool]:
+    """Register a complaint at the counter (an intake official's form or token) with its evidence files;
+    a new complaint is checked for likely duplicates. Returns (complaint, created)."""
+    if not (actor.has_role("intake") or actor.has_role("ndrc")):
+        raise PermissionDenied("只有受理登记人员和省发展改革委信用处人员可以登记投诉")
+    complaint, created = _register_with_files(session, raw, actor, uploads or [], policy, "official")
+    if created:
+        find_duplicates(session, complaint)
+    return complaint, created
+
+
+def _register_with_files(session: Session, data: dict[str, Any], actor: Official | None,
+                         uploads: list[evidence.Upload], policy: evidence.EvidencePolicy | None,
+                         source: str) -> tuple[Complaint, bool]:
+    """Register and keep the files; a repeated channel reference returns the existing case, files unkept."""
+    if uploads and policy is None:
+        raise EngineError("未配置证据材料存储（EVIDENCE_DIR）")
+    try:
+        staged = evidence.stage(uploads, policy) if uploads and policy else []
+    except FormInvalid as exc:  # files refused: report the fields' problems too, write nothing
+        try:
+            load_complaint(data)
+        except ValidationError as invalid:
+            raise FormInvalid({**flatten_messages(invalid.messages), **exc.errors}) from exc
+        raise
+    try:
+        complaint, created = register_complaint(session, data, actor=actor)
+    except BaseException:
+        evidence.discard(staged)
+        raise
+    if not created:
+        evidence.discard(staged)
+    elif staged and policy is not None:
+        evidence.keep(session, complaint, staged, policy, source, actor=actor, channel=data.get("channel"))
+    return complaint, created
+
+
+def add_channel_evidence(session: Session, key: ChannelKey, complaint_id: int, uploads: list[evidence.Upload],
+                         policy: evidence.EvidencePolicy) -> list[Any]:
+    """Evidence files a channel sends for one of its complaints (kept on the case that answers for it)."""
+    complaint = survivor_of(session, complaint_for_channel(session, key, complaint_id))
+    return evidence.attach(session, complaint, uploads, policy, "channel", channel=key.channel)
 
 
 # --- what a channel may read --------------------------------------------------------------------------

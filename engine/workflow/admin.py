@@ -129,3 +129,23 @@ def instances_needing_attention(session: Session, limit: int = 200) -> list[dict
         .where(ProcessInstance.status.in_(("error", "suspended")))
         .order_by(ProcessInstance.updated_at.desc()).limit(limit))
     return [{"instance": instance, "tracking_code": code} for instance, code in rows]
+
+
+def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """What diagrams may name, for the modeler's pick lists: lane roles, service operations, forms."""
+    from engine.workflow.lane_roles import known_lanes
+    from engine.workflow.registry import OPERATIONS, load_builtin
+
+    load_builtin()
+    operations = [{"name": op.name, "label": op.label, "parameters": list(op.parameters)}
+                  for op in sorted(OPERATIONS.values(), key=lambda o: o.name)]
+    forms: dict[str, dict[str, Any]] = {}
+    newest = select(ProcessModel.key, func.max(ProcessModel.version).label("version")).group_by(
+        ProcessModel.key).subquery()
+    for model in session.scalars(select(ProcessModel).join(
+            newest, (ProcessModel.key == newest.c.key) & (ProcessModel.version == newest.c.version))):
+        for name, schema in (model.forms or {}).items():
+            title = schema.get("title", "") if isinstance(schema, dict) else ""
+            forms.setdefault(name, {"name": name, "title": title, "processes": []})["processes"].append(model.key)
+    return {"lanes": known_lanes(session), "operations": operations,
+            "forms": sorted(forms.values(), key=lambda f: f["name"])}

@@ -147,3 +147,17 @@ def test_lane_role_pages(client, demo_password: str) -> None:  # noqa: ANN001
     assert "云南省商务厅" in edit
     assert "已停用" in edit  # the checkbox was not sent
     client.post("/logout")
+
+
+def test_catalog_offers_lanes_operations_and_forms(api) -> None:  # noqa: ANN001
+    define(api)
+    body = api("procadmin").get("/api/v1/process-catalog").get_json()
+    lanes = {lane["name"]: lane for lane in body["lanes"]}
+    assert lanes["supervisor"]["kind"] == "builtin"
+    assert lanes["法规审查处"]["department"] == {"code": "yn-gov", "name": "云南省人民政府"}
+    operations = {op["name"]: op for op in body["operations"]}
+    assert operations["notify_lane"]["parameters"] == ["lane", "kind", "title", "message"]
+    forms = {form["name"]: form for form in body["forms"]}
+    assert forms["verify.json"]["processes"] == ["complaint"]
+    assert forms["verify.json"]["title"]
+    assert api("ndrc").get("/api/v1/process-catalog").status_code == 403

@@ -282,6 +282,8 @@ def test_process_pages_for_administrators_only(app, api, client, demo_password: 
     assert f'data-version-url="/api/v1/processes/complaint/versions/{current}"' in html
     assert "bpmn-modeler.production.min.js" in html
     assert "js/process-modeler.js" in html
+    assert "js/process-panel.js" in html
+    assert 'data-catalog-url="/api/v1/process-catalog"' in html
     assert "<script>" not in html
     assert client.get("/processes/complaint/versions/999/edit").status_code == 404
     assert client.get("/processes/new").status_code == 200

@@ -223,10 +223,11 @@ def reject(candidate_id: int) -> object:
 
 
 def register(api: Api) -> None:
-    """Blueprints of this module, CSRF-exempt like the rest of the API, and the `channelKey` scheme."""
+    """Blueprints of this module (and evidence files), CSRF-exempt like the rest of the API, and the `channelKey` scheme."""
+    from web.api.evidence import blp as evidence_blp
     from web.extensions import csrf
 
-    for blp in (channel_blp, dup_blp):
+    for blp in (channel_blp, dup_blp, evidence_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix}")
     api.spec.components.security_scheme("channelKey", {

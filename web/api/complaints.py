@@ -11,7 +11,6 @@ from engine.cases import services as cases
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
 from engine.intake import services as intake
-from engine.intake.dedup import find_duplicates
 from web.api import channels
 from web.api.common import (
     ApiErrorSchema,
@@ -48,9 +47,7 @@ def create_complaint() -> object:
     if key is not None:
         complaint, created = intake.submit_from_channel(db.session, key, payload)
     else:
-        complaint, created = cases.register_complaint(db.session, payload, current_user)
-        if created:
-            find_duplicates(db.session, complaint)
+        complaint, created = intake.submit_official(db.session, payload, current_user)
     db.session.commit()
     return ComplaintCreatedSchema().dump(complaint), 201 if created else 200
 

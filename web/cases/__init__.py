@@ -10,9 +10,13 @@ from engine.cases.models import BREACH_TYPES, DOMAINS
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
 from engine.errors import EngineError, FormInvalid
+from engine.intake import evidence
+from engine.intake import services as intake
 from engine.workflow.progress import diagram_progress
 from web.extensions import db
 from web.forms_render import department_choices
+from web.uploads import accepts_uploads, send_evidence, uploads
+from web.uploads import policy as upload_policy
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -41,6 +45,7 @@ def index() -> str:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@accepts_uploads
 def new() -> object:
     """The intake form; POST registers the complaint and starts its procedure."""
     if not may_register():
@@ -50,7 +55,8 @@ def new() -> object:
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            complaint, _ = cases.register_complaint(db.session, _complaint_input(values), current_user)
+            complaint, _ = intake.submit_official(db.session, _complaint_input(values), current_user, uploads(),
+                                                  upload_policy())
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()
@@ -60,7 +66,8 @@ def new() -> object:
             return redirect(url_for("cases.show", complaint_id=complaint.id), 303)
     return render_template(
         "cases/new.html", values=values, errors=errors, departments=department_choices(db.session),
-        domains=DOMAINS, breach_types=BREACH_TYPES,
+        domains=DOMAINS, breach_types=BREACH_TYPES, accept=evidence.ACCEPT,
+        evidence_limits=evidence.limits_text(upload_policy()),
     ), 422 if errors else 200
 
 
@@ -76,7 +83,33 @@ def show(complaint_id: int) -> str:
         open_tasks=deadlines.open_task_deadlines(cases.open_tasks(db.session, complaint), None, db.session),
         pauses=clock_pauses.pauses(db.session, complaint), provisional_note=deadlines.PROVISIONAL_NOTE,
         events=cases.history(db.session, complaint), has_diagram=cases.instance_of(db.session, complaint) is not None,
+        files=evidence.files_of(db.session, complaint), accept=evidence.ACCEPT,
+        evidence_limits=evidence.limits_text(upload_policy()), kind_label=evidence.kind_label,
     )
+
+
+@bp.post("/<int:complaint_id>/evidence")
+@login_required
+@accepts_uploads
+def add_evidence(complaint_id: int) -> object:
+    """Add evidence files to a case (e.g. handed in at the counter); all or none are kept."""
+    try:
+        rows = evidence.add_by_official(db.session, complaint_id, current_user, uploads(), upload_policy())
+        db.session.commit()
+        flash(f"已保存 {len(rows)} 个证据材料。" if rows else "请选择要上传的文件。", "success" if rows else "error")
+    except FormInvalid as exc:
+        db.session.rollback()
+        flash("；".join(exc.errors.values()) or exc.message, "error")
+    return redirect(url_for("cases.show", complaint_id=complaint_id) + "#evidence", 303)
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(evidence_id: int) -> object:
+    """Download one evidence file (only for officials who may see its case; audited)."""
+    row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
+    db.session.commit()
+    return send_evidence(row, path)
 
 
 @bp.post("/<int:complaint_id>/pause")

@@ -20,9 +20,13 @@ from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
 from engine.errors import FormInvalid, NotFound
+from engine.intake import evidence
 from engine.intake import services as intake
 from engine.org.models import Department
+from web import uploads as upload_limits
 from web.extensions import db
+from web.uploads import accepts_uploads, uploads
+from web.uploads import policy as upload_policy
 
 bp = Blueprint("public", __name__, url_prefix="/public", static_folder="static", static_url_path="/static")
 limiter = Limiter(key_func=get_remote_address)
@@ -42,7 +46,7 @@ MESSAGES = {
     "honeypot": "提交未被接受。如您是正常填写，请刷新页面后重新提交。",
     "rate": "提交过于频繁，请稍后再试（同一网络地址每分钟、每天的提交次数有限制）。",
     "pledge": "请阅读并勾选真实性承诺",
-    "too_large": "提交的内容过大，请精简文字后重新提交。",
+    "too_large": "提交的内容过大（文字或文件总量超过限制），请精简文字或减少、压缩文件后重新提交。",
 }
 
 
@@ -73,8 +77,9 @@ def _search_limit() -> str:
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
+@accepts_uploads
 def new_complaint() -> Any:
-    """The public complaint form; POST registers the complaint (channel 信用云南) and shows the receipt."""
+    """The public complaint form; POST registers the complaint (channel 信用云南) with its evidence files."""
     values: dict[str, str] = {"is_private_enterprise": "true", "in_litigation": "false"}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -91,7 +96,7 @@ def new_complaint() -> Any:
                 errors.update(_first_messages(exc.messages))
         else:
             try:
-                complaint = intake.submit_public(db.session, raw)
+                complaint = intake.submit_public(db.session, raw, uploads(), upload_policy())
                 db.session.commit()
             except FormInvalid as exc:
                 db.session.rollback()
@@ -102,6 +107,7 @@ def new_complaint() -> Any:
     return render_template(
         "public/new.html", values=values, errors=errors, domains=DOMAINS, breach_types=BREACH_TYPES,
         maxlen=_max_lengths(), pledge_text=PLEDGE_TEXT, honeypot=HONEYPOT,
+        accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
     ), 422 if errors else 200
 
 
@@ -112,7 +118,8 @@ def receipt() -> Any:
     complaint = db.session.get(Complaint, complaint_id) if isinstance(complaint_id, int) else None
     if complaint is None:
         return redirect(url_for("public.new_complaint"))
-    return render_template("public/receipt.html", c=complaint, status=status_label(complaint.status))
+    return render_template("public/receipt.html", c=complaint, status=status_label(complaint.status),
+                           files=evidence.files_submitted_with(db.session, complaint))
 
 
 @bp.get("/departments")
@@ -149,6 +156,7 @@ def track() -> Any:
                 "status": status_label(survivor.status if survivor.id != complaint.id else complaint.status),
                 "result": result_label(complaint.result) if complaint.result else None,
                 "merged": survivor.id != complaint.id,
+                "files": evidence.files_submitted_with(db.session, complaint),
             }
     return render_template("public/track.html", found=found, error=error, code=code), 404 if error else 200
 
@@ -197,5 +205,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+    upload_limits.init_app(app)  # larger body limit for every view that accepts evidence files
     app.register_blueprint(bp)
 

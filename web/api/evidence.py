@@ -1,0 +1,109 @@
+"""Evidence files over the API: a channel (X-Api-Key) or an official adds files to a case (multipart), lists
+them, and officials who may see the case download them."""
+from __future__ import annotations
+
+from flask import abort, url_for
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from engine.cases import services as cases
+from engine.errors import FormInvalid, PermissionDenied
+from engine.intake import evidence
+from engine.intake import services as intake
+from engine.intake.dedup import survivor_of
+from web.api import channels
+from web.api.common import ApiErrorSchema, UtcDateTime
+from web.extensions import db
+from web.uploads import accepts_uploads, send_evidence, uploads
+from web.uploads import policy as upload_policy
+
+blp = Blueprint("api_evidence", __name__, url_prefix="",
+                description="证据材料：渠道或工作人员上传（multipart/form-data，字段 evidence，可多个），"
+                            "按内容识别类型；仅有权查看案件的工作人员可以下载")
+
+UPLOAD_BODY = {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["evidence"],
+    "properties": {"evidence": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                "description": "一个或多个文件：" + evidence.ALLOWED_TEXT}}}}}}
+
+
+class EvidenceSchema(Schema):
+    id = fields.Integer(metadata={"example": 31})
+    complaint_id = fields.Integer(metadata={"description": "所在案件（合并后为承办案件）", "example": 1024})
+    original_name = fields.String(metadata={"description": "提交时的文件名（仅供显示）", "example": "投资协议.pdf"})
+    kind = fields.String(metadata={"description": "按内容识别的类型：" + "、".join(evidence.KINDS), "example": "pdf"})
+    content_type = fields.String(metadata={"example": "application/pdf"})
+    size_bytes = fields.Integer(metadata={"example": 482133})
+    sha256 = fields.String(metadata={"example": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"})
+    source = fields.String(metadata={"description": "complainant / channel / official", "example": "channel"})
+    channel = fields.String(allow_none=True, metadata={"example": "hotline_12345"})
+    uploaded_at = UtcDateTime(metadata={"example": "2026-11-28T02:16:00+00:00"})
+    download_url = fields.Function(
+        lambda row: url_for("api_evidence.download", evidence_id=row.id),
+        metadata={"description": "下载地址（仅工作人员令牌）", "example": "/api/v1/evidence/31/content"})
+
+
+@blp.post("/complaints/<int:complaint_id>/evidence")
+@blp.doc(security=[{"bearer": []}, {"channelKey": []}], requestBody=UPLOAD_BODY,
+         description="渠道密钥：仅本渠道提交的投诉。工作人员：有权查看的案件。全部文件检查通过才保存（类型按内容识别、"
+                     "单个文件大小、每次文件个数、病毒扫描），否则 422 并在 errors.evidence 中说明每个文件的问题，一个也不保存。"
+                     "请求体超过总限制时 413。")
+@blp.response(201, EvidenceSchema(many=True))
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(413, schema=ApiErrorSchema, description="请求体超过 MAX_CONTENT_LENGTH + EVIDENCE_MAX_TOTAL_BYTES")
+@blp.alt_response(422, schema=ApiErrorSchema, description="文件类型、大小或个数不符（errors.evidence）")
+@accepts_uploads
+def upload(complaint_id: int) -> object:
+    """Add evidence files to a complaint (all or none are kept)."""
+    files = uploads()
+    if not files:
+        return _no_files()
+    key = channels.current_channel_key()
+    if key is not None:
+        rows = intake.add_channel_evidence(db.session, key, complaint_id, files, upload_policy())
+    elif current_user.is_authenticated:
+        rows = evidence.add_by_official(db.session, complaint_id, current_user, files, upload_policy())
+    else:
+        abort(401)
+    db.session.commit()
+    return rows
+
+
+@blp.get("/complaints/<int:complaint_id>/evidence")
+@blp.doc(security=[{"bearer": []}, {"channelKey": []}],
+         description="工作人员：案件的全部证据材料（含合并进来的）。渠道密钥：本渠道为该投诉提交的材料。")
+@blp.response(200, EvidenceSchema(many=True))
+@blp.alt_response(403, schema=ApiErrorSchema)
+def list_files(complaint_id: int) -> object:
+    """Evidence files of a complaint."""
+    key = channels.current_channel_key()
+    if key is not None:
+        complaint = survivor_of(db.session, intake.complaint_for_channel(db.session, key, complaint_id))
+        rows = [r for r in evidence.files_of(db.session, complaint) if r.channel == key.channel and r.source == "channel"]
+        db.session.commit()  # last use of the key
+        return rows
+    if not current_user.is_authenticated:
+        abort(401)
+    return evidence.files_of(db.session, cases.view_complaint(db.session, complaint_id, current_user))
+
+
+@blp.get("/evidence/<int:evidence_id>/content")
+@blp.doc(security=[{"bearer": []}],
+         description="文件内容（附件下载，Content-Type 为识别出的类型）。仅有权查看该案件的工作人员；每次下载记入审计日志。")
+@blp.response(200, description="文件")
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+def download(evidence_id: int) -> object:
+    """Download an evidence file (officials who may see the case)."""
+    if channels.current_channel_key() is not None:
+        raise PermissionDenied("渠道密钥不能下载证据材料")
+    if not current_user.is_authenticated:
+        abort(401)
+    row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
+    db.session.commit()
+    return send_evidence(row, path)
+
+
+def _no_files() -> object:
+    raise FormInvalid({evidence.FIELD: "请在字段 evidence 中至少上传一个文件（multipart/form-data）"})
