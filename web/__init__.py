@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.api import register as register_api
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
+    from web.oversight import bp as oversight_bp
 
     auth.init_app(app)
     errors.init_app(app)
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     processes.init_app(app)  # process administration pages, bpmn-js modeler
     public.init_app(app)  # public complaint column + per-IP rate limiter
     app.register_blueprint(intake.bp)  # intake officials: likely duplicates
+    app.register_blueprint(oversight_bp)  # 统计调度 dashboard and the cases behind each number
 
     if app.config.get("SCHEDULER_ENABLED"):
         from web.scheduler import start_in_process

@@ -33,6 +33,12 @@ class Period:
     def year(cls, year: int) -> Period:
         return cls(date(year, 1, 1), date(year, 12, 31))
 
+    @classmethod
+    def quarter_of(cls, moment: datetime) -> Period:
+        """The calendar quarter (in Yunnan) that contains `moment`."""
+        day = moment.astimezone(SHANGHAI).date()
+        return cls.quarter(day.year, (day.month - 1) // 3 + 1)
+
     @property
     def start_utc(self) -> datetime:
         """00:00 of the first day in Yunnan, in UTC (inclusive bound)."""

@@ -16,5 +16,9 @@ def register(api: Api) -> None:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     __import__("web.api.channels").api.channels.register(api)  # channel feed, duplicates, X-Api-Key scheme
+    from web.api.oversight import blp as oversight_blp  # 调度统计
+
+    csrf.exempt(oversight_blp)
+    api.register_blueprint(oversight_blp, url_prefix="/api/v1/oversight")
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})

@@ -1,0 +1,105 @@
+"""统计调度 pages: the dashboard (tables here, charts drawn by static/js/oversight.js from the JSON API) and
+the list of cases behind each number. Who may see what is decided by engine.oversight.scope."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import String, cast, select
+
+from engine.cases.models import CHANNELS, DOMAINS
+from engine.org.models import Department
+from engine.oversight import drill
+from engine.oversight.scope import GROUP_LABELS, PREFECTURES, may_see_dashboard, resolve_scope, sees_province
+from engine.oversight.statistics import OVERDUE_BUCKETS, REQUIRED_RECORD_FIELDS, figures, ranking
+from web.api.oversight import FiguresQuery, period_of
+from web.extensions import db
+
+bp = Blueprint("oversight", __name__, url_prefix="/oversight")
+PAGE_SIZE = 50
+FILTERS = ("start", "end", "prefecture", "department", "channel", "domain")
+RANK_LIMIT = 20
+
+
+def _args() -> dict[str, Any]:
+    raw = {k: v for k, v in request.args.items() if k in FILTERS and v}
+    try:
+        return FiguresQuery().load(raw)
+    except ValidationError as exc:
+        abort(422, description="；".join(str(v) for v in exc.messages.values()))
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """The dashboard for the caller's scope: every table's numbers link to their cases."""
+    args = _args()
+    scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])
+    period = period_of(args)
+    result = figures(db.session, period, scope, channel=args["channel"], domain=args["domain"])
+    by_prefecture = ranking(db.session, period, "prefecture", scope, channel=args["channel"], domain=args["domain"])
+    by_department = ranking(db.session, period, "department", scope, channel=args["channel"], domain=args["domain"])
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat(),
+             **{k: args[k] for k in ("prefecture", "department", "channel", "domain") if args[k]}}
+    shown = by_department[:RANK_LIMIT]
+    codes = dict(db.session.execute(select(cast(Department.id, String), Department.code)
+                                    .where(Department.id.in_([int(r.key) for r in shown]))).all())
+    return render_template(
+        "oversight/index.html", department_codes=codes, f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),
+        by_prefecture=by_prefecture, departments=shown, department_total=len(by_department),
+        channels=CHANNELS, domains=DOMAINS, groups=GROUP_LABELS, prefectures=PREFECTURES,
+        buckets=OVERDUE_BUCKETS, required_fields=REQUIRED_RECORD_FIELDS, all_prefectures=sees_province(current_user),
+    )
+
+
+@bp.get("/cases")
+@login_required
+def cases() -> str:
+    """The cases counted in one number of the dashboard (same filters, same definitions)."""
+    args = _args()
+    figure = request.args.get("figure", "")
+    if figure not in drill.FIGURES:
+        abort(404)
+    scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])
+    period = period_of(args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = drill.figure_cases(db.session, figure, period, scope, channel=args["channel"],
+                                     domain=args["domain"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat(),
+             **{k: args[k] for k in ("prefecture", "department", "channel", "domain") if args[k]}}
+    return render_template("oversight/cases.html", rows=rows, total=total, figure=figure,
+                           figure_label=drill.FIGURES[figure], period=period, scope=scope, query=query, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), channels=CHANNELS, domains=DOMAINS)
+
+
+def _cases_url(query: dict[str, str]):  # noqa: ANN202 - a URL builder for the template
+    def build(figure: str, **extra: Any) -> str:
+        return url_for("oversight.cases", **{**query, "figure": figure, **{k: v for k, v in extra.items() if v}})
+
+    return build
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def days(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+@bp.app_template_filter("pct")
+def _pct(value: float | None) -> str:
+    return percent(value)
+
+
+@bp.app_template_filter("days")
+def _days(value: float | None) -> str:
+    return days(value)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    """`may_see_statistics()` for the header's 统计调度 link."""
+    return {"may_see_statistics": lambda: current_user.is_authenticated and may_see_dashboard(current_user)}
