@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from web import admin, auth, cli, errors, filters, intake, metrics, ops, processes, public, security
     from web.api import register as register_api
+    from web.bulletins import init_app as init_bulletins
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
     from web.oversight import bp as oversight_bp
@@ -60,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     processes.init_app(app)  # process administration pages, bpmn-js modeler
     public.init_app(app)  # public complaint column + per-IP rate limiter
     app.register_blueprint(intake.bp)  # intake officials: likely duplicates
+    init_bulletins(app)  # 调度通报, 年度考核 and the bulletins' public page
     app.register_blueprint(oversight_bp)  # 统计调度 dashboard and the cases behind each number
 
     if app.config.get("SCHEDULER_ENABLED"):

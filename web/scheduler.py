@@ -10,6 +10,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from engine.notify.mail import SmtpSettings, deliver
+from engine.oversight.bulletins import generate_pending
+from engine.workflow.start_timers import start_due_processes
 from engine.workflow.timers import tick
 
 logger = logging.getLogger(__name__)
@@ -20,6 +22,12 @@ def _tick_job(app: Flask) -> None:
     from web.logs import request_id_context
 
     with app.app_context(), request_id_context(f"tick-{uuid.uuid4().hex[:12]}"):
+        started = start_due_processes(db.session)  # timer start events of deployed processes (bulletins)
+        if started:
+            logger.info("scheduler tick started %s instance(s) by timer start events", started)
+        generated = generate_pending(db.session)  # bulletins waiting for their snapshot
+        if generated:
+            logger.info("scheduler tick generated %s bulletin(s)", generated)
         fired = tick(db.session)
         if fired:
             logger.info("scheduler tick fired %s instance(s)", fired)

@@ -309,3 +309,20 @@ def start_manual(session: Session, actor: Official, kind: str, period_start: str
     if bulletin is None:
         raise EngineError("通报流程没有生成通报（请检查 bulletin 流程图）")
     return bulletin
+
+
+def review(session: Session, bulletin_id: int, data: dict[str, Any], actor: Official,
+           now: datetime | None = None) -> Bulletin:
+    """Complete the bulletin's review task (approve → published, regenerate → a new revision is queued).
+
+    Returns the newest revision of the bulletin's process: the same one when approved, the new one when sent back.
+    """
+    from engine.workflow.instances import complete_task
+
+    ensure_may_manage(actor)
+    bulletin = get_bulletin(session, bulletin_id)
+    task = review_task_of(session, bulletin)
+    if task is None or bulletin.status in ("superseded", "published"):
+        raise TaskNotReady("该通报没有待审核的任务（可能已发布或已被新版替代），请刷新后查看")
+    complete_task(session, task.id, data, actor, now=now)
+    return bulletin_of_instance(session, bulletin.instance_id) or bulletin

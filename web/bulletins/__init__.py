@@ -1,0 +1,225 @@
+"""调度通报 and 年度考核 pages: bulletins (list, progress, review, print, xlsx), the public part, the assessment table.
+
+Generation runs in the background (a thread started here, or the scheduler tick); the bulletin page polls
+`/api/v1/bulletins/<id>/status` with a small static script and shows the progress.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from engine.errors import EngineError, FormInvalid
+from engine.oversight import assessment as assessments
+from engine.oversight import bulletins
+from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
+from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
+from web.extensions import db
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REVIEW_FIELDS = ("decision", "remarks", "regenerate_reason")
+
+
+def generate_in_background(bulletin_id: int) -> None:
+    """Compute a queued bulletin's snapshot now, off the request (BULLETIN_GENERATION="thread", the default);
+    with "scheduler" the scheduler tick picks it up. Either way the page shows the progress."""
+    if current_app.config.get("BULLETIN_GENERATION", "thread") != "thread":
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                bulletins.generate_pending(db.session, only_id=bulletin_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name=f"bulletin-{bulletin_id}", daemon=True)
+    thread.start()
+    app.extensions.setdefault("lvyue_bulletin_threads", []).append(thread)
+
+
+@bp.before_request
+def _sign_in_outside_public() -> object:
+    if request.endpoint and request.endpoint.startswith("bulletins.public"):
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    return None
+
+
+@bp.get("/")
+def index() -> str:
+    rows, total = bulletins.list_bulletins(db.session, current_user, limit=100)
+    return render_template("bulletins/index.html", rows=rows, total=total, statuses=BULLETIN_STATUSES,
+                           kinds=PERIOD_KINDS, may_manage=bulletins.may_manage(current_user),
+                           today=date.today())
+
+
+@bp.post("/generate")
+def generate() -> object:
+    """Start the bulletin process for a chosen period (provincial DRC)."""
+    kind = request.form.get("kind", "")
+    period_start = request.form.get("period_start", "")
+    try:
+        bulletin = bulletins.start_manual(db.session, current_user, kind, period_start)
+        db.session.commit()
+    except (EngineError, ValueError) as exc:
+        db.session.rollback()
+        message = exc.message if isinstance(exc, EngineError) else "期间开始日期无效，请填写 YYYY-MM-DD"
+        if isinstance(exc, EngineError) and exc.http_status == 403:
+            abort(403)
+        flash(message, "error")
+        return redirect(url_for("bulletins.index")), 303
+    generate_in_background(bulletin.id)
+    flash(f"已开始生成《{bulletin.title}》，页面会显示进度。", "success")
+    return redirect(url_for("bulletins.show", bulletin_id=bulletin.id)), 303
+
+
+@bp.get("/<int:bulletin_id>")
+def show(bulletin_id: int) -> str:
+    bulletin = bulletins.get_bulletin(db.session, bulletin_id)
+    bulletins.ensure_may_read(current_user, bulletin)
+    task = bulletins.review_task_of(db.session, bulletin) if bulletins.may_manage(current_user) else None
+    return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {}, task=task,
+                           statuses=BULLETIN_STATUSES, columns=bulletins.RANK_COLUMNS,
+                           rates=bulletins.RATE_COLUMNS, values={}, errors={})
+
+
+@bp.post("/<int:bulletin_id>/review")
+def review(bulletin_id: int) -> object:
+    """Approve and publish, or send back for regeneration (the bulletin process's review task)."""
+    data = {name: (request.form.get(name) or "").strip() or None for name in REVIEW_FIELDS}
+    data["publish_public"] = request.form.get("publish_public") == "true"
+    try:
+        newest = bulletins.review(db.session, bulletin_id, data, current_user)
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        bulletin = bulletins.get_bulletin(db.session, bulletin_id)
+        return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {},
+                               task=bulletins.review_task_of(db.session, bulletin), statuses=BULLETIN_STATUSES,
+                               columns=bulletins.RANK_COLUMNS, rates=bulletins.RATE_COLUMNS,
+                               values=request.form, errors=exc.errors), 422
+    if newest.id != bulletin_id:
+        generate_in_background(newest.id)
+        flash(f"已退回，正在重新生成第 {newest.revision} 版。", "success")
+    else:
+        flash("通报已审核通过并发布。", "success")
+    return redirect(url_for("bulletins.show", bulletin_id=newest.id)), 303
+
+
+@bp.get("/<int:bulletin_id>/print")
+def print_view(bulletin_id: int) -> str:
+    bulletin = _generated(bulletin_id)
+    return render_template("bulletins/print.html", b=bulletin, s=bulletin.snapshot, columns=bulletins.RANK_COLUMNS,
+                           rates=bulletins.RATE_COLUMNS)
+
+
+@bp.get("/<int:bulletin_id>/xlsx")
+def xlsx(bulletin_id: int) -> Response:
+    bulletin = _generated(bulletin_id)
+    return _download(bulletin_workbook(bulletin), XLSX, f"bulletin-{bulletin.period_start}-r{bulletin.revision}.xlsx")
+
+
+# --- public part (no account) ------------------------------------------------------------------------------
+
+@bp.get("/public/")
+def public_index() -> str:
+    return render_template("bulletins/public_index.html", rows=bulletins.public_bulletins(db.session))
+
+
+@bp.get("/public/<int:bulletin_id>")
+def public_show(bulletin_id: int) -> str:
+    bulletin = bulletins.public_bulletin(db.session, bulletin_id)
+    return render_template("bulletins/public_show.html", b=bulletin, p=bulletin.public_snapshot or {},
+                           columns=bulletins.RANK_COLUMNS, rates=bulletins.RATE_COLUMNS,
+                           public_columns=bulletins.PUBLIC_RANK_COLUMNS)
+
+
+# --- assessment ------------------------------------------------------------------------------------------
+
+@bp.get("/assessment")
+def assessment_table() -> str:
+    year = _year()
+    bulletins.ensure_may_read(current_user)
+    sheet, rows = assessments.assessment(db.session, year)
+    return render_template("bulletins/assessment.html", year=year, sheet=sheet, rows=rows,
+                           indicators=assessments.INDICATORS, may_manage=bulletins.may_manage(current_user))
+
+
+@bp.route("/assessment/sheet", methods=["GET", "POST"])
+def assessment_sheet() -> object:
+    """Edit the year's weights (provincial DRC): non-negative, summing to 100."""
+    bulletins.ensure_may_manage(current_user)
+    year = _year()
+    sheet = assessments.sheet_for(db.session, year)
+    values = {**{k: f"{sheet.weights.get(k, 0):g}" for k in assessments.INDICATORS},
+              "repeat_deduction": f"{sheet.repeat_deduction:g}", "note": sheet.note or ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {name: (request.form.get(name) or "").strip() for name in values}
+        try:
+            assessments.save_sheet(db.session, year, {k: values[k] for k in assessments.INDICATORS},
+                                   values["repeat_deduction"], values["note"], current_user)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(f"已保存 {year} 年考核评分表。", "success")
+            return redirect(url_for("bulletins.assessment_table", year=year)), 303
+    return render_template("bulletins/assessment_sheet.html", year=year, sheet=sheet, values=values, errors=errors,
+                           indicators=assessments.INDICATORS), 422 if errors else 200
+
+
+@bp.get("/assessment/<int:year>.<fmt>")
+def assessment_export(year: int, fmt: str) -> Response:
+    bulletins.ensure_may_read(current_user)
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    sheet, rows = assessments.assessment(db.session, year)
+    if fmt == "csv":
+        return _download(assessments.assessment_csv(rows).encode(), "text/csv", f"assessment-{year}.csv")
+    return _download(assessment_workbook(year, sheet, rows, assessments.INDICATORS), XLSX, f"assessment-{year}.xlsx")
+
+
+def _generated(bulletin_id: int) -> object:
+    bulletin = bulletins.get_bulletin(db.session, bulletin_id)
+    bulletins.ensure_may_read(current_user, bulletin)
+    if not bulletin.snapshot:
+        abort(404)
+    return bulletin
+
+
+def _year() -> int:
+    year = request.args.get("year", type=int) or date.today().year
+    if not 2000 <= year <= 2100:
+        abort(404)
+    return year
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"may_read_bulletins": lambda: current_user.is_authenticated
+                                   and bulletins.may_read(current_user)})
