@@ -129,3 +129,12 @@ def test_openapi_documents_the_oversight_endpoints(client) -> None:  # noqa: ANN
                                                           "domain"}
     assert "403" in figures["responses"]
     assert "/api/v1/oversight/ranking" in spec["paths"]
+
+
+def test_monthly_numbers_link_to_their_month(client, login, data) -> None:  # noqa: ANN001
+    login("ndrc")
+    html = client.get(f"/oversight/?{Q1}").get_data(as_text=True)
+    link = re.search(r'href="(/oversight/cases\?start=2026-02-01&amp;end=2026-02-28&amp;figure=received)">2</a>', html)
+    assert link
+    listed = codes(client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert listed == {data.cases["C"].tracking_code, data.cases["F"].tracking_code}

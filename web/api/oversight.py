@@ -21,7 +21,10 @@ MAX_DAYS = 3 * 366
 LABELS = {"channels": CHANNELS, "domains": DOMAINS, "prefectures": GROUP_LABELS, "stages": STAGES,
           "overdue_buckets": OVERDUE_BUCKETS, "required_fields": REQUIRED_RECORD_FIELDS,
           "intake": {"received": "收到", "accepted": "受理", "rejected": "不予受理", "merged": "合并办理",
-                     "pending": "待审查"}}
+                     "pending": "待审查"},
+          # JSON objects come out with sorted keys: these lists keep the order the tables use
+          "order": {"channels": list(CHANNELS), "domains": list(DOMAINS), "prefectures": list(GROUP_LABELS),
+                    "stages": list(STAGES), "overdue_buckets": list(OVERDUE_BUCKETS)}}
 
 
 class FiguresQuery(Schema):

@@ -12,6 +12,7 @@ from sqlalchemy import String, cast, select
 from engine.cases.models import CHANNELS, DOMAINS
 from engine.org.models import Department
 from engine.oversight import drill
+from engine.oversight.periods import Period
 from engine.oversight.scope import GROUP_LABELS, PREFECTURES, may_see_dashboard, resolve_scope, sees_province
 from engine.oversight.statistics import OVERDUE_BUCKETS, REQUIRED_RECORD_FIELDS, figures, ranking
 from web.api.oversight import FiguresQuery, period_of
@@ -47,7 +48,7 @@ def index() -> str:
     codes = dict(db.session.execute(select(cast(Department.id, String), Department.code)
                                     .where(Department.id.in_([int(r.key) for r in shown]))).all())
     return render_template(
-        "oversight/index.html", department_codes=codes, f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),
+        "oversight/index.html", department_codes=codes, month_bounds=_month_bounds(period), f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),
         by_prefecture=by_prefecture, departments=shown, department_total=len(by_department),
         channels=CHANNELS, domains=DOMAINS, groups=GROUP_LABELS, prefectures=PREFECTURES,
         buckets=OVERDUE_BUCKETS, required_fields=REQUIRED_RECORD_FIELDS, all_prefectures=sees_province(current_user),
@@ -72,6 +73,16 @@ def cases() -> str:
     return render_template("oversight/cases.html", rows=rows, total=total, figure=figure,
                            figure_label=drill.FIGURES[figure], period=period, scope=scope, query=query, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), channels=CHANNELS, domains=DOMAINS)
+
+
+def _month_bounds(period: Period) -> dict[str, tuple[str, str]]:
+    """Each month of the period as (first, last) day, clipped to the period: the links of the monthly table."""
+    result = {}
+    for month in period.months():
+        year, number = (int(x) for x in month.split("-"))
+        whole = Period.month(year, number)
+        result[month] = (max(whole.start, period.start).isoformat(), min(whole.end, period.end).isoformat())
+    return result
 
 
 def _cases_url(query: dict[str, str]):  # noqa: ANN202 - a URL builder for the template

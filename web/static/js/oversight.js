@@ -84,7 +84,8 @@
                   inRange: {color: m.rate ? ["#fdecea", "#2e7d32"] : ["#e3f2fd", "#0b4f8a"]}},
       series: [{
         name: m.label, type: "heatmap", data: data, itemStyle: {borderColor: "#fff", borderWidth: 3},
-        label: {show: true, color: "#102a43", formatter: function (p) {
+        label: {show: true, color: "#102a43", fontSize: 13, fontWeight: "bold", textBorderColor: "#fff",
+                textBorderWidth: 3, formatter: function (p) {
           var v = p.data.value[2];
           return (SHORT[p.data.code] || "") + "\n" + (v === "-" ? "—" : (m.rate ? pct(v) : v));
         }}
@@ -144,7 +145,7 @@
   function drawChannels(figures) {
     var chart = init("chart-channels");
     if (!chart) { return; }
-    var keys = Object.keys(figures.by_channel);
+    var keys = figures.labels.order.channels.filter(function (k) { return figures.by_channel[k]; });
     chart.setOption({
       tooltip: tooltip("axis"), legend: {top: 0},
       grid: {left: 150, right: 20, top: 30, bottom: 20},
@@ -183,7 +184,7 @@
   function drawOverdue(figures) {
     var chart = init("chart-overdue");
     if (!chart) { return; }
-    var keys = Object.keys(figures.labels.overdue_buckets);
+    var keys = figures.labels.order.overdue_buckets;
     chart.setOption({
       tooltip: tooltip("axis"),
       grid: {left: 40, right: 10, top: 10, bottom: 30},
