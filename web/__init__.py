@@ -41,7 +41,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
 
     from web import admin, auth, cli, errors, filters, intake, metrics, ops, processes, public, security
-    from web import audit as audit_pages
     from web.api import register as register_api
     from web.bulletins import init_app as init_bulletins
     from web.cases import bp as cases_bp
@@ -55,7 +54,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)  # headers, secure cookies, client address for audit
     ops.init_app(app)  # /healthz, /readyz, backup and restore
     metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
-    audit_pages.init_app(app)  # /audit: search and export the audit log (sysadmin, provincial DRC)
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)

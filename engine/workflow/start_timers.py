@@ -5,7 +5,7 @@ whose expression must be a constant (there are no case data before the instance 
 `start_due_processes` on every tick. An occurrence is due when it lies after the first deployment of the process
 key and after the last occurrence already started, and not after `now`; missed occurrences (scheduler down) are
 started oldest first. A row in `timer_start` with a unique (process key, start event, due time) is inserted with
-ON CONFLICT DO NOTHING before the instance starts, in the same transaction: of two schedulers the second waits
+ON CONFLICT DO NOTHING RETURNING id before the instance starts, in the same transaction: of two schedulers the second waits
 for the first's commit and then inserts nothing, so every occurrence starts exactly one instance.
 """
 from __future__ import annotations
@@ -112,7 +112,13 @@ def due_starts(session: Session, now: datetime) -> list[tuple[StartTimer, dateti
         newest, (ProcessModel.key == newest.c.key) & (ProcessModel.version == newest.c.v))).all()
     due = []
     for model, first_deployed in rows:
-        for timer in start_timers_of(session, model):
+        try:
+            timers = start_timers_of(session, model)
+        except EngineError as exc:  # one broken diagram must not stop the start timers of the others
+            logger.error("timer start events of %s v%s ignored: %s", model.key, model.version, exc.message)
+            _CACHE[model.sha256] = []
+            continue
+        for timer in timers:
             last = session.scalar(select(func.max(TimerStart.due_at)).where(
                 TimerStart.process_key == timer.process_key, TimerStart.start_event == timer.event_id))
             after = max(as_utc(first_deployed), as_utc(last) or as_utc(first_deployed))
@@ -127,14 +133,12 @@ def start_due_processes(session: Session, now: datetime | None = None) -> int:
     moment = as_utc(now) or clock.now()
     started = 0
     for timer, due in due_starts(session, moment):
-        claim = _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
-                                         "due_at": due, "started_at": moment})
-        if claim.rowcount != 1:
+        row_id = _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
+                                          "due_at": due, "started_at": moment})
+        if row_id is None:
             session.rollback()  # another scheduler started this occurrence
             continue
-        row = session.scalar(select(TimerStart).where(
-            TimerStart.process_key == timer.process_key, TimerStart.start_event == timer.event_id,
-            TimerStart.due_at == due))
+        row = session.get(TimerStart, row_id)
         try:
             instance = start_instance(session, timer.process_key, None, None, now=moment, start_event=timer.event_id,
                                       data={"timer_start": timer.event_id, "timer_due": due.isoformat()})
@@ -147,17 +151,18 @@ def start_due_processes(session: Session, now: datetime | None = None) -> int:
             session.rollback()
             message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
             logger.exception("timer start %s/%s due %s failed", timer.process_key, timer.event_id, due.isoformat())
-            failed = _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
-                                              "due_at": due, "started_at": moment, "error": message[:2000]})
-            session.commit() if failed.rowcount == 1 else session.rollback()
+            _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
+                                     "due_at": due, "started_at": moment, "error": message[:2000]})
+            session.commit()
     session.rollback()
     return started
 
 
-def _insert_ignore(session: Session, values: dict) -> object:
+def _insert_ignore(session: Session, values: dict) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the occurrence exists."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return session.execute(insert(TimerStart).values(**values).on_conflict_do_nothing(
-        index_elements=["process_key", "start_event", "due_at"]))
+    return session.scalar(insert(TimerStart).values(**values).on_conflict_do_nothing(
+        index_elements=["process_key", "start_event", "due_at"]).returning(TimerStart.id))
 
 
 def _nth(start: datetime, duration: dict[str, float], k: int) -> datetime:
