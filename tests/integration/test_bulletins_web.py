@@ -84,6 +84,9 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
     page = client.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
     assert "审核通报" in page and "2026年10月政府违约失信投诉处置情况通报" in page
     assert "bulletin-progress.js" in page
+    (task_id,) = [t["id"] for t in api("ndrc").get("/api/v1/tasks").get_json()["items"] if t["spec_name"] == "review"]
+    task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)  # the inbox task links to the bulletin
+    assert f'href="/bulletins/{bulletin_id}#review"' in task_page
 
     # the review form: a missing reason is refused with the field's message; nothing changes
     refused = client.post(f"/bulletins/{bulletin_id}/review", data={"decision": "regenerate"})

@@ -221,5 +221,7 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"may_read_bulletins": lambda: current_user.is_authenticated
-                                   and bulletins.may_read(current_user)})
+    app.context_processor(lambda: {
+        "may_read_bulletins": lambda: current_user.is_authenticated and bulletins.may_read(current_user),
+        "bulletin_of_task": lambda task: bulletins.bulletin_of_instance(db.session, task.instance_id),  # inbox page
+    })
