@@ -3,13 +3,19 @@ from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
-from engine.intake.models import ChannelKey, ComplaintReference, DuplicateCandidate, EvidenceFile
+from engine.intake.models import (
+    ChannelKey,
+    ComplaintReference,
+    DuplicateCandidate,
+    EvidenceFile,
+    SupplementRequest,
+)
 from engine.notify.models import EmailOutbox, Notification
 from engine.org.models import ApiToken, Department, Official
 from engine.oversight.models import AssessmentSheet, Bulletin
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "LaneRole",
+    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "LaneRole",
     "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit", "TimerStart",
 ]

@@ -64,6 +64,7 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         seed_time_limits(session)
         load_demo_organisation(session)
         specs.deploy_directory(session, PROCESSES)
+        session.execute(Base.metadata.tables["audit_event"].delete())  # each test starts an empty chain
         session.commit()
     yield engine
     engine.dispose()
@@ -78,10 +79,13 @@ def bundled_model_ids(db_engine: Engine) -> set[int]:
             Department.__table__.name: set(session.scalars(select(Department.id))),
             Official.__table__.name: set(session.scalars(select(Official.id))),
         })
+        for table in (Department.__table__, Official.__table__):
+            _BASELINE_ROWS[table.name] = {row["id"]: dict(row) for row in session.execute(select(table)).mappings()}
         return _BASELINE[ProcessModel.__table__.name]
 
 
 _BASELINE: dict[str, set[int]] = {}
+_BASELINE_ROWS: dict[str, dict[int, dict]] = {}  # demo departments and officials as seeded: tests may edit them
 REFERENCE_TABLES = {"time_limit"}  # seeded once per run; tests that change them restore them
 
 
@@ -94,6 +98,11 @@ def _clean_cases(request: pytest.FixtureRequest) -> Iterator[None]:
     engine: Engine = request.getfixturevalue("db_engine")
     request.getfixturevalue("bundled_model_ids")
     with Session(engine) as session:
+        for name, rows in _BASELINE_ROWS.items():  # undo edits of seeded rows first (lockouts, moves, deactivation)
+            table = Base.metadata.tables[name]
+            for row in session.execute(select(table)).mappings():
+                if row["id"] in rows and dict(row) != rows[row["id"]]:
+                    session.execute(table.update().where(table.c.id == row["id"]).values(rows[row["id"]]))
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in REFERENCE_TABLES:
                 continue

@@ -43,17 +43,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web import admin, auth, cli, errors, filters, intake, metrics, ops, processes, public, security
     from web.api import register as register_api
     from web.bulletins import init_app as init_bulletins
+    from web import audit as audit_pages
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
     from web.oversight import bp as oversight_bp
+    from web.permissions import init_app as init_permissions
 
     auth.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
     security.init_app(app)  # headers, secure cookies, client address for audit
+    init_permissions(app)  # every endpoint's permission (engine.org.permissions), checked before the view
     ops.init_app(app)  # /healthz, /readyz, backup and restore
     metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
+    audit_pages.init_app(app)  # /audit: search and export the audit log (sysadmin, provincial DRC)
     register_api(api)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(cases_bp)
@@ -61,8 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     processes.init_app(app)  # process administration pages, bpmn-js modeler
     public.init_app(app)  # public complaint column + per-IP rate limiter
     app.register_blueprint(intake.bp)  # intake officials: likely duplicates
-    init_bulletins(app)  # 调度通报, 年度考核 and the bulletins' public page
     app.register_blueprint(oversight_bp)  # 统计调度 dashboard and the cases behind each number
+    init_bulletins(app)  # 调度通报, 年度考核 and the bulletins' public page
 
     if app.config.get("SCHEDULER_ENABLED"):
         from web.scheduler import start_in_process

@@ -80,12 +80,7 @@ def export_command(complaint_id: int | None, actor: str | None, since: datetime 
     while True:
         rows = audit.search(db.session, **filters, limit=page, offset=count)
         for event in rows:
-            output.write(json.dumps({
-                "id": event.id, "at": as_utc(event.at).isoformat(), "actor_id": event.actor_id,
-                "actor_label": event.actor_label, "ip": event.ip, "action": event.action,
-                "object_type": event.object_type, "object_id": event.object_id, "complaint_id": event.complaint_id,
-                "before": event.before, "after": event.after, "prev_hash": event.prev_hash, "hash": event.hash,
-            }, ensure_ascii=False) + "\n")
+            output.write(json.dumps(audit.as_dict(event), ensure_ascii=False) + "\n")
         count += len(rows)
         if len(rows) < page:
             break

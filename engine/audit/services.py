@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
 from engine.db import as_utc, utcnow
-from engine.org.models import Official
+from engine.org.models import Department, Official
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +105,25 @@ def verify_chain(session: Session, batch: int = 1000) -> tuple[bool, int | None,
 def search(
     session: Session, complaint_id: int | None = None, actor: str | None = None, since: datetime | None = None,
     until: datetime | None = None, action: str | None = None, limit: int = 100, offset: int = 0,
+    department: str | None = None, newest_first: bool = False, tracking_code: str | None = None,
 ) -> list[AuditEvent]:
-    """Events matching every given filter, oldest first. `actor` is a username or an official's id."""
-    query = select(AuditEvent).order_by(AuditEvent.id)
+    """Events matching every given filter, oldest first (or newest first).
+
+    `actor` is a username or an official's id; `department` a department code: events by its officials;
+    `tracking_code` the case's tracking code (an unknown code matches nothing).
+    """
+    query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
+    if department:
+        query = query.where(AuditEvent.actor_id.in_(
+            select(Official.id).join(Department, Official.department_id == Department.id)
+            .where(Department.code == department)))
     if complaint_id is not None:
         query = query.where(AuditEvent.complaint_id == complaint_id)
+    if tracking_code:
+        from engine.cases.models import Complaint
+
+        query = query.where(AuditEvent.complaint_id.in_(
+            select(Complaint.id).where(Complaint.tracking_code == tracking_code)))
     if actor:
         official_id = int(actor) if actor.isdigit() else session.scalar(
             select(Official.id).where(Official.username == actor))
@@ -122,6 +136,21 @@ def search(
     if action:
         query = query.where(AuditEvent.action == action)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def as_dict(event: AuditEvent) -> dict:
+    """One event as an export line: every field the hash covers, the hashes, times in UTC."""
+    return {
+        "id": event.id, "at": as_utc(event.at).isoformat(), "actor_id": event.actor_id,
+        "actor_label": event.actor_label, "ip": event.ip, "action": event.action, "object_type": event.object_type,
+        "object_id": event.object_id, "complaint_id": event.complaint_id, "before": event.before,
+        "after": event.after, "prev_hash": event.prev_hash, "hash": event.hash,
+    }
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the log holds, for a search form's choices."""
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
 def prune(session: Session, before: datetime, actor: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.credit import exchange
 from engine.credit.models import SEVERITIES, AppliedMeasure, BreachRecord, MeasureType
@@ -125,12 +126,17 @@ def save_measure_type(session: Session, actor: Official, code: str, name: str, l
         raise FormInvalid(errors)
     ensure_catalogue(session)
     entry = session.scalar(select(MeasureType).where(MeasureType.code == code))
+    before = None
     if entry is None:
         entry = MeasureType(code=code)
         session.add(entry)
+    else:
+        before = {"name": entry.name, "level": entry.level, "is_active": entry.is_active}
     entry.name, entry.level, entry.is_active = name.strip(), level, is_active
     entry.updated_by, entry.updated_at = actor.username, clock.now()
     session.flush()
+    audit(session, "measure_type_saved", actor, "measure_type", code, before=before,
+          after={"name": entry.name, "level": level, "is_active": is_active})
     return entry
 
 
@@ -188,6 +194,7 @@ def confirm_from_complaint(
     session.add(record)
     session.flush()
     exchange.queue(session, record, "created", now)
+    _audit_record(session, record, "created", None, now)
     logger.info("breach record %s created for complaint %s", record.id, complaint.id)
     return record
 
@@ -205,14 +212,32 @@ def create_record(session: Session, now: datetime | None = None, **fields: Any) 
     session.add(record)
     session.flush()
     exchange.queue(session, record, "created", moment)
+    _audit_record(session, record, "created", None, moment)
     return record
 
 
-def _changed(session: Session, record: BreachRecord, event: str, now: datetime) -> None:
+def _changed(session: Session, record: BreachRecord, event: str, now: datetime, actor: Official | None = None) -> None:
+    """A new version of the record: queued for the platforms and appended to the audit chain."""
     record.version += 1
     record.updated_at = now
     session.flush()
     exchange.queue(session, record, event, now)
+    _audit_record(session, record, event, actor, now, before={"version": record.version - 1})
+
+
+RECORD_ACTIONS = {"created": "breach_record_created", "updated": "breach_record_updated",
+                  "measure_applied": "measure_applied", "measure_ended": "measure_ended", "repaired": "credit_repaired"}
+
+
+def _audit_record(session: Session, record: BreachRecord, event: str, actor: Official | None, now: datetime,
+                  before: dict | None = None) -> None:
+    """Who changed a breach record (the process itself when `actor` is None: the task that led here is audited
+    with its official in the same transaction), and the record's state after the change."""
+    audit(session, RECORD_ACTIONS.get(event, f"breach_record_{event}"), actor or "系统（流程）", "breach_record",
+          record.id, before=before, complaint_id=record.complaint_id, now=now, after={
+              "version": record.version, "status": record.status, "severity": record.severity,
+              "document_number": record.document_number,
+              "active_measures": sorted(m.measure_type.code for m in record.active_measures)})
 
 
 def _case_event(session: Session, record: BreachRecord, now: datetime, actor: Official | None, kind: str,
@@ -244,7 +269,7 @@ def apply_measure(session: Session, record: BreachRecord, code: str, document_nu
                              document_number=document_number, until=until_day)
     session.add(measure)
     session.flush()
-    _changed(session, record, "measure_applied", now)
+    _changed(session, record, "measure_applied", now, actor)
     _case_event(session, record, now, actor, "measure_applied",
                 f"对违约失信记录实施惩戒措施：{measure_type.name}（{document_number}）", measure_id=measure.id)
     return measure
@@ -258,7 +283,7 @@ def end_measure(session: Session, measure: AppliedMeasure, reason: str, actor: O
     measure.ended_by_label = actor.label if actor else "系统（流程）"
     session.flush()
     if bump:
-        _changed(session, measure.record, "measure_ended", now)
+        _changed(session, measure.record, "measure_ended", now, actor)
     _case_event(session, measure.record, now, actor, "measure_ended",
                 f"惩戒措施「{measure.measure_type.name}」结束：{reason}", measure_id=measure.id)
     return measure
@@ -297,7 +322,7 @@ def repair_record(session: Session, record: BreachRecord, document_number: str, 
     record.repair_document_number = document_number
     record.rectification_state = "rectified"
     record.published_until = today
-    _changed(session, record, "repaired", now)
+    _changed(session, record, "repaired", now, actor)
     _case_event(session, record, now, actor, "credit_repaired", f"违约失信记录已完成信用修复（{document_number}）")
     logger.info("breach record %s repaired (%s)", record.id, document_number)
     return record

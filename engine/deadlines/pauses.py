@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import can_view_case, instance_of
 from engine.db import as_utc
@@ -50,6 +51,8 @@ def pause_clock(session: Session, complaint: Complaint, actor: Official, reason:
                                       actor_label=actor.label, kind="clock_paused",
                                       summary=f"暂停计时：{pause.reason}")])
     session.flush()
+    audit(session, "clock_paused", actor, "complaint", complaint.id, complaint_id=complaint.id,
+          before={"status": "running"}, after={"status": "paused", "reason": pause.reason, "pause_id": pause.id})
     logger.info("%s paused the clock of complaint %s", actor.username, complaint.id)
     return pause
 
@@ -70,6 +73,9 @@ def resume_clock(session: Session, complaint: Complaint, actor: Official, now: d
                           kind="clock_resumed",
                           summary=f"恢复计时：暂停期间 {paused} 个工作日不计入期限，各期限相应顺延"))
     session.flush()
+    audit(session, "clock_resumed", actor, "complaint", complaint.id, complaint_id=complaint.id,
+          before={"status": "paused", "paused_at": pause.paused_at},
+          after={"status": instance.status, "pause_id": pause.id, "shifted_workdays": paused})
     logger.info("%s resumed the clock of complaint %s (+%s workdays)", actor.username, complaint.id, paused)
     return pause
 

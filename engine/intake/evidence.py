@@ -249,10 +249,12 @@ def files_of(session: Session, complaint: Complaint) -> list[EvidenceFile]:
 
 
 def files_submitted_with(session: Session, complaint: Complaint) -> list[EvidenceFile]:
-    """Files the complainant of `complaint` sent (also after it was merged into another case)."""
+    """Files the complainant of `complaint` sent through the column, a channel or a 补正 answer (also after it
+    was merged into another case); files officials added are not listed to the complainant."""
     return list(session.scalars(select(EvidenceFile).where(
         or_(and_(EvidenceFile.complaint_id == complaint.id, EvidenceFile.merged_from_id.is_(None)),
-            EvidenceFile.merged_from_id == complaint.id)).order_by(EvidenceFile.uploaded_at, EvidenceFile.id)))
+            EvidenceFile.merged_from_id == complaint.id),
+        EvidenceFile.source.in_(("complainant", "channel"))).order_by(EvidenceFile.uploaded_at, EvidenceFile.id)))
 
 
 def open_for(session: Session, evidence_id: int, official: Official, policy: EvidencePolicy) -> tuple[EvidenceFile, Path]:

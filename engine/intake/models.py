@@ -1,14 +1,14 @@
 """Channel API keys, channel references kept by a surviving case, and duplicate candidates."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.cases.models import Complaint
 from engine.db import Base, utcnow
-from engine.org.models import Official
+from engine.org.models import Department, Official
 
 
 class ChannelKey(Base):
@@ -91,3 +91,27 @@ class EvidenceFile(Base):
     supplement_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the 补正 request it answers
 
     uploaded_by: Mapped[Official | None] = relationship()
+
+
+class SupplementRequest(Base):
+    """补正: an official asks the complainant for more material; the complainant answers on the tracking page.
+
+    An action beside the procedure (not a step of the diagram): any department handling the case may ask at
+    any step; the request and the answer are recorded as case events, the answer notifies the department.
+    """
+
+    __tablename__ = "supplement_request"
+    __table_args__ = (Index("ix_supplement_request_complaint_open", "complaint_id", "answered_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))  # the requesting department
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("official.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text)  # shown to the complainant
+    due_date: Mapped[date | None] = mapped_column(Date)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_text: Mapped[str | None] = mapped_column(Text)
+
+    requested_by: Mapped[Official] = relationship()
+    department: Mapped[Department] = relationship()

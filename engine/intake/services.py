@@ -220,5 +220,17 @@ def track(session: Session, tracking_code: str, phone_last4: str) -> tuple[Compl
     return complaint, survivor, notes
 
 
+def tracked_case(session: Session, complaint_id: int) -> tuple[Complaint, Complaint, list[CaseEvent]]:
+    """The same as `track` for a complaint this browser already proved it may follow (code + digits)."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("未查到该投诉，请核对查询码和联系电话后四位")
+    survivor = survivor_of(session, complaint)
+    notes = public_notes(session, complaint)
+    if survivor.id != complaint.id:
+        notes = sorted(notes + public_notes(session, survivor), key=lambda e: (as_utc(e.at), e.id))
+    return complaint, survivor, notes
+
+
 def _digest(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()

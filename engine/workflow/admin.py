@@ -149,3 +149,42 @@ def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
             forms.setdefault(name, {"name": name, "title": title, "processes": []})["processes"].append(model.key)
     return {"lanes": known_lanes(session), "operations": operations,
             "forms": sorted(forms.values(), key=lambda f: f["name"])}
+
+
+def form_problems(schema: object) -> list[str]:
+    """Why a form (JSON Schema) would be refused at deploy, in Chinese; empty when it is fine."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    if not isinstance(schema, dict):
+        return ["表单必须是 JSON 对象（JSON Schema）"]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [f"不是有效的 JSON Schema：{exc.message}"]
+    problems = []
+    if schema.get("type") not in (None, "object"):
+        problems.append("表单的 type 应为 \"object\"")
+    if not isinstance(schema.get("properties", {}), dict) or not schema.get("properties"):
+        problems.append("表单没有字段（properties）")
+    return problems
+
+
+def open_instances(session: Session, model_id: int) -> list[dict[str, Any]]:
+    """The open instances of one version with their case's tracking code and current task titles."""
+    from engine.cases.models import Complaint
+    from engine.workflow.models import HumanTask
+
+    rows = session.execute(
+        select(ProcessInstance, Complaint.tracking_code)
+        .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+        .where(ProcessInstance.model_id == model_id, ProcessInstance.status.in_(OPEN_STATUSES))
+        .order_by(ProcessInstance.id)).all()
+    titles: dict[int, list[str]] = {}
+    if rows:
+        for instance_id, title in session.execute(
+                select(HumanTask.instance_id, HumanTask.title).where(
+                    HumanTask.instance_id.in_([r[0].id for r in rows]), HumanTask.completed_at.is_(None))):
+            titles.setdefault(instance_id, []).append(title)
+    return [{"instance": instance, "tracking_code": code, "tasks": titles.get(instance.id, [])}
+            for instance, code in rows]

@@ -252,8 +252,11 @@ def _check_expressions(tree: etree._Element, dmn_trees: dict[str, etree._Element
             text = (el.text or "").strip()
             if not text or text == "-":
                 continue
-            probe = text if source_problem(text) is None else f"v {text}"
-            problem = source_problem(probe)
+            problem = source_problem(text)  # an expression, or else a unary test such as `> 5`
+            if problem is not None and source_problem(f"v {text}") is None:
+                problem = None
+            elif problem is not None and "语法错误" in problem:
+                problem = source_problem(f"v {text}")
             if problem:
                 owner = el.xpath("ancestor::*[@id][1]")
                 problems.append({"element": owner[0].get("id", "") if owner else name,

@@ -7,12 +7,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
+from engine.db import as_utc
 from engine.errors import ConcurrentUpdate, EngineError
 from engine.workflow import clock
 from engine.workflow.instances import fire_due_timers
 from engine.workflow.models import ProcessInstance
 
 logger = logging.getLogger(__name__)
+SCHEDULER = "调度程序"  # the audit log's actor for what timers do
 
 
 def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int:
@@ -36,8 +39,12 @@ def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int
             session.rollback()
             return fired
         instance_id = instance.id
+        before = {"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)}
         try:
             fire_due_timers(session, instance, moment)
+            audit(session, "timer_fired", SCHEDULER, "process_instance", instance_id, before=before,
+                  after={"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)},
+                  complaint_id=instance.complaint_id, now=moment)
             session.commit()
             fired += 1
         except ConcurrentUpdate:
@@ -54,9 +61,16 @@ def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int
             return fired
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment is not None else None
+
+
 def _park(session: Session, instance_id: int, message: str) -> None:
     """Mark an instance whose timer step fails as `error`, so the tick does not retry it forever."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is not None:
+        before = instance.status
         instance.status, instance.error = "error", message
+        audit(session, "timer_failed", SCHEDULER, "process_instance", instance_id, before={"status": before},
+              after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
         session.commit()

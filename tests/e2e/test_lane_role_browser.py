@@ -51,7 +51,7 @@ def test_new_lane_role_in_the_modeler_then_a_case_reaches_it(page, api, app, dem
     page.click("#process-complaint a:has-text('打开编辑') >> nth=0")
     page.wait_for_selector("#process-modeler[data-ready=true][data-catalog=loaded]")
     forms = page.locator("[data-role=forms]")
-    page.click("summary:has-text('表单')")
+    page.click("summary:has-text('表单（JSON Schema')")
     bundle_forms = json.loads(forms.input_value())
     bundle_forms["legal_review.json"] = LEGAL_REVIEW_FORM
     forms.fill(json.dumps(bundle_forms, ensure_ascii=False))

@@ -44,7 +44,7 @@ def test_administrator_deploys_from_the_modeler(page, demo_password: str) -> Non
     assert page.locator(".djs-element[data-element-id=verify]").count() == 1
 
     forms = page.locator("[data-role=forms]")
-    page.click("summary:has-text('表单')")
+    page.click("summary:has-text('表单（JSON Schema')")
     forms.fill(forms.input_value().replace('"verify.json"', '"verify_renamed.json"'))
     page.fill("#deploy-comment", "浏览器测试：缺少表单")
     page.click("button:has-text('部署为新版本')")

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from engine.cases.models import CaseEvent
 from engine.cases.services import instance_of, open_tasks, register_complaint
-from engine.errors import InvalidDiagram, UnsafeExpression, WorkflowFailed
+from engine.errors import ConflictError, InvalidDiagram, UnsafeExpression
 from engine.org.models import Official
-from engine.workflow import serializer, specs
+from engine.workflow import repair, serializer, specs
 from engine.workflow.instances import complete_task
 from engine.workflow.models import ProcessModel
 from engine.workflow.sandbox import SandboxEnvironment
@@ -242,24 +242,24 @@ def test_unsafe_code_fails_safely_at_run_time(session: Session, official: Callab
     [task] = open_tasks(session, complaint)
 
     data = {"accepted": accepted, "reason": None if accepted else "incomplete"}
-    with pytest.raises(WorkflowFailed) as caught:
-        complete_task(session, task.id, data, official("intake"), now=START)
-    message = caught.value.message
-    assert message.startswith("流程执行出错")
-    assert "表达式中不允许使用名称" in message
+    complete_task(session, task.id, data, official("intake"), now=START)  # no 500: the case goes to `error`
     assert not Path(target).exists()
-
-    session.rollback()  # the caller's transaction: nothing of the failed step survives
+    session.commit()
     session.expire_all()
     instance = instance_of(session, complaint)
-    assert (instance.state, instance.lock_version, instance.status) == before
-    assert [t.id for t in open_tasks(session, complaint)] == [task.id]
-    assert open_tasks(session, complaint)[0].completed_at is None
+    assert instance.status == "error"
+    assert "执行出错" in instance.error
+    assert "表达式中不允许使用名称" in instance.error
+    assert instance.state != before[0]  # the official's step is kept, up to the failed one
+    assert open_tasks(session, complaint) == []
     kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.complaint_id == complaint.id)).all()
-    assert kinds == ["registered"]
+    assert kinds == ["registered", "task_completed", "step_failed"]
     session.refresh(complaint)
     assert complaint.status == "screening"
     assert complaint.result is None
+    with pytest.raises(ConflictError, match="重试仍然失败"):  # the unsafe expression is refused again
+        repair.retry(session, instance.id, official("procadmin"), "再试", now=START)
+    assert not Path(target).exists()
 
 
 @pytest.mark.parametrize("source", [*sorted(UNSAFE), "__builtins__", "(1).__class__.__mro__", "'{0.__class__}'.format(1)"])

@@ -1,15 +1,15 @@
 """Evidence files over the API: a channel (X-Api-Key) or an official adds files to a case (multipart), lists
-them, and officials who may see the case download them."""
+them, and officials who may see the case download them; officials ask the complainant for material (补正)."""
 from __future__ import annotations
 
 from flask import abort, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from engine.cases import services as cases
 from engine.errors import FormInvalid, PermissionDenied
-from engine.intake import evidence
+from engine.intake import evidence, supplements
 from engine.intake import services as intake
 from engine.intake.dedup import survivor_of
 from web.api import channels
@@ -103,6 +103,64 @@ def download(evidence_id: int) -> object:
     row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
     db.session.commit()
     return send_evidence(row, path)
+
+
+# --- 补正 (requests for more material) -------------------------------------------------------------------
+
+class SupplementInput(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=supplements.NOTE_MAX,
+                                                                  error="补正说明长度应在 1–2000 字之间"),
+                         error_messages={"required": "请写明需要投诉人补正的材料"},
+                         metadata={"description": "需要补正的材料（投诉人和渠道可见）",
+                                   "example": "请补充提供协议约定的付款节点证明及催款记录"})
+    due_date = fields.Date(load_default=None, allow_none=True, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"},
+                           metadata={"description": "补正期限（可选）", "example": "2026-12-15"})
+
+
+class SupplementSchema(Schema):
+    id = fields.Integer(metadata={"example": 5})
+    complaint_id = fields.Integer(metadata={"example": 1024})
+    department = fields.Function(lambda r: r.department.name, metadata={"example": "昆明市商务局"})
+    requested_by = fields.Function(lambda r: r.requested_by.full_name, metadata={"example": "孙商务"})
+    requested_at = UtcDateTime(metadata={"example": "2026-11-30T02:00:00+00:00"})
+    note = fields.String(metadata={"example": "请补充提供协议约定的付款节点证明及催款记录"})
+    due_date = fields.Date(allow_none=True, metadata={"example": "2026-12-15"})
+    answered_at = UtcDateTime(allow_none=True, metadata={"description": "投诉人答复时间；未答复为 null",
+                                                         "example": None})
+    answer_text = fields.String(allow_none=True, metadata={"example": None})
+    evidence_ids = fields.Method("_files", metadata={"description": "答复附带的证据材料 ID", "example": []})
+
+    def _files(self, request: object) -> list[int]:
+        return [f.id for f in supplements.files_by_request(db.session, [request]).get(request.id, [])]  # type: ignore[attr-defined]
+
+
+@blp.post("/complaints/<int:complaint_id>/supplements")
+@blp.doc(security=[{"bearer": []}],
+         description="要求投诉人补正材料（省发展改革委、受理登记人员或当前承办部门）。说明写入案件的公开办理说明，"
+                     "投诉人在进度查询页面答复（文字和文件），渠道在进展推送中看到；同一案件同时只能有一项未答复的补正要求（409）。")
+@blp.arguments(SupplementInput)
+@blp.response(201, SupplementSchema)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema)
+def request_supplement(args: dict, complaint_id: int) -> object:
+    """Ask the complainant for more material."""
+    if not current_user.is_authenticated:
+        abort(401)
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    row = supplements.request_supplement(db.session, complaint, current_user, args["note"], args["due_date"])
+    db.session.commit()
+    return row
+
+
+@blp.get("/complaints/<int:complaint_id>/supplements")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, SupplementSchema(many=True))
+@blp.alt_response(403, schema=ApiErrorSchema)
+def list_supplements(complaint_id: int) -> object:
+    """Requests for material on a case and the complainant's answers."""
+    if not current_user.is_authenticated:
+        abort(401)
+    return supplements.requests_of(db.session, [cases.view_complaint(db.session, complaint_id, current_user)])
 
 
 def _no_files() -> object:

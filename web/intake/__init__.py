@@ -1,13 +1,16 @@
-"""Intake officials' page for likely duplicates (横向归集): both cases side by side, merge or reject."""
+"""Intake officials' page for likely duplicates (横向归集): both cases side by side, merge or reject; and the
+case page's requests for more material (补正)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.errors import EngineError
-from engine.intake import dedup
+from engine.cases import services as cases
+from engine.errors import EngineError, FormInvalid
+from engine.intake import dedup, supplements
 from web.extensions import db
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -47,3 +50,37 @@ def decide(candidate_id: int, decision: str) -> Any:
         db.session.rollback()
         flash(exc.message, "error")
     return redirect(url_for("intake.duplicates"), 303)
+
+
+# --- 补正: requests for more material (engine/intake/supplements.py) -------------------------------------
+
+@bp.app_template_global()
+def case_supplements(complaint: Any) -> dict[str, Any]:
+    """For the case page: the case's requests for material, their answer files, and whether the viewer may ask."""
+    requests = supplements.requests_of(db.session, [complaint])
+    return {"requests": requests, "files": supplements.files_by_request(db.session, requests),
+            "may_request": supplements.may_request(db.session, current_user, complaint),
+            "open": any(r.answered_at is None for r in requests)}
+
+
+@bp.post("/cases/<int:complaint_id>/supplements")
+@login_required
+def request_supplement(complaint_id: int) -> Any:
+    """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    try:
+        due = date.fromisoformat(request.form["due_date"]) if request.form.get("due_date") else None
+    except ValueError:
+        flash("补正期限的日期格式应为 YYYY-MM-DD", "error")
+        return redirect(url_for("cases.show", complaint_id=complaint_id) + "#supplements", 303)
+    try:
+        supplements.request_supplement(db.session, complaint, current_user, request.form.get("note", ""), due)
+        db.session.commit()
+        flash("已向投诉人发出补正要求，投诉人可在进度查询页面看到并答复。", "success")
+    except FormInvalid as exc:
+        db.session.rollback()
+        flash("；".join(exc.errors.values()), "error")
+    except EngineError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("cases.show", complaint_id=complaint_id) + "#supplements", 303)

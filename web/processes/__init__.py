@@ -145,6 +145,8 @@ def _lane_role_page() -> dict[str, object]:
 
 
 def init_app(app: Flask) -> None:
+    from web.processes import tools  # noqa: F401 - form preview, version diff, migration pages on this blueprint
+
     app.register_blueprint(bp)
     app.jinja_env.globals["may_administer_processes"] = may_administer_processes
     app.jinja_env.globals["case_process_trouble"] = case_process_trouble

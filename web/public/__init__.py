@@ -20,7 +20,7 @@ from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
 from engine.errors import FormInvalid, NotFound
-from engine.intake import evidence
+from engine.intake import evidence, supplements
 from engine.intake import services as intake
 from engine.org.models import Department
 from web import uploads as upload_limits
@@ -39,6 +39,8 @@ TEXT_FIELDS = (
 BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
 HONEYPOT = "website"  # hidden from people by CSS; bots fill it
 RECEIPT_KEY = "public_receipt"
+TRACKED_KEY = "public_tracked"  # the complaint this browser proved it may follow (code + phone digits)
+ANSWERED_KEY = "public_answered"
 PLEDGE_TEXT = ("本人（本单位）承诺：所填投诉内容及提交的材料真实、准确、完整，不存在捏造、歪曲事实或恶意投诉的情形，"
                "如有不实，愿意承担相应法律责任。")
 MESSAGES = {
@@ -46,6 +48,7 @@ MESSAGES = {
     "honeypot": "提交未被接受。如您是正常填写，请刷新页面后重新提交。",
     "rate": "提交过于频繁，请稍后再试（同一网络地址每分钟、每天的提交次数有限制）。",
     "pledge": "请阅读并勾选真实性承诺",
+    "not_tracked": "请先用查询码和联系电话后四位查询您的投诉，再答复补正要求。",
     "too_large": "提交的内容过大（文字或文件总量超过限制），请精简文字或减少、压缩文件后重新提交。",
 }
 
@@ -140,25 +143,68 @@ def departments() -> Any:
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(_track_limit, methods=["POST"])
 def track() -> Any:
-    """Follow a complaint: tracking code + the contact phone's last four digits."""
-    found = None
+    """Follow a complaint: tracking code + the contact phone's last four digits. The browser session then
+    remembers the complaint, so the complainant can answer requests for material (补正) on this page."""
     error = None
     code = ""
+    complaint_id = session.get(TRACKED_KEY) if request.method == "GET" else None
     if request.method == "POST":
         code = (request.form.get("tracking_code") or "").strip()[:20]
         try:
-            complaint, survivor, notes = intake.track(db.session, code, (request.form.get("phone_last4") or "")[:8])
+            complaint, _survivor, _notes = intake.track(db.session, code, (request.form.get("phone_last4") or "")[:8])
         except NotFound as exc:
             error = exc.message
+            session.pop(TRACKED_KEY, None)
         else:
-            found = {
-                "complaint": complaint, "survivor": survivor, "notes": notes,
-                "status": status_label(survivor.status if survivor.id != complaint.id else complaint.status),
-                "result": result_label(complaint.result) if complaint.result else None,
-                "merged": survivor.id != complaint.id,
-                "files": evidence.files_submitted_with(db.session, complaint),
-            }
-    return render_template("public/track.html", found=found, error=error, code=code), 404 if error else 200
+            complaint_id = session[TRACKED_KEY] = complaint.id
+    found = _tracked(complaint_id) if isinstance(complaint_id, int) else None
+    return render_template("public/track.html", found=found, error=error, code=code, errors={},
+                           accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
+                           answered=session.pop(ANSWERED_KEY, None)), 404 if error else 200
+
+
+@bp.post("/track/forget")
+def forget() -> Any:
+    """Stop following the complaint in this browser (e.g. on a shared computer)."""
+    session.pop(TRACKED_KEY, None)
+    return redirect(url_for("public.track"), 303)
+
+
+@bp.post("/track/supplements/<int:request_id>")
+@limiter.limit(_submit_limit)
+@accepts_uploads
+def answer_supplement(request_id: int) -> Any:
+    """The complainant answers a request for material with text and files (all files or none are kept)."""
+    complaint_id = session.get(TRACKED_KEY)
+    if not isinstance(complaint_id, int):
+        return _page_error(403, MESSAGES["not_tracked"])
+    complaint, survivor, _notes = intake.tracked_case(db.session, complaint_id)
+    try:
+        supplements.answer_supplement(db.session, [complaint, survivor], request_id,
+                                      request.form.get("answer_text", ""), uploads(), upload_policy())
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        return render_template("public/track.html", found=_tracked(complaint_id), error=None, code="",
+                               errors={request_id: exc.errors}, answer_text=request.form.get("answer_text", ""),
+                               accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
+                               answered=None), 422
+    session[ANSWERED_KEY] = request_id
+    return redirect(url_for("public.track") + "#supplements", 303)
+
+
+def _tracked(complaint_id: int) -> dict[str, Any]:
+    """What the tracking page shows: status, public notes, the complainant's files, requests for material."""
+    complaint, survivor, notes = intake.tracked_case(db.session, complaint_id)
+    requests = supplements.requests_of(db.session, [complaint, survivor])
+    return {
+        "complaint": complaint, "survivor": survivor, "notes": notes,
+        "status": status_label(survivor.status if survivor.id != complaint.id else complaint.status),
+        "result": result_label(complaint.result) if complaint.result else None,
+        "merged": survivor.id != complaint.id,
+        "files": evidence.files_submitted_with(db.session, complaint),
+        "requests": requests, "request_files": supplements.files_by_request(db.session, requests),
+    }
 
 
 def _complaint_input(form: dict[str, str]) -> dict:

@@ -76,6 +76,7 @@
         bundle.forms = data.forms || {};
         bundle.dmn = data.dmn || {};
         part(root, "forms").value = JSON.stringify(bundle.forms, null, 2);
+        if (window.LvyueForms) { window.LvyueForms.attach(root, bundle); }  // form editor, DMN (process-forms.js)
         return modeler.importXML(data.bpmn_xml);
       })
       .then(function () {
