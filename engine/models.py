@@ -4,10 +4,12 @@ from engine.cases.models import CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
 from engine.intake.models import (
+    CaseRating,
     ChannelKey,
     ComplaintReference,
     DuplicateCandidate,
     EvidenceFile,
+    Objection,
     SupplementRequest,
 )
 from engine.notify.models import EmailOutbox, Notification
@@ -16,6 +18,6 @@ from engine.oversight.models import AssessmentSheet, Bulletin
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "LaneRole",
+    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
     "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit", "TimerStart",
 ]

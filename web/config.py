@@ -31,6 +31,7 @@ class Defaults:
     EVIDENCE_MAX_FILES = 10  # per submission
     EVIDENCE_MAX_CASE_FILES = 50  # per case, all submissions together
     EVIDENCE_MAX_TOTAL_BYTES = 40 * 1024 * 1024  # body limit of an upload request beyond MAX_CONTENT_LENGTH (→ 413)
+    OBJECTION_WINDOW_DAYS = 15  # calendar days after closing in which the complainant may object (default)
     EVIDENCE_SCANNER: object = None  # callable(path, name) → reason to refuse | None, or "module:function"
     SCHEDULER_ENABLED = False
     SCHEDULER_INTERVAL_SECONDS = 30

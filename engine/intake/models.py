@@ -115,3 +115,36 @@ class SupplementRequest(Base):
 
     requested_by: Mapped[Official] = relationship()
     department: Mapped[Department] = relationship()
+
+
+class CaseRating(Base):
+    """The complainant's rating of how a closed case was handled (one per closing)."""
+
+    __tablename__ = "case_rating"
+    __table_args__ = (UniqueConstraint("complaint_id", "for_closed_at", name="uq_case_rating_closing"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    for_closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the closing it rates
+    score: Mapped[int] = mapped_column(Integer)  # 1–5
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Objection(Base):
+    """The complainant's objection to a closed case (a reopen request), decided by the provincial DRC in
+    processes/objection.bpmn; one per closing, within OBJECTION_WINDOW_DAYS of it."""
+
+    __tablename__ = "objection"
+    __table_args__ = (UniqueConstraint("complaint_id", "for_closed_at", name="uq_objection_closing"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    for_closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    decision: Mapped[str | None] = mapped_column(String(20))  # reopen / dismiss
+    decision_reason: Mapped[str | None] = mapped_column(Text)  # shown to the complainant
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))

@@ -75,5 +75,6 @@ def load_builtin() -> None:
     """Import the modules that register the built-in lanes and operations."""
     import engine.models  # noqa: F401 - every table known to the metadata
     from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.intake import operations as intake_operations  # noqa: F401
     from engine.oversight import operations as oversight_operations  # noqa: F401
     from engine.workflow import lanes, operations  # noqa: F401

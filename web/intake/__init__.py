@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from engine.cases import services as cases
 from engine.errors import EngineError, FormInvalid
-from engine.intake import dedup, supplements
+from engine.intake import dedup, feedback, supplements
 from web.extensions import db
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -63,8 +63,14 @@ def case_supplements(complaint: Any) -> dict[str, Any]:
             "open": any(r.answered_at is None for r in requests)}
 
 
+@bp.app_template_global()
+def case_feedback(complaint: Any) -> dict[str, Any]:
+    """For the case page: the complainant's ratings and objections after closing."""
+    return {"ratings": feedback.ratings_of(db.session, complaint), "objections": feedback.objections_of(db.session, complaint)}
+
+
 @bp.post("/cases/<int:complaint_id>/supplements")
-@login_required
+@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
 def request_supplement(complaint_id: int) -> Any:
     """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
-from engine.errors import FormInvalid, NotFound
-from engine.intake import evidence, supplements
+from engine.errors import EngineError, FormInvalid, NotFound
+from engine.intake import evidence, feedback, supplements
 from engine.intake import services as intake
 from engine.org.models import Department
 from web import uploads as upload_limits
@@ -158,7 +158,7 @@ def track() -> Any:
         else:
             complaint_id = session[TRACKED_KEY] = complaint.id
     found = _tracked(complaint_id) if isinstance(complaint_id, int) else None
-    return render_template("public/track.html", found=found, error=error, code=code, errors={},
+    return render_template("public/track.html", found=found, error=error, code=code, errors={}, form={},
                            accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
                            answered=session.pop(ANSWERED_KEY, None)), 404 if error else 200
 
@@ -186,11 +186,55 @@ def answer_supplement(request_id: int) -> Any:
     except FormInvalid as exc:
         db.session.rollback()
         return render_template("public/track.html", found=_tracked(complaint_id), error=None, code="",
-                               errors={request_id: exc.errors}, answer_text=request.form.get("answer_text", ""),
+                               errors={request_id: exc.errors}, answer_text=request.form.get("answer_text", ""), form={},
                                accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
                                answered=None), 422
+    except EngineError as exc:  # already answered, unknown request
+        db.session.rollback()
+        return _page_error(exc.http_status, exc.message)
     session[ANSWERED_KEY] = request_id
     return redirect(url_for("public.track") + "#supplements", 303)
+
+
+@bp.post("/track/rating")
+@limiter.limit(_submit_limit)
+def rate() -> Any:
+    """The complainant rates the handling of the closed case (1–5 and a comment); the DRC is notified."""
+    return _after_closing(lambda case: feedback.rate(
+        db.session, case, request.form.get("score", ""), request.form.get("comment", "")), "rating")
+
+
+@bp.post("/track/objection")
+@limiter.limit(_submit_limit)
+def object_to() -> Any:
+    """The complainant objects to the result within the window (a reopen request to the provincial DRC)."""
+    return _after_closing(lambda case: feedback.object_to(
+        db.session, case, request.form.get("reason", ""), _window_days()), "objection")
+
+
+def _after_closing(action: Any, what: str) -> Any:
+    complaint_id = session.get(TRACKED_KEY)
+    if not isinstance(complaint_id, int):
+        return _page_error(403, MESSAGES["not_tracked"])
+    _complaint, survivor, _notes = intake.tracked_case(db.session, complaint_id)
+    try:
+        action(survivor)  # the case that was handled (the surviving one after a merge)
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        return render_template("public/track.html", found=_tracked(complaint_id), error=None, code="",
+                               errors={what: exc.errors}, answer_text="", form=request.form,
+                               accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
+                               answered=None), 422
+    except EngineError as exc:  # already rated / objected, window passed, not closed
+        db.session.rollback()
+        return _page_error(exc.http_status, exc.message)
+    session[ANSWERED_KEY] = what
+    return redirect(url_for("public.track") + "#after-closing", 303)
+
+
+def _window_days() -> int:
+    return int(current_app.config.get("OBJECTION_WINDOW_DAYS", feedback.DEFAULT_WINDOW_DAYS))
 
 
 def _tracked(complaint_id: int) -> dict[str, Any]:
@@ -204,6 +248,10 @@ def _tracked(complaint_id: int) -> dict[str, Any]:
         "merged": survivor.id != complaint.id,
         "files": evidence.files_submitted_with(db.session, complaint),
         "requests": requests, "request_files": supplements.files_by_request(db.session, requests),
+        "rating": feedback.rating_for(db.session, survivor), "objection": feedback.objection_for(db.session, survivor),
+        "may_object": feedback.may_object(db.session, survivor, _window_days()),
+        "objection_deadline": feedback.objection_deadline(survivor, _window_days()),
+        "closed": survivor.status == "closed",
     }
 
 
