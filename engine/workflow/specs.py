@@ -98,6 +98,7 @@ def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[s
     problems += _check_lanes(tree, defined_lanes) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
     problems += _check_expressions(tree, dmn_trees)
     problems += _check_timer_values(tree, bundle) if not problems else []
+    problems += _check_start_timers(key, bundle) if not problems else []
     if problems:
         raise InvalidDiagram(problems)
     parser = SpiffBpmnParser()
@@ -262,6 +263,18 @@ def _check_expressions(tree: etree._Element, dmn_trees: dict[str, etree._Element
                 problems.append({"element": owner[0].get("id", "") if owner else name,
                                  "message": f"决策表 {name}：{problem}"})
     return problems
+
+
+def _check_start_timers(key: str, bundle: Bundle) -> list[dict[str, str]]:
+    """Timer start events are read by the scheduler without case data: a constant cycle or date with its zone."""
+    from engine.errors import EngineError
+    from engine.workflow.start_timers import read_start_timers
+
+    try:
+        read_start_timers(key, bundle.bpmn_xml)
+    except EngineError as exc:
+        return [{"element": "", "message": exc.message}]
+    return []
 
 
 TIMER_STUB_MOMENT = "2026-01-05T17:00:00+08:00"

@@ -19,6 +19,7 @@ from engine.workflow import specs
 from engine.workflow.instances import complete_task
 from engine.workflow.models import HumanTask, ProcessInstance, TimerStart
 from engine.workflow.start_timers import StartTimer, parse_cycle, start_due_processes, start_timers_of
+from tests.conftest import PROCESSES
 from tests.processes.conftest import COMPLAINT, round_trip
 
 
@@ -175,3 +176,18 @@ def test_cycles_follow_the_calendar() -> None:
         datetime(2026, 1, 1, 0, m, tzinfo=UTC) for m in (1, 2, 3)]
     with pytest.raises(EngineError, match="时区"):
         parse_cycle("R/2026-01-01T09:00:00/P1M")
+
+
+@pytest.mark.parametrize(("cycle", "message"), [
+    ('"R/2026-01-01T09:00:00/P1M"', "须带时区"),
+    ('"R/P1M"', "R[次数]/开始时间/间隔"),
+    ("workdays(3)", "循环"),  # refused by the general timer check already
+])
+def test_deploy_refuses_start_timers_the_scheduler_cannot_read(cycle: str, message: str) -> None:
+    from engine.errors import InvalidDiagram
+
+    xml = specs.bundle_from_directory(PROCESSES / "bulletin.bpmn")
+    broken = specs.Bundle(xml.bpmn_xml.replace('"R/2026-01-01T09:00:00+08:00/P1M"', cycle), xml.dmn, xml.forms)
+    with pytest.raises(InvalidDiagram) as refused:
+        specs.parse_bundle(broken)
+    assert any(message in p["message"] for p in refused.value.details["problems"])
