@@ -1,6 +1,6 @@
 """Spreadsheets (openpyxl) of a bulletin snapshot and of the assessment table: styled, frozen headers, safe text.
 
-Every text cell goes through `neutralise`: a value starting with = + - @ (or a tab/CR) would be read by Excel or
+Every text cell goes through `neutralise` (engine/exports.py, shared by every export): a value starting with = + - @ (or a tab/CR) would be read by Excel or
 LibreOffice as a formula (spreadsheet formula injection); such text gets a leading apostrophe and is stored as a
 plain string.
 """
@@ -16,8 +16,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from engine.cases.models import CHANNELS, DOMAINS
+from engine.exports import FORMULA_PREFIXES, neutralise  # noqa: F401 - the shared rule, re-exported here
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=14)
@@ -26,13 +26,6 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 FORMATS = {"int": "#,##0", "rate": "0.0%", "days": "0.0", "score": "0.00", "text": "@"}
 INTAKE_COLUMNS = (("received", "收到"), ("accepted", "受理"), ("rejected", "不予受理"), ("merged", "合并办理"),
                   ("pending", "待审查"))
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would take for a formula, made inert; other values unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def bulletin_workbook(bulletin: Any) -> bytes:
