@@ -27,11 +27,14 @@ from sqlalchemy.orm import Session
 from engine.credit.models import PlatformDelivery
 from engine.db import as_utc
 from engine.notify.models import EmailOutbox
+from engine.org.permissions import PUBLIC
 from engine.workflow import clock
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from web.extensions import db
+from web.permissions import protect
 
 bp = Blueprint("metrics", __name__)
+protect(bp, PUBLIC)  # its own guard: loopback or METRICS_TOKEN
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUESTS = Counter("lvyue_http_requests", "HTTP requests answered, by endpoint, method and status.",

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.notify import services as notify
+from engine.org.permissions import SIGNED_IN
 from web.extensions import db
+from web.permissions import requires
 
 bp = Blueprint("notifications", __name__)
 
@@ -24,7 +26,7 @@ def unread_badge() -> dict:
 
 
 @bp.get("/notifications")
-@login_required
+@requires(SIGNED_IN)
 def index() -> str:
     """The newest notifications for the caller's department and roles; unread ones highlighted."""
     items = notify.recent(db.session, current_user, limit=100)
@@ -32,7 +34,7 @@ def index() -> str:
 
 
 @bp.post("/notifications/read")
-@login_required
+@requires(SIGNED_IN)
 def mark_read() -> object:
     """全部标为已读 (read state is shared by the department)."""
     marked = notify.mark_all_read(db.session, current_user)

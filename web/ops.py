@@ -19,11 +19,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
+from engine.org.permissions import PUBLIC
 from web.extensions import db
+from web.permissions import protect
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 bp = Blueprint("ops", __name__)
+protect(bp, PUBLIC)  # liveness and readiness answer anyone (load balancers, probes)
 
 
 @bp.get("/healthz")

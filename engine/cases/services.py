@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,8 @@ from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.schemas import load_complaint
 from engine.db import as_utc
-from engine.errors import FormInvalid, NotFound, PermissionDenied
+from engine.errors import FormInvalid, NotFound
+from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.org.services import provincial_credit_office
 from engine.workflow import clock, instances
@@ -86,36 +87,22 @@ def get_complaint(session: Session, complaint_id: int) -> Complaint:
 
 
 def can_view_case(session: Session, official: Official, complaint: Complaint) -> bool:
-    """The provincial DRC sees all; a prefecture lead its prefecture; others where their department took part."""
-    dept = official.department
-    if official.has_role("ndrc") or (dept.level == "province" and dept.is_credit_lead):
-        return True
-    if complaint.intake_department_id == dept.id:
-        return True
-    if dept.is_credit_lead and complaint.respondent is not None and (
-            complaint.respondent.prefecture_code == dept.prefecture_code):
-        return True
-    return bool(session.scalar(select(exists().where(
-        HumanTask.complaint_id == complaint.id, HumanTask.department_id == dept.id))))
+    """`view_case` for this complaint (engine.org.permissions)."""
+    return permissions.allowed(official, permissions.VIEW_CASE, complaint)
 
 
 def view_complaint(session: Session, complaint_id: int, official: Official) -> Complaint:
     complaint = get_complaint(session, complaint_id)
-    if not can_view_case(session, official, complaint):
-        raise PermissionDenied("您无权查看该案件")
+    permissions.require(official, permissions.VIEW_CASE, complaint)
     return complaint
 
 
 def visible_complaints(session: Session, official: Official, limit: int = 50, offset: int = 0) -> list[Complaint]:
-    """Newest cases first that `official` may see (same rule as can_view_case, in SQL)."""
-    dept = official.department
+    """Newest cases first that `official` may see (`view_case`, in SQL)."""
     query = select(Complaint).order_by(Complaint.received_at.desc(), Complaint.id.desc())
-    if not (official.has_role("ndrc") or (dept.level == "province" and dept.is_credit_lead)):
-        took_part = exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.department_id == dept.id)
-        conditions = [Complaint.intake_department_id == dept.id, took_part]
-        if dept.is_credit_lead and dept.prefecture_code:
-            conditions.append(Complaint.respondent.has(Department.prefecture_code == dept.prefecture_code))
-        query = query.where(or_(*conditions))
+    clause = permissions.case_filter(official)
+    if clause is not None:
+        query = query.where(clause)
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 

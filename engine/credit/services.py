@@ -17,7 +17,8 @@ from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.credit import exchange
 from engine.credit.models import SEVERITIES, AppliedMeasure, BreachRecord, MeasureType
-from engine.errors import ConflictError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import ConflictError, FormInvalid, NotFound
+from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
@@ -113,8 +114,7 @@ def save_measure_type(session: Session, actor: Official, code: str, name: str, l
     """Add or change a catalogue entry (provincial DRC only)."""
     from engine.credit.models import MEASURE_LEVELS
 
-    if not actor.has_role("ndrc"):
-        raise PermissionDenied("只有省发展改革委可以维护失信惩戒措施清单")
+    permissions.require(actor, permissions.MANAGE_MEASURES)
     errors = {}
     if not code or len(code) > 40:
         errors["code"] = "请填写措施代码（不超过 40 个字符）"
@@ -339,8 +339,7 @@ def start_measure_action(session: Session, record: BreachRecord, actor: Official
     """Start measures.bpmn for `record`: choose and apply a measure, or end an applied one."""
     from engine.workflow.instances import start_instance
 
-    if not actor.has_role("ndrc"):
-        raise PermissionDenied("只有省发展改革委可以发起实施或解除惩戒措施")
+    permissions.require(actor, permissions.MANAGE_MEASURES)
     if action not in ("apply", "end"):
         raise FormInvalid({"action": "操作应为 apply（实施）或 end（解除）"})
     if record.status != "active":
@@ -355,22 +354,12 @@ def start_measure_action(session: Session, record: BreachRecord, actor: Official
     return start_instance(session, MEASURES_PROCESS, _complaint_of(session, record), actor, data=data, now=now)
 
 
-def may_apply_for_repair(session: Session, record: BreachRecord, actor: Official) -> bool:
-    """The respondent itself, its superior, or the provincial DRC on their behalf."""
-    dept = actor.department
-    if actor.has_role("ndrc"):
-        return True
-    respondent = record.respondent
-    return respondent is not None and (dept.id == respondent.id or dept.id == respondent.superior_id)
-
-
 def start_repair(session: Session, record: BreachRecord, actor: Official, now: datetime | None = None) -> Any:
     """Start credit_repair.bpmn for `record` (refused before the minimum publication period)."""
     from engine.workflow.instances import start_instance
 
     moment = now or clock.now()
-    if not may_apply_for_repair(session, record, actor):
-        raise PermissionDenied("只有被投诉主体或其上级部门可以申请信用修复")
+    permissions.require(actor, permissions.APPLY_FOR_REPAIR, record)
     ensure_repair_allowed(record, moment)
     if record.repair_applied_at is not None:
         raise ConflictError("该记录的信用修复申请正在办理中")
@@ -380,37 +369,11 @@ def start_repair(session: Session, record: BreachRecord, actor: Official, now: d
     return start_instance(session, REPAIR_PROCESS, _complaint_of(session, record), actor, data=data, now=moment)
 
 
-# --- who sees which records --------------------------------------------------------------------------------
-
-def sees_all(official: Official) -> bool:
-    dept = official.department
-    return official.has_role("ndrc") or (dept.level == "province" and dept.is_credit_lead)
-
-
-def visibility_clause(official: Official) -> Any:
-    """SQL condition for the records `official` may see (None: all)."""
-    if sees_all(official):
-        return None
-    dept = official.department
-    conditions = [BreachRecord.determining_department_id == dept.id, BreachRecord.respondent_id == dept.id]
-    if dept.is_credit_lead and dept.prefecture_code:
-        conditions.append(BreachRecord.respondent_prefecture == dept.prefecture_code)
-    return or_(*conditions)
-
-
-def can_view_record(official: Official, record: BreachRecord) -> bool:
-    if sees_all(official):
-        return True
-    dept = official.department
-    return (dept.id in (record.determining_department_id, record.respondent_id)
-            or (dept.is_credit_lead and bool(dept.prefecture_code)
-                and record.respondent_prefecture == dept.prefecture_code))
-
+# --- who sees which records (engine.org.permissions: view_records) ------------------------------------------
 
 def view_record(session: Session, record_id: int, official: Official) -> BreachRecord:
     record = get_record(session, record_id)
-    if not can_view_record(official, record):
-        raise PermissionDenied("您无权查看该违约失信记录")
+    permissions.require(official, permissions.VIEW_RECORDS, record)
     return record
 
 
@@ -421,7 +384,7 @@ def search_records(session: Session, official: Official, respondent: str | None 
     from sqlalchemy import func
 
     query = select(BreachRecord)
-    clause = visibility_clause(official)
+    clause = permissions.record_filter(official)
     if clause is not None:
         query = query.where(clause)
     if respondent:

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
-from engine.cases.services import can_view_case, instance_of
+from engine.cases.services import instance_of
 from engine.db import as_utc
 from engine.deadlines.models import ClockPause
 from engine.deadlines.services import WorkCalendar
-from engine.errors import ConflictError, FormInvalid, PermissionDenied
+from engine.errors import ConflictError, FormInvalid
+from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
@@ -90,10 +91,4 @@ def _workdays_between(cal: WorkCalendar, start: datetime, end: datetime) -> int:
 
 
 def _ensure_may_pause(session: Session, complaint: Complaint, actor: Official) -> None:
-    from engine.workflow.models import HumanTask
-
-    holds_task = session.scalar(select(HumanTask.id).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None),
-        HumanTask.department_id == actor.department_id).limit(1))
-    if not (actor.has_role("ndrc") or holds_task) or not can_view_case(session, complaint=complaint, official=actor):
-        raise PermissionDenied("只有省发展改革委或当前承办部门可以暂停、恢复计时")
+    permissions.require(actor, permissions.PAUSE_CLOCK, complaint)

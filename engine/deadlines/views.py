@@ -14,7 +14,7 @@ from engine.cases.models import Complaint
 from engine.db import as_utc
 from engine.deadlines.models import CalendarDay, CalendarYear
 from engine.deadlines.services import WorkCalendar
-from engine.errors import PermissionDenied
+from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.workflow import calendar as statutory
 from engine.workflow import clock
@@ -98,15 +98,13 @@ class OverdueRow:
 
 
 def may_see_overdue(official: Official) -> bool:
-    """The provincial DRC (all departments) and prefecture credit leads (their prefecture)."""
-    dept = official.department
-    return official.has_role("ndrc") or bool(dept.is_credit_lead and dept.level == "prefecture"
-                                             and dept.prefecture_code)
+    """`see_overdue`: the provincial DRC (all departments) and prefecture credit leads (their prefecture)."""
+    return permissions.allowed(official, permissions.SEE_OVERDUE)
 
 
 def overdue_scope(official: Official) -> str:
     """A Chinese phrase for what the overdue view covers for this official."""
-    if official.has_role("ndrc"):
+    if permissions.overdue_prefecture(official) is None:
         return "全省各部门"
     return f"{official.department.name}所在州（市）各部门"
 
@@ -115,15 +113,14 @@ def overdue_tasks(session: Session, official: Official, now: datetime | None = N
                   supervised_only: bool = False, limit: int = 50,
                   offset: int = 0) -> tuple[list[OverdueRow], int]:
     """Open tasks past due across the departments under `official`, longest overdue first; and the total."""
-    if not may_see_overdue(official):
-        raise PermissionDenied("只有省发展改革委和州（市）信用牵头单位可以查看逾期督办")
+    prefecture = permissions.overdue_prefecture(official)
     moment = as_utc(now) or clock.now()
     query = (select(HumanTask, Complaint, Department)
              .join(Department, HumanTask.department_id == Department.id)
              .outerjoin(Complaint, HumanTask.complaint_id == Complaint.id)
              .where(HumanTask.completed_at.is_(None), HumanTask.due_at < moment))
-    if not official.has_role("ndrc"):
-        query = query.where(Department.prefecture_code == official.department.prefecture_code)
+    if prefecture is not None:
+        query = query.where(Department.prefecture_code == prefecture)
     if supervised_only:
         query = query.where(Complaint.supervised_at.is_not(None))
     total = session.scalar(select(func.count()).select_from(query.subquery()))

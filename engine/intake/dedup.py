@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
 from engine.cases.models import CHANNELS, CaseEvent, Complaint
-from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
-from engine.errors import ConflictError, NotFound, PermissionDenied
+from engine.errors import ConflictError, NotFound
 from engine.intake.models import ComplaintReference, DuplicateCandidate, EvidenceFile
+from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow.models import HumanTask, ProcessInstance
 
@@ -135,29 +135,27 @@ def find_duplicates(session: Session, complaint: Complaint) -> list[DuplicateCan
 
 
 def may_decide(official: Official) -> bool:
-    return official.has_role("intake") or official.has_role("ndrc")
+    """`decide_duplicates` (engine.org.permissions): intake officials and the provincial DRC."""
+    return permissions.allowed(official, permissions.DECIDE_DUPLICATES)
 
 
 def open_candidates(session: Session, official: Official, limit: int = 50, offset: int = 0) -> list[DuplicateCandidate]:
     """Undecided candidates whose two complaints are both still open and visible to `official`."""
-    if not may_decide(official):
-        raise PermissionDenied("只有受理登记人员和省发展改革委信用处人员可以处理疑似重复投诉")
+    permissions.require(official, permissions.DECIDE_DUPLICATES)
     rows = session.scalars(
         select(DuplicateCandidate).where(DuplicateCandidate.decided_at.is_(None))
         .order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id))
     visible = [c for c in rows if c.complaint.status not in CLOSED_STATUSES and c.other.status not in CLOSED_STATUSES
-               and can_view_case(session, official, c.complaint) and can_view_case(session, official, c.other)]
+               and permissions.allowed(official, permissions.DECIDE_DUPLICATES, c)]
     return visible[offset:offset + limit]
 
 
 def _candidate_for_decision(session: Session, candidate_id: int, official: Official) -> DuplicateCandidate:
-    if not may_decide(official):
-        raise PermissionDenied("只有受理登记人员和省发展改革委信用处人员可以处理疑似重复投诉")
+    permissions.require(official, permissions.DECIDE_DUPLICATES)
     candidate = session.get(DuplicateCandidate, candidate_id)
     if candidate is None:
         raise NotFound("疑似重复记录不存在")
-    if not (can_view_case(session, official, candidate.complaint) and can_view_case(session, official, candidate.other)):
-        raise PermissionDenied("您无权查看其中的案件")
+    permissions.require(official, permissions.DECIDE_DUPLICATES, candidate, "您无权查看其中的案件")
     if candidate.decided_at is not None:
         raise ConflictError("该疑似重复记录已处理")
     return candidate

@@ -30,6 +30,7 @@ from engine.errors import (
     TaskNotReady,
     WorkflowFailed,
 )
+from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock, serializer, specs
 from engine.workflow.calendar import end_of_day
@@ -142,8 +143,7 @@ def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
     """Return a claimed task to the department inbox (by its claimant or a department leader)."""
     human = _open_task(session, task_id)
     ensure_can_work_on(human, actor)
-    if human.claimed_by_id not in (actor.id, None) and not actor.has_role("leader"):
-        raise PermissionDenied("只有认领人或部门负责人可以退回认领")
+    permissions.require(actor, permissions.UNCLAIM_TASK, human)
     before = {"claimed_by": human.claimed_by.username if human.claimed_by else None}
     human.claimed_by_id = None
     session.flush()
@@ -154,28 +154,17 @@ def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
 
 
 def can_work_on(human: HumanTask, actor: Official) -> bool:
-    """The one rule for who may act on a task: its department, and its role when the lane demands one."""
-    return (
-        actor.is_active
-        and human.department_id == actor.department_id
-        and (human.role is None or actor.has_role(human.role))
-    )
+    """`work_task` for this task (engine.org.permissions): its department, and the lane's role if any."""
+    return permissions.allowed(actor, permissions.WORK_TASK, human)
 
 
 def ensure_can_work_on(human: HumanTask, actor: Official) -> None:
-    if not can_work_on(human, actor):
-        raise PermissionDenied("该任务不属于您所在部门或您的岗位，无权处理")
+    permissions.require(actor, permissions.WORK_TASK, human)
 
 
 def ensure_can_see(session: Session, human: HumanTask, actor: Official) -> None:
-    """Those who may work on a task may read it; so may those who may see its case."""
-    from engine.cases.services import can_view_case
-
-    if can_work_on(human, actor):
-        return
-    complaint = session.get(Complaint, human.complaint_id) if human.complaint_id else None
-    if complaint is None or not can_view_case(session, actor, complaint):
-        raise PermissionDenied("您无权查看该任务")
+    """`view_task`: those who may work on a task may read it; so may those who may see its case."""
+    permissions.require(actor, permissions.VIEW_TASK, human)
 
 
 def get_task(session: Session, task_id: str) -> HumanTask:

@@ -4,32 +4,30 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from engine.deadlines import services as deadlines
 from engine.deadlines import views as deadline_views
 from engine.deadlines.models import TimeLimit
 from engine.errors import FormInvalid, NotFound
+from engine.org.permissions import ADMINISTER_ORG, ADMINISTER_TIME_LIMITS
 from web.extensions import db
+from web.permissions import may, protect
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 UNITS = {"workday": "工作日", "day": "自然日"}
-ADMIN_ROLES = ("ndrc", "sysadmin")
 DAY_KINDS = {"休": False, "假": False, "班": True}
 LINE = re.compile(r"^(\S+)\s+(\S)(?:\s+(.*))?$")
 
 
+protect(bp, ADMINISTER_TIME_LIMITS)  # views of other sections (departments, users) declare their own
+
+
 def may_administer() -> bool:
-    return current_user.is_authenticated and any(current_user.has_role(r) for r in ADMIN_ROLES)
-
-
-@bp.before_request
-@login_required
-def _only_administrators() -> None:
-    if not may_administer():
-        abort(403)
+    """Whether the header shows 系统管理: time limits and calendar, or departments and users."""
+    return may(ADMINISTER_TIME_LIMITS) or may(ADMINISTER_ORG)
 
 
 @bp.get("/")

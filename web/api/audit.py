@@ -5,17 +5,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.audit import services as audit
-from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from engine.org.permissions import VIEW_AUDIT
+from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import requires
 
 blp = Blueprint("api_audit", __name__, url_prefix="/audit", description="审计日志查询")
-AUDIT_ROLES = ("sysadmin", "ndrc")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -65,11 +65,9 @@ class AuditPage(Schema):
 @blp.arguments(AuditQuery, location="query")
 @blp.response(200, AuditPage)
 @blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
+@requires(VIEW_AUDIT)
 def search(args: dict) -> object:
     """Audit events, oldest first, filtered by case, person, action and period. The search is itself audited."""
-    if not any(current_user.has_role(role) for role in AUDIT_ROLES):
-        abort(403)
     rows = audit.search(db.session, **args)
     audit.record(db.session, "view_audit", current_user, "audit_event", None,
                  after={k: v.isoformat() if isinstance(v, datetime) else v for k, v in args.items() if v is not None})

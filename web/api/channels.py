@@ -13,8 +13,10 @@ from engine.errors import EngineError
 from engine.intake import dedup
 from engine.intake import services as intake
 from engine.intake.models import ChannelKey
-from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from engine.org.permissions import DECIDE_DUPLICATES, VIEW_CASE
+from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import requires
 
 API_KEY_HEADER = "X-Api-Key"
 CHANNEL_LIST = "；".join(f"`{code}` {name}" for code, name in CHANNELS.items())
@@ -126,6 +128,7 @@ class UpdatesPageSchema(Schema):
 @channel_blp.arguments(UpdatesQuery, location="query")
 @channel_blp.response(200, UpdatesPageSchema)
 @channel_blp.alt_response(401, schema=ApiErrorSchema, description="缺少或无效的 X-Api-Key")
+@requires(VIEW_CASE, channel=True)  # a channel's own cases; officials get 401 below: the feed needs a key
 def updates(args: dict) -> object:
     """Status updates of this channel's complaints since a time, oldest first (only notes for the complainant)."""
     key = current_channel_key()
@@ -188,7 +191,7 @@ class MergedSchema(DuplicateSchema):
 @dup_blp.arguments(DuplicatesQuery, location="query")
 @dup_blp.response(200, DuplicateSchema(many=True))
 @dup_blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
+@requires(DECIDE_DUPLICATES)
 def list_duplicates(args: dict) -> object:
     """Undecided duplicate candidates, highest score first, both cases side by side (intake and ndrc)."""
     return dedup.open_candidates(db.session, current_user, args["limit"], args["offset"])
@@ -199,7 +202,7 @@ def list_duplicates(args: dict) -> object:
 @dup_blp.response(200, MergedSchema)
 @dup_blp.alt_response(403, schema=ApiErrorSchema)
 @dup_blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(DECIDE_DUPLICATES)
 def merge(candidate_id: int) -> object:
     """Merge: the older case survives with every channel reference; the newer one is closed as merged."""
     survivor = dedup.merge_candidate(db.session, candidate_id, current_user)
@@ -214,7 +217,7 @@ def merge(candidate_id: int) -> object:
 @dup_blp.response(200, DuplicateSchema)
 @dup_blp.alt_response(403, schema=ApiErrorSchema)
 @dup_blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(DECIDE_DUPLICATES)
 def reject(candidate_id: int) -> object:
     """Not the same matter: both cases continue."""
     candidate = dedup.reject_candidate(db.session, candidate_id, current_user)

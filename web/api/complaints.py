@@ -11,6 +11,7 @@ from engine.cases import services as cases
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
 from engine.intake import services as intake
+from engine.org.permissions import PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
 from web.api import channels
 from web.api.common import (
     ApiErrorSchema,
@@ -19,9 +20,9 @@ from web.api.common import (
     EventSchema,
     TaskSchema,
     UtcDateTime,
-    official_required,
 )
 from web.extensions import db
+from web.permissions import requires
 
 blp = Blueprint("api_complaints", __name__, url_prefix="/complaints", description="投诉登记与查询")
 
@@ -34,13 +35,10 @@ blp = Blueprint("api_complaints", __name__, url_prefix="/complaints", descriptio
 @blp.response(201, ComplaintCreatedSchema, description="已登记；同一渠道编号重复提交时返回 200 和原案件")
 @blp.alt_response(401, schema=ApiErrorSchema, description="缺少或无效的令牌 / X-Api-Key")
 @blp.alt_response(422, schema=ApiErrorSchema, description="字段错误（errors 按字段给出中文说明）")
+@requires(REGISTER_COMPLAINT, channel=True)
 def create_complaint() -> object:
     """Register a complaint (intake officials, the provincial DRC, or a registered channel)."""
     key = channels.current_channel_key()
-    if key is None and not current_user.is_authenticated:
-        abort(401)
-    if key is None and not (current_user.has_role("intake") or current_user.has_role("ndrc")):
-        abort(403)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400)
@@ -59,6 +57,7 @@ def create_complaint() -> object:
 @blp.alt_response(200, schema=channels.ChannelComplaintSchema, description="以 X-Api-Key 调用时的精简视图")
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
+@requires(VIEW_CASE, channel=True)
 def get_complaint(complaint_id: int) -> object:
     """A complaint with its status, open tasks and history (a channel: its own complaints, reduced)."""
     key = channels.current_channel_key()
@@ -66,8 +65,6 @@ def get_complaint(complaint_id: int) -> object:
         body = channels.channel_view(key, complaint_id)
         db.session.commit()  # last use of the key
         return body
-    if not current_user.is_authenticated:
-        abort(401)
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     audit(db.session, "view_contact", current_user, "complaint", complaint.id, complaint_id=complaint.id)
     db.session.commit()
@@ -96,7 +93,7 @@ class PauseOut(Schema):
 @blp.arguments(PauseInput)
 @blp.response(200, PauseOut)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(PAUSE_CLOCK)
 def pause(args: dict, complaint_id: int) -> object:
     """Pause the case's clock (补正 etc.): timers stop and paused working days do not count."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
@@ -109,7 +106,7 @@ def pause(args: dict, complaint_id: int) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, PauseOut)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(PAUSE_CLOCK)
 def resume(complaint_id: int) -> object:
     """Resume the clock; pending deadlines move later by the working days paused."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)

@@ -16,9 +16,17 @@ from engine.cases.models import DOMAINS
 from engine.credit import exchange
 from engine.credit import services as credit
 from engine.credit.models import MEASURE_LEVELS, RECORD_STATUSES, SEVERITIES
-from engine.errors import PermissionDenied
-from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from engine.org.permissions import (
+    APPLY_FOR_REPAIR,
+    MANAGE_MEASURES,
+    OPERATE_EXCHANGE,
+    PUBLIC,
+    SIGNED_IN,
+    VIEW_RECORDS,
+)
+from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import requires
 
 blp = Blueprint("api_credit", __name__, url_prefix=None, description="违约失信记录、惩戒措施、信用修复与平台推送")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -144,7 +152,7 @@ def _filters(args: dict) -> dict[str, Any]:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(RecordQuery, location="query")
 @blp.response(200, RecordPage)
-@official_required
+@requires(VIEW_RECORDS)
 def list_records(args: dict) -> object:
     """Breach records the caller may see: the provincial DRC all, a prefecture credit lead its prefecture,
     a department those it determined or is the respondent of."""
@@ -166,7 +174,7 @@ EXPORT_COLUMNS = [(name, attr, label) for name, attr, label in exchange.RECORD_F
 @blp.get("/breach-records/export")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(ExportQuery, location="query")
-@official_required
+@requires(VIEW_RECORDS)
 def export_records(args: dict) -> object:
     """All matching records as CSV (UTF-8 with BOM, formulas neutralised) or JSON, in the collection fields."""
     rows, _total = credit.search_records(db.session, current_user, **_filters(args), limit=None)
@@ -191,7 +199,7 @@ def export_records(args: dict) -> object:
 @blp.response(200, RecordDetailSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
+@requires(VIEW_RECORDS)
 def get_record(record_id: int) -> object:
     """A record with its measures (active ones separately) and its delivery log."""
     return credit.view_record(db.session, record_id, current_user)
@@ -203,7 +211,7 @@ def get_record(record_id: int) -> object:
 @blp.response(201, StartedSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(MANAGE_MEASURES)
 def start_measure(args: dict, record_id: int) -> object:
     """Start measures.bpmn (provincial DRC): the task to choose a measure, or to end one, appears in the inbox."""
     record = credit.view_record(db.session, record_id, current_user)
@@ -217,7 +225,7 @@ def start_measure(args: dict, record_id: int) -> object:
 @blp.response(201, StartedSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(409, schema=ApiErrorSchema, description="最短公示期未满（message 写明最早可申请日期）或申请办理中")
-@official_required
+@requires(APPLY_FOR_REPAIR)
 def start_repair(record_id: int) -> object:
     """Start credit_repair.bpmn (the respondent or its superior): the application form appears in its inbox."""
     record = credit.view_record(db.session, record_id, current_user)
@@ -229,7 +237,7 @@ def start_repair(record_id: int) -> object:
 @blp.get("/measure-types")
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, MeasureTypeSchema(many=True))
-@official_required
+@requires(SIGNED_IN)
 def list_measure_types() -> object:
     """The measure catalogue (失信惩戒措施清单)."""
     rows = credit.measure_types(db.session, active_only=request.args.get("all") is None)
@@ -242,7 +250,7 @@ def list_measure_types() -> object:
 @blp.arguments(MeasureTypeInput)
 @blp.response(200, MeasureTypeSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
+@requires(MANAGE_MEASURES)
 def save_measure_type(args: dict, code: str) -> object:
     """Add or change a catalogue entry (provincial DRC)."""
     entry = credit.save_measure_type(db.session, current_user, code, args["name"], args["level"], args["is_active"])
@@ -250,18 +258,12 @@ def save_measure_type(args: dict, code: str) -> object:
     return entry
 
 
-def _operator() -> None:
-    if not (current_user.has_role("ndrc") or current_user.has_role("sysadmin")):
-        raise PermissionDenied("只有省发展改革委或系统管理员可以查看和重试平台推送")
-
-
 @blp.get("/platform-deliveries")
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, DeliverySchema(many=True))
-@official_required
+@requires(OPERATE_EXCHANGE)
 def list_deliveries() -> object:
     """Failed deliveries (attempted, not yet delivered) — the operator view; `?record_id=` for one record's log."""
-    _operator()
     if request.args.get("record_id"):
         try:
             return exchange.deliveries_of(db.session, int(request.args["record_id"]))
@@ -274,10 +276,9 @@ def list_deliveries() -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, DeliverySchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(OPERATE_EXCHANGE)
 def retry_delivery(delivery_id: int) -> object:
     """Make a failed delivery due at once; the next scheduler tick sends it."""
-    _operator()
     row = exchange.retry_now(db.session, delivery_id)
     db.session.commit()
     return row
@@ -301,6 +302,7 @@ class PublicRecordSchema(Schema):
 
 @blp.get("/public/breach-records")
 @blp.response(200, PublicRecordSchema(many=True))
+@requires(PUBLIC)
 def public_records() -> object:
     """Records currently in their publication period (no sign-in); repaired records are removed at once."""
     from engine.workflow import clock

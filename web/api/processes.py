@@ -7,18 +7,14 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.errors import PermissionDenied
+from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.workflow import admin, lane_roles, migration, repair
-from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import protect
 
 blp = Blueprint("api_processes", __name__, url_prefix=None, description="流程管理：版本、部署、迁移、实例修复")
-ADMIN_ROLES = ("process_admin", "sysadmin")
-
-
-def ensure_process_admin() -> None:
-    if not any(current_user.has_role(role) for role in ADMIN_ROLES):
-        raise PermissionDenied("只有流程管理员或系统管理员可以管理流程")
+protect(blp, ADMINISTER_PROCESSES)  # every endpoint here: process administrators and system administrators
 
 
 class VersionSchema(Schema):
@@ -105,10 +101,8 @@ class InstanceSchema(Schema):
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, ProcessSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
 def list_processes() -> object:
     """Process models with their versions (newest first) and the open cases on each version."""
-    ensure_process_admin()
     return admin.list_models(db.session)
 
 
@@ -122,10 +116,8 @@ class CatalogSchema(Schema):
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, CatalogSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
 def catalog() -> object:
     """What a diagram may name — for the modeler's pick lists: lane roles, service operations, forms."""
-    ensure_process_admin()
     return admin.catalog(db.session)
 
 
@@ -133,10 +125,8 @@ def catalog() -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, BundleSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
 def get_version(key: str, version: int) -> object:
     """One version: diagram XML, forms (JSON Schema by file name) and decision tables (DMN XML)."""
-    ensure_process_admin()
     model = admin.get_version(db.session, key, version)
     return {"id": model.id, "key": model.key, "version": model.version, "name": model.name,
             "comment": model.comment, "bpmn_xml": model.bpmn_xml, "forms": model.forms or {}, "dmn": model.dmn or {}}
@@ -148,10 +138,8 @@ def get_version(key: str, version: int) -> object:
 @blp.response(201, DeployedSchema)
 @blp.alt_response(200, schema=DeployedSchema, description="完全相同的版本已部署，未新增")
 @blp.alt_response(422, schema=ApiErrorSchema, description="校验未通过：errors._diagram 逐条列出问题及其元素")
-@official_required
 def deploy(args: dict[str, Any]) -> object:
     """Validate and deploy a diagram with its forms and tables as the next version; nothing stored if invalid."""
-    ensure_process_admin()
     result = admin.deploy_bundle_from_upload(db.session, args["bpmn_xml"], args["forms"], args["dmn"],
                                              actor=current_user.username, comment=args["comment"])
     db.session.commit()
@@ -165,10 +153,8 @@ def deploy(args: dict[str, Any]) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(MigrationArgs)
 @blp.response(200, MigrationResult)
-@official_required
 def preview_migration(args: dict[str, Any]) -> object:
     """Dry run: for each case, whether it can move to the target version and why not."""
-    ensure_process_admin()
     verdicts = migration.preview(db.session, args["source"], args["target"], args["instance_ids"])
     db.session.rollback()
     return _summary(verdicts)
@@ -178,10 +164,8 @@ def preview_migration(args: dict[str, Any]) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(MigrationArgs)
 @blp.response(200, MigrationResult)
-@official_required
 def run_migration(args: dict[str, Any]) -> object:
     """Move every migratable case (one transaction each); refused cases stay untouched."""
-    ensure_process_admin()
     verdicts = migration.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user)
     return _summary(verdicts)
 
@@ -192,7 +176,6 @@ def _summary(verdicts: list[migration.Verdict]) -> dict[str, Any]:
 
 
 def _repair(action: str, instance_id: int, reason: str, **kwargs: Any) -> object:
-    ensure_process_admin()
     instance = getattr(repair, action)(db.session, instance_id, actor=current_user, reason=reason, **kwargs)
     db.session.commit()
     return instance
@@ -203,7 +186,6 @@ def _repair(action: str, instance_id: int, reason: str, **kwargs: Any) -> object
 @blp.arguments(ReasonArgs)
 @blp.response(200, InstanceSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
 def suspend(args: dict[str, Any], instance_id: int) -> object:
     """Suspend a case's process: no timers fire and no task can be completed until it is resumed."""
     return _repair("suspend", instance_id, args["reason"])
@@ -214,7 +196,6 @@ def suspend(args: dict[str, Any], instance_id: int) -> object:
 @blp.arguments(ReasonArgs)
 @blp.response(200, InstanceSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
 def resume(args: dict[str, Any], instance_id: int) -> object:
     """Resume a suspended process."""
     return _repair("resume", instance_id, args["reason"])
@@ -225,7 +206,6 @@ def resume(args: dict[str, Any], instance_id: int) -> object:
 @blp.arguments(ReasonArgs)
 @blp.response(200, InstanceSchema)
 @blp.alt_response(409, schema=ApiErrorSchema, description="不在出错状态，或重试仍然失败")
-@official_required
 def retry(args: dict[str, Any], instance_id: int) -> object:
     """Run the failed step of a process in `error` again; on success the error is cleared."""
     return _repair("retry", instance_id, args["reason"])
@@ -267,10 +247,8 @@ class InstanceDetailSchema(InstanceSchema):
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, InstanceDetailSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
 def get_instance(instance_id: int) -> object:
     """One process instance: status, error, current steps, earlier steps to move back to, and its operation log."""
-    ensure_process_admin()
     instance = repair.get_instance(db.session, instance_id)
     return {"id": instance.id, "complaint_id": instance.complaint_id, "status": instance.status,
             "error": instance.error, "model": instance.model, **repair.steps(db.session, instance),
@@ -282,7 +260,6 @@ def get_instance(instance_id: int) -> object:
 @blp.arguments(TaskReasonArgs)
 @blp.response(200, InstanceSchema)
 @blp.alt_response(409, schema=ApiErrorSchema, description="不是当前步骤或出错的步骤；流程已挂起或办结")
-@official_required
 def skip(args: dict[str, Any], instance_id: int) -> object:
     """Complete a current or failed step without running it (a user task counts as submitted empty)."""
     return _repair("skip", instance_id, args["reason"], task_id=args["task_id"])
@@ -293,7 +270,6 @@ def skip(args: dict[str, Any], instance_id: int) -> object:
 @blp.arguments(TaskReasonArgs)
 @blp.response(200, InstanceSchema)
 @blp.alt_response(409, schema=ApiErrorSchema, description="目标不是已办理的人工步骤；流程已挂起或办结")
-@official_required
 def move_back(args: dict[str, Any], instance_id: int) -> object:
     """退回: reset the case to an earlier completed user task, with the data it had before that task."""
     return _repair("move_back", instance_id, args["reason"], task_id=args["task_id"])
@@ -326,10 +302,8 @@ class LaneRoleUpdateArgs(LaneRoleArgs):
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, LaneRoleSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
-@official_required
 def list_lane_roles() -> object:
     """Lane roles defined by administrators (active and inactive), each mapped to a department."""
-    ensure_process_admin()
     return lane_roles.list_roles(db.session)
 
 
@@ -338,10 +312,8 @@ def list_lane_roles() -> object:
 @blp.arguments(LaneRoleArgs)
 @blp.response(201, LaneRoleSchema)
 @blp.alt_response(422, schema=ApiErrorSchema, description="名称重复或与内置泳道同名、部门不存在等（逐字段说明）")
-@official_required
 def create_lane_role(args: dict[str, Any]) -> object:
     """Define a lane role that diagrams may name as a lane; its tasks go to the given department."""
-    ensure_process_admin()
     role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**args), current_user)
     db.session.commit()
     return role
@@ -353,10 +325,8 @@ def create_lane_role(args: dict[str, Any]) -> object:
 @blp.response(200, LaneRoleSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
-@official_required
 def update_lane_role(args: dict[str, Any], role_id: int) -> object:
     """Change a lane role's label, department, required official role or deactivate it (the name stays)."""
-    ensure_process_admin()
     role = lane_roles.get_role(db.session, role_id)
     role = lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**{**args, "name": role.name}),
                                   current_user)

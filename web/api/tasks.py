@@ -6,10 +6,12 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances
-from web.api.common import ApiErrorSchema, TaskDetailSchema, TaskSchema, official_required
+from web.api.common import ApiErrorSchema, TaskDetailSchema, TaskSchema
 from web.extensions import db
+from web.permissions import requires
 
 blp = Blueprint("api_tasks", __name__, url_prefix="/tasks", description="部门待办任务")
 
@@ -31,7 +33,7 @@ class InboxPage(Schema):
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(InboxQuery, location="query")
 @blp.response(200, InboxPage)
-@official_required
+@requires(SIGNED_IN)
 def list_tasks(args: dict) -> object:
     """Open tasks of the caller's department that the caller's roles allow, soonest due first."""
     filters = inbox_service.InboxFilter(args["claimed"], args["complaint_id"], args["lane"])
@@ -44,7 +46,7 @@ def list_tasks(args: dict) -> object:
 @blp.response(200, TaskDetailSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
+@requires(VIEW_TASK)
 def get_task(task_id: str) -> object:
     """A task with its form (JSON Schema)."""
     human = instances.get_task(db.session, task_id)
@@ -56,7 +58,7 @@ def get_task(task_id: str) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, TaskSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@official_required
+@requires(WORK_TASK)
 def claim(task_id: str) -> object:
     """Claim a task so colleagues see you are working on it."""
     human = instances.claim_task(db.session, task_id, current_user)
@@ -67,7 +69,7 @@ def claim(task_id: str) -> object:
 @blp.post("/<string:task_id>/unclaim")
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, TaskSchema)
-@official_required
+@requires(UNCLAIM_TASK)
 def unclaim(task_id: str) -> object:
     """Give a claimed task back to the department inbox."""
     human = instances.unclaim_task(db.session, task_id, current_user)
@@ -81,7 +83,7 @@ def unclaim(task_id: str) -> object:
 @blp.response(200, TaskSchema)
 @blp.alt_response(409, schema=ApiErrorSchema, description="任务已被处理或同时被他人提交")
 @blp.alt_response(422, schema=ApiErrorSchema, description="表单校验未通过，errors 按字段说明")
-@official_required
+@requires(WORK_TASK)
 def complete(task_id: str) -> object:
     """Complete a task with its form data; the procedure moves on to the next step."""
     payload = request.get_json(silent=True)

@@ -4,16 +4,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.audit.services import record as audit
 from engine.org.models import Official
+from engine.org.permissions import PUBLIC, SIGNED_IN
 from engine.org.security import sign_in
 from engine.org.services import create_token, official_for_token
 from web.extensions import db, login_manager
+from web.permissions import requires
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -24,6 +26,7 @@ class LoginForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
 def login() -> object:
     form = LoginForm()
     if form.validate_on_submit():
@@ -40,7 +43,7 @@ def login() -> object:
 
 
 @bp.post("/logout")
-@login_required
+@requires(SIGNED_IN)
 def logout() -> object:
     audit(db.session, "logout", current_user, "official", current_user.id)
     db.session.commit()
@@ -50,7 +53,7 @@ def logout() -> object:
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@login_required
+@requires(SIGNED_IN)
 def profile() -> object:
     new_token = None
     if request.method == "POST":

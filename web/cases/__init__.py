@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.audit.services import record as audit
 from engine.cases import services as cases
@@ -12,9 +12,11 @@ from engine.deadlines import views as deadlines
 from engine.errors import EngineError, FormInvalid
 from engine.intake import evidence
 from engine.intake import services as intake
+from engine.org.permissions import PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
 from engine.workflow.progress import diagram_progress
 from web.extensions import db
 from web.forms_render import department_choices
+from web.permissions import requires
 from web.uploads import accepts_uploads, send_evidence, uploads
 from web.uploads import policy as upload_policy
 
@@ -29,13 +31,8 @@ COMPLAINT_FIELDS = (
 BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
 
 
-def may_register() -> bool:
-    """Whether the signed-in official sees the registration form (intake and provincial DRC staff)."""
-    return current_user.is_authenticated and (current_user.has_role("intake") or current_user.has_role("ndrc"))
-
-
 @bp.get("/")
-@login_required
+@requires(VIEW_CASE)
 def index() -> str:
     """Cases the caller may see, newest first."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -44,12 +41,10 @@ def index() -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@requires(REGISTER_COMPLAINT)
 @accepts_uploads
 def new() -> object:
     """The intake form; POST registers the complaint and starts its procedure."""
-    if not may_register():
-        abort(403)
     values: dict = {"is_private_enterprise": "true", "in_litigation": "false"}
     errors: dict = {}
     if request.method == "POST":
@@ -72,7 +67,7 @@ def new() -> object:
 
 
 @bp.get("/<int:complaint_id>")
-@login_required
+@requires(VIEW_CASE)
 def show(complaint_id: int) -> str:
     """One case: details, open tasks with deadlines, clock pauses, history and the diagram."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
@@ -89,7 +84,7 @@ def show(complaint_id: int) -> str:
 
 
 @bp.post("/<int:complaint_id>/evidence")
-@login_required
+@requires(VIEW_CASE)
 @accepts_uploads
 def add_evidence(complaint_id: int) -> object:
     """Add evidence files to a case (e.g. handed in at the counter); all or none are kept."""
@@ -104,7 +99,7 @@ def add_evidence(complaint_id: int) -> object:
 
 
 @bp.get("/evidence/<int:evidence_id>")
-@login_required
+@requires(VIEW_CASE)
 def download_evidence(evidence_id: int) -> object:
     """Download one evidence file (only for officials who may see its case; audited)."""
     row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
@@ -113,7 +108,7 @@ def download_evidence(evidence_id: int) -> object:
 
 
 @bp.post("/<int:complaint_id>/pause")
-@login_required
+@requires(PAUSE_CLOCK)
 def pause(complaint_id: int) -> object:
     """Pause the case's clock (补正 etc.); the engine says in Chinese why not, if it may not."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
@@ -122,7 +117,7 @@ def pause(complaint_id: int) -> object:
 
 
 @bp.post("/<int:complaint_id>/resume")
-@login_required
+@requires(PAUSE_CLOCK)
 def resume(complaint_id: int) -> object:
     """Resume the case's clock; pending deadlines move later by the working days paused."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
@@ -145,7 +140,7 @@ def _clock_action(complaint_id: int, action, done: str) -> object:  # noqa: ANN0
 
 
 @bp.get("/<int:complaint_id>/diagram")
-@login_required
+@requires(VIEW_CASE)
 def diagram(complaint_id: int) -> object:
     """The case's BPMN XML with the ids of completed and current elements, for the diagram viewer."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
 from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import instances
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
 from web.extensions import db
 from web.forms_render import build_fields, department_choices, parse_posted
 from web.notifications import bp as notifications_bp
+from web.permissions import may, requires
 
 bp = Blueprint("inbox", __name__)
 bp.register_blueprint(notifications_bp)  # /notifications and the unread badge
@@ -27,7 +29,7 @@ LANES = {"": "全部环节", "intake": "受理登记", "ndrc": "省发展改革�
 
 
 @bp.get("/")
-@login_required
+@requires(SIGNED_IN)
 def index() -> str:
     """The caller's department inbox with due states, claim/lane/due-state filters, sorting and paging."""
     claimed = request.args.get("claimed", "")
@@ -50,11 +52,9 @@ def index() -> str:
 
 
 @bp.get("/overdue")
-@login_required
+@requires(SEE_OVERDUE)
 def overdue() -> str:
     """逾期督办: open tasks past due across the departments under the provincial DRC or a prefecture lead."""
-    if not deadlines.may_see_overdue(current_user):
-        abort(403)
     supervised = request.args.get("supervised") == "1"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = deadlines.overdue_tasks(db.session, current_user, supervised_only=supervised,
@@ -65,21 +65,21 @@ def overdue() -> str:
 
 
 @bp.post("/tasks/<task_id>/claim")
-@login_required
+@requires(WORK_TASK)
 def claim(task_id: str) -> object:
     """Claim a task so colleagues see who is working on it."""
     return _claim_action(task_id, instances.claim_task, "已认领该任务")
 
 
 @bp.post("/tasks/<task_id>/unclaim")
-@login_required
+@requires(UNCLAIM_TASK)
 def unclaim(task_id: str) -> object:
     """Give a claimed task back to the department inbox."""
     return _claim_action(task_id, instances.unclaim_task, "已退回认领")
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
-@login_required
+@requires(VIEW_TASK)
 def task(task_id: str) -> object:
     """The task's case summary and form; POST completes the task with the parsed form data."""
     human = instances.get_task(db.session, task_id)
@@ -144,4 +144,4 @@ def _back() -> str:
 @bp.app_context_processor
 def _nav_flags() -> dict:
     """`may_see_overdue()` for the header's 逾期督办 link."""
-    return {"may_see_overdue": lambda: current_user.is_authenticated and deadlines.may_see_overdue(current_user)}
+    return {"may_see_overdue": lambda: may(SEE_OVERDUE)}

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from engine.cases import services as cases
 from engine.errors import EngineError, FormInvalid
 from engine.intake import dedup, feedback, supplements
+from engine.org.permissions import DECIDE_DUPLICATES, VIEW_CASE
 from web.extensions import db
+from web.permissions import requires
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 COMPARED = (
@@ -23,11 +25,9 @@ COMPARED = (
 
 
 @bp.get("/duplicates")
-@login_required
+@requires(DECIDE_DUPLICATES)
 def duplicates() -> Any:
     """Undecided candidates, highest score first."""
-    if not dedup.may_decide(current_user):
-        abort(403)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows = dedup.open_candidates(db.session, current_user, 21, (page - 1) * 20)
     return render_template("intake/duplicates.html", rows=rows[:20], page=page, has_next=len(rows) > 20,
@@ -35,7 +35,7 @@ def duplicates() -> Any:
 
 
 @bp.post("/duplicates/<int:candidate_id>/<any(merge, reject):decision>")
-@login_required
+@requires(DECIDE_DUPLICATES)
 def decide(candidate_id: int, decision: str) -> Any:
     try:
         if decision == "merge":
@@ -70,7 +70,7 @@ def case_feedback(complaint: Any) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:complaint_id>/supplements")
-@login_required
+@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
 def request_supplement(complaint_id: int) -> Any:
     """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)

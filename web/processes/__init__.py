@@ -5,28 +5,24 @@ The pages only render; the modeler loads and deploys through the JSON API (/api/
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from engine.errors import EngineError, FormInvalid
 from engine.org.models import ROLES, Department
+from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.workflow import admin, lane_roles, repair
 from engine.workflow.models import ProcessInstance
 from web.extensions import db
+from web.permissions import may, protect
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
-ADMIN_ROLES = ("process_admin", "sysadmin")
+protect(bp, ADMINISTER_PROCESSES)  # every page here: process administrators and system administrators
 
 
 def may_administer_processes() -> bool:
-    return current_user.is_authenticated and any(current_user.has_role(r) for r in ADMIN_ROLES)
-
-
-@bp.before_request
-@login_required
-def _only_process_administrators() -> None:
-    if not may_administer_processes():
-        abort(403)
+    """For templates: the header link and the 处理 links of troubled cases."""
+    return may(ADMINISTER_PROCESSES)
 
 
 @bp.get("/")
