@@ -102,7 +102,6 @@ def assessment_workbook(year: int, sheet: Any, rows: Sequence[Any], indicators: 
     ws.append(["重复失信每个主体扣减该项得分（百分点）", sheet.repeat_deduction])
     ws.append(["说明", neutralise(sheet.note or "")])
     ws.append(["考核年度", year])
-    _widths(ws)
     return _bytes(wb)
 
 
@@ -116,11 +115,14 @@ def _intake_sheet(wb: Workbook, title: str, first: str, data: dict[str, dict], l
 
 def _table(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[Any]], formats: Sequence[Any],
            start_row: int | None = None, autofilter: bool = False) -> None:
-    """Header (styled, frozen unless the sheet has a freeze already), rows with number formats per column.
+    """Header (styled, frozen unless the sheet has a freeze already), rows with number formats per column,
+    column widths from the widest value. Data cells get no per-cell style objects: openpyxl's style lookups
+    are what makes large sheets slow.
 
     `formats[i]` is a key of FORMATS for column i, None for text, or a list giving one format per row.
     """
     row_no = start_row or (1 if ws.max_row == 1 and ws["A1"].value is None else ws.max_row + 1)
+    widths = {col: _width(name) for col, name in enumerate(header, start=1)}
     for col, name in enumerate(header, start=1):
         cell = ws.cell(row=row_no, column=col, value=neutralise(name))
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BORDER
@@ -134,30 +136,25 @@ def _table(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[Any]], 
             if fmt is None or isinstance(value, str):
                 cell.value = neutralise("" if value is None else str(value))
                 cell.data_type = "s"
+                shown = cell.value
             else:
                 cell.value = value
                 cell.number_format = FORMATS[fmt]
-            cell.border = BORDER
+                shown = f"{value:.1%}" if fmt == "rate" and isinstance(value, float) else value
+            widths[col] = max(widths.get(col, 0), _width(shown))
     if ws.freeze_panes is None:
         ws.freeze_panes = ws.cell(row=first, column=1)
     if autofilter and ws.max_row >= first:
         ws.auto_filter.ref = f"A{row_no}:{get_column_letter(len(header))}{ws.max_row}"
-    _widths(ws)
+    for col, width in widths.items():
+        current = ws.column_dimensions[get_column_letter(col)].width or 0
+        ws.column_dimensions[get_column_letter(col)].width = min(max(width, current, 8), 60)
 
 
-def _widths(ws: Worksheet) -> None:
-    """Column widths from the longest value (CJK characters count double), between 8 and 60."""
-    widths: dict[int, float] = {}
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value is None or type(cell).__name__ == "MergedCell":
-                continue
-            text = f"{cell.value:.1%}" if cell.number_format == FORMATS["rate"] and isinstance(cell.value, float) \
-                else str(cell.value)
-            width = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 2
-            widths[cell.column] = max(widths.get(cell.column, 0), width)
-    for column, width in widths.items():
-        ws.column_dimensions[get_column_letter(column)].width = min(max(width, 8), 60)
+def _width(value: Any) -> int:
+    """Display width of a value: CJK characters count double, plus a margin."""
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 2
 
 
 def _bytes(wb: Workbook) -> bytes:
