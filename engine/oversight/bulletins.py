@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import EngineError, NotFound, PermissionDenied, TaskNotReady
 from engine.notify.models import Notification
@@ -308,6 +309,8 @@ def start_manual(session: Session, actor: Official, kind: str, period_start: str
     bulletin = bulletin_of_instance(session, instance.id)
     if bulletin is None:
         raise EngineError("通报流程没有生成通报（请检查 bulletin 流程图）")
+    audit(session, "bulletin_requested", actor, "bulletin", bulletin.id, now=moment,
+          after={"period_kind": kind, "period_start": period.start.isoformat(), "instance_id": instance.id})
     return bulletin
 
 
