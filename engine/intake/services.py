@@ -18,10 +18,11 @@ from engine.cases.schemas import load_complaint
 from engine.cases.services import _flatten as flatten_messages  # the same field messages as registering
 from engine.cases.services import register_complaint
 from engine.db import as_utc, utcnow
-from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import EngineError, FormInvalid, NotFound
 from engine.intake import evidence
 from engine.intake.dedup import find_duplicates, survivor_of
 from engine.intake.models import ChannelKey, ComplaintReference
+from engine.org import permissions
 from engine.org.models import Official
 
 logger = logging.getLogger(__name__)
@@ -164,8 +165,7 @@ def complaint_for_channel(session: Session, key: ChannelKey, complaint_id: int) 
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound("投诉不存在")
-    if complaint.channel != key.channel and not channel_refs(session, key.channel, complaint):
-        raise PermissionDenied("该投诉不是由本渠道提交的")
+    permissions.require(key, permissions.VIEW_CASE, complaint, "该投诉不是由本渠道提交的")
     return complaint
 
 

@@ -70,7 +70,7 @@ def case_feedback(complaint: Any) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:complaint_id>/supplements")
-@login_required
+@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
 def request_supplement(complaint_id: int) -> Any:
     """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)

@@ -23,12 +23,15 @@ from engine.errors import EngineError, FormInvalid, NotFound
 from engine.intake import evidence, feedback, supplements
 from engine.intake import services as intake
 from engine.org.models import Department
+from engine.org.permissions import PUBLIC
 from web import uploads as upload_limits
 from web.extensions import db
+from web.permissions import protect
 from web.uploads import accepts_uploads, uploads
 from web.uploads import policy as upload_policy
 
 bp = Blueprint("public", __name__, url_prefix="/public", static_folder="static", static_url_path="/static")
+protect(bp, PUBLIC)  # no account: the complainant's column
 limiter = Limiter(key_func=get_remote_address)
 
 TEXT_FIELDS = (
