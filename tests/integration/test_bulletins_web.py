@@ -114,7 +114,9 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
     client.post("/logout")
     assert client.get("/bulletins/").status_code == 302  # sign in first
 
-    # the public part: aggregate figures only
+    # the public part: aggregate figures only, linked from the public column's navigation
+    assert 'href="/bulletins/public/"' in client.get("/bulletins/public/").get_data(as_text=True)
+    assert f'href="/bulletins/public/{bulletin_id}"' in client.get("/bulletins/public/").get_data(as_text=True)
     public = client.get(f"/bulletins/public/{bulletin_id}")
     assert public.status_code == 200
     text = public.get_data(as_text=True)
