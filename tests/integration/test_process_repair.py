@@ -184,3 +184,31 @@ def test_repair_actions_refuse_what_does_not_fit(api, app) -> None:  # noqa: ANN
     assert api("ndrc").post(f"{url}/skip", json={"task_id": screening, "reason": "x"}).status_code == 403
     assert api("ndrc").get(url).status_code == 403
     assert admin.get("/api/v1/instances/999999").status_code == 404
+
+
+def test_repair_buttons_on_the_instance_page(api, app, client, demo_password: str) -> None:  # noqa: ANN001
+    cases = Cases(api, app, False)
+    cid = cases.start()
+    cases.complete(cid, "screening", "intake", {"accepted": True})
+    instance_id = cases.instance(cid).id
+    body = detail(api, instance_id)
+    screening, verify = step_id(body, "earlier", "受理审查"), step_id(body, "current", "核实认定")
+    client.post("/login", data={"username": "procadmin", "password": demo_password})
+    page = client.get(f"/processes/instances/{instance_id}").get_data(as_text=True)
+    assert f'value="{verify}"' in page  # the skip form of the current step
+    assert f'<option value="{screening}">受理审查' in page  # 退回 target
+    url = f"/processes/instances/{instance_id}"
+
+    refused = client.post(f"{url}/move_back", data={"task_id": screening, "reason": ""}, follow_redirects=True)
+    assert "退回未执行：请填写操作原因" in refused.get_data(as_text=True)
+    moved = client.post(f"{url}/move_back", data={"task_id": screening, "reason": "材料需补正"}, follow_redirects=True)
+    html = moved.get_data(as_text=True)
+    assert "已退回（当前状态：办理中）" in html
+    assert "task_moved_back" in html  # the operation log
+    assert "受理审查（待办）" in html  # position after
+    suspended = client.post(f"{url}/suspend", data={"reason": "核查"}, follow_redirects=True)
+    assert "已挂起" in suspended.get_data(as_text=True)
+    case_page = client.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "流程已被管理员挂起" in case_page
+    assert client.post(f"{url}/explode", data={"reason": "x"}).status_code == 404
+    client.post("/logout")
