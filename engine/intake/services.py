@@ -108,8 +108,7 @@ def submit_official(session: Session, raw: dict[str, Any], actor: Official,
                     policy: evidence.EvidencePolicy | None = None) -> tuple[Complaint, bool]:
     """Register a complaint at the counter (an intake official's form or token) with its evidence files;
     a new complaint is checked for likely duplicates. Returns (complaint, created)."""
-    if not (actor.has_role("intake") or actor.has_role("ndrc")):
-        raise PermissionDenied("只有受理登记人员和省发展改革委信用处人员可以登记投诉")
+    permissions.require(actor, permissions.REGISTER_COMPLAINT)
     complaint, created = _register_with_files(session, raw, actor, uploads or [], policy, "official")
     if created:
         find_duplicates(session, complaint)

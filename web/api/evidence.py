@@ -12,9 +12,11 @@ from engine.errors import FormInvalid, PermissionDenied
 from engine.intake import evidence, supplements
 from engine.intake import services as intake
 from engine.intake.dedup import survivor_of
+from engine.org.permissions import VIEW_CASE
 from web.api import channels
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import requires
 from web.uploads import accepts_uploads, send_evidence, uploads
 from web.uploads import policy as upload_policy
 
@@ -53,6 +55,7 @@ class EvidenceSchema(Schema):
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(413, schema=ApiErrorSchema, description="请求体超过 MAX_CONTENT_LENGTH + EVIDENCE_MAX_TOTAL_BYTES")
 @blp.alt_response(422, schema=ApiErrorSchema, description="文件类型、大小或个数不符（errors.evidence）")
+@requires(VIEW_CASE, channel=True)  # the rule for the case: engine (channel's own / officials who may see it)
 @accepts_uploads
 def upload(complaint_id: int) -> object:
     """Add evidence files to a complaint (all or none are kept)."""
@@ -75,6 +78,7 @@ def upload(complaint_id: int) -> object:
          description="工作人员：案件的全部证据材料（含合并进来的）。渠道密钥：本渠道为该投诉提交的材料。")
 @blp.response(200, EvidenceSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
+@requires(VIEW_CASE, channel=True)
 def list_files(complaint_id: int) -> object:
     """Evidence files of a complaint."""
     key = channels.current_channel_key()
@@ -94,6 +98,7 @@ def list_files(complaint_id: int) -> object:
 @blp.response(200, description="文件")
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
+@requires(VIEW_CASE, channel=True)  # so that a channel key gets a clear 403 from the view, not a 401
 def download(evidence_id: int) -> object:
     """Download an evidence file (officials who may see the case)."""
     if channels.current_channel_key() is not None:
@@ -142,6 +147,7 @@ class SupplementSchema(Schema):
 @blp.response(201, SupplementSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
+@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
 def request_supplement(args: dict, complaint_id: int) -> object:
     """Ask the complainant for more material."""
     if not current_user.is_authenticated:
@@ -156,6 +162,7 @@ def request_supplement(args: dict, complaint_id: int) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, SupplementSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
+@requires(VIEW_CASE)
 def list_supplements(complaint_id: int) -> object:
     """Requests for material on a case and the complainant's answers."""
     if not current_user.is_authenticated:
