@@ -261,3 +261,26 @@ def test_officials_form_takes_files_and_checks_duplicates(client, store, session
     client.post("/logout")
     client.post("/login", data={"username": "qj-commerce", "password": demo_password})
     assert client.get(f"/cases/evidence/{row.id}").status_code == 403
+
+
+def test_script_tags_are_stored_as_text_and_escaped_everywhere(app, client, store, session, demo_password) -> None:  # noqa: ANN001
+    script = "<script>alert(1)</script>"
+    image = "<img src=x onerror=alert(2)>"  # a file name cannot hold "/" (directory parts are dropped)
+    done = _public(client, (f"{image}.pdf", PDF), complainant_name=f"滇信{script}", facts=f"未兑现。{script}")
+    assert done.status_code == 303
+    complaint = session.scalar(select(Complaint))
+    assert complaint.facts.endswith(script)  # stored exactly as sent
+    assert session.scalar(select(EvidenceFile.original_name)) == f"{image}.pdf"
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    pages = [client.get(done.headers["Location"]).get_data(as_text=True),
+             client.post("/public/track", data={"tracking_code": complaint.tracking_code,
+                                                "phone_last4": "1234"}).get_data(as_text=True)]
+    officials = app.test_client()
+    officials.post("/login", data={"username": "intake", "password": demo_password})
+    pages.append(officials.get(f"/cases/{complaint.id}").get_data(as_text=True))
+    for html in pages:
+        assert script not in html
+        assert image not in html
+        assert "&lt;img src=x onerror=alert(2)&gt;.pdf" in html  # the file name, as text
+    assert escaped in pages[0]  # receipt: the company name
+    assert escaped in pages[2]  # case page: company name and facts
