@@ -59,16 +59,20 @@ class EvidenceSchema(Schema):
 @accepts_uploads
 def upload(complaint_id: int) -> object:
     """Add evidence files to a complaint (all or none are kept)."""
+    key = channels.current_channel_key()
+    if key is None and not current_user.is_authenticated:
+        abort(401)
+    if key is not None:  # who may add is checked before what was sent
+        intake.complaint_for_channel(db.session, key, complaint_id)
+    else:
+        cases.view_complaint(db.session, complaint_id, current_user)
     files = uploads()
     if not files:
         return _no_files()
-    key = channels.current_channel_key()
     if key is not None:
         rows = intake.add_channel_evidence(db.session, key, complaint_id, files, upload_policy())
-    elif current_user.is_authenticated:
-        rows = evidence.add_by_official(db.session, complaint_id, current_user, files, upload_policy())
     else:
-        abort(401)
+        rows = evidence.add_by_official(db.session, complaint_id, current_user, files, upload_policy())
     db.session.commit()
     return rows
 

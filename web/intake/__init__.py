@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from engine.cases import services as cases
-from engine.errors import EngineError, FormInvalid
+from engine.errors import ConflictError, EngineError, FormInvalid
 from engine.intake import dedup, feedback, supplements
 from engine.org.permissions import DECIDE_DUPLICATES, VIEW_CASE
 from web.extensions import db
@@ -86,7 +86,7 @@ def request_supplement(complaint_id: int) -> Any:
     except FormInvalid as exc:
         db.session.rollback()
         flash("；".join(exc.errors.values()), "error")
-    except EngineError as exc:
+    except ConflictError as exc:  # closed case, or a request still unanswered; refusals (403) are not flashed
         db.session.rollback()
         flash(exc.message, "error")
     return redirect(url_for("cases.show", complaint_id=complaint_id) + "#supplements", 303)
