@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engine.cases.services import open_tasks
+from engine.db import as_utc
 from engine.errors import ConflictError
 from engine.org.models import Official
 from engine.workflow import migration, specs
@@ -44,9 +45,9 @@ def test_a_case_at_verify_moves_to_the_version_with_legal_review(
     instance = at_verify.instance()
     session.refresh(instance)
     assert instance.model_id == v2.id
-    assert instance.next_timer_at == timer_before  # deadlines are not restarted by the migration
+    assert as_utc(instance.next_timer_at) == as_utc(timer_before)  # deadlines are not restarted by the migration
     [verify] = open_tasks(session, at_verify.complaint)
-    assert (verify.spec_name, verify.due_at) == ("verify", due_before)
+    assert (verify.spec_name, as_utc(verify.due_at)) == ("verify", as_utc(due_before))
     assert [e.summary for e in at_verify.events("process_migrated")] == [f"流程版本迁移：v{v1.version} → v{v2.version}"]
     at_verify._after_step()
 
