@@ -133,6 +133,10 @@ def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", commen
     session.add(model)
     session.flush()
     _SPEC_CACHE[sha] = (spec, subprocess_specs)
+    from engine.audit.services import record as audit
+
+    audit(session, "process_deployed", deployed_by, "process_model", model.id, after={
+        "key": key, "version": version, "sha256": sha, "comment": comment})
     logger.info("deployed process %s version %s (%s) by %s", key, version, sha[:12], deployed_by)
     return model
 
