@@ -67,3 +67,32 @@ def test_diff_marks_changes_and_migration_page_shows_progress(page, api, app, de
     refused = page.inner_text(f"tr[data-instance-id='{cases.instance(at_legal).id}'] [data-role=result]")
     assert "当前步骤「法律审核」在目标版本中不存在" in refused
     assert cases.instance(at_verify).model_id == v1["id"]
+
+
+def select_element(page, element_id: str) -> None:  # noqa: ANN001, F811
+    page.locator("#process-modeler").evaluate(
+        f"(root) => root.lvModeler.get('selection').select(root.lvModeler.get('elementRegistry').get('{element_id}'))")
+
+
+@pytest.mark.e2e
+def test_panel_edits_conditions_and_operation_parameters(page, api, demo_password: str) -> None:  # noqa: ANN001, F811
+    sign_in(page, demo_password)
+    page.goto("/processes/")
+    page.click("#process-complaint a:has-text('打开编辑') >> nth=0")
+    page.wait_for_selector("#process-modeler[data-ready=true][data-catalog=loaded]")
+    select_element(page, "flow_03_gw_accepted_notify_rejected")
+    assert page.input_value("#panel-condition") == "not accepted"
+    page.fill("#panel-condition", "not accepted and True")
+    page.press("#panel-condition", "Tab")
+    select_element(page, "close_rejected")
+    assert page.input_value("#panel-param-result") == '"rejected"'
+    select_element(page, "notify_rejected")
+    assert page.input_value("#panel-operation") == "notify_complainant"
+    page.fill("#panel-param-message", '"您的投诉不予受理（浏览器测试）"')
+    page.press("#panel-param-message", "Tab")
+    page.fill("#deploy-comment", "浏览器测试：条件与参数")
+    page.click("button:has-text('部署为新版本')")
+    page.wait_for_selector(".modeler-result.success:has-text('已部署为 complaint')")
+    xml = api("procadmin").get(f"/api/v1/processes/complaint/versions/{max(versions(api))}").get_json()["bpmn_xml"]
+    assert "not accepted and True" in xml
+    assert "您的投诉不予受理（浏览器测试）" in xml

@@ -1,6 +1,7 @@
 /* Properties side panel for the process modeler: the selected element's name, and pick lists of what the
    system knows (GET /api/v1/process-catalog) — lane roles for lanes, forms for user tasks, registered
-   operations for service tasks — written into the diagram's spiffworkflow extension elements.
+   operations for service tasks (with their parameter expressions) — written into the diagram's spiffworkflow
+   extension elements; a sequence flow's condition and a script task's script.
    Exposes window.LvyuePanel.attach(root, modeler, formsOf); no inline script (CSP). */
 (function () {
   "use strict";
@@ -80,6 +81,38 @@
     modeler.get("modeling").updateProperties(element, {extensionElements: ext});
   }
 
+  function setParameter(modeler, element, name, value) {
+    var bo = element.businessObject;
+    var ext = ensureExtensions(modeler, bo);
+    var op = extension({extensionElements: ext}, "spiffworkflow:serviceTaskOperator");
+    var params = child(op, "spiffworkflow:parameters");
+    var param = child(params, "spiffworkflow:parameter", function (p) { return p.id === name; });
+    if (!param) { return; }
+    param.value = value;
+    modeler.get("modeling").updateProperties(element, {extensionElements: ext});
+  }
+
+  function setCondition(modeler, element, body) {
+    var modeling = modeler.get("modeling");
+    if (!body) {
+      modeling.updateProperties(element, {conditionExpression: undefined});
+      return;
+    }
+    var expression = modeler.get("moddle").create("bpmn:FormalExpression", {body: body});
+    modeling.updateProperties(element, {conditionExpression: expression});
+  }
+
+  function input(label, id, value, onChange, multiline) {
+    var wrap = el("div", {"class": "field"});
+    wrap.appendChild(el("label", {"for": id}, label));
+    var box = el(multiline ? "textarea" : "input", {id: id, "data-role": id, spellcheck: "false"});
+    if (multiline) { box.setAttribute("rows", "6"); }
+    box.value = value || "";
+    box.addEventListener("change", function () { onChange(box.value); });
+    wrap.appendChild(box);
+    return wrap;
+  }
+
   function select(label, id, options, current, onChange) {
     var wrap = el("div", {"class": "field"});
     wrap.appendChild(el("label", {"for": id}, label));
@@ -147,9 +180,23 @@
           return {value: op.name, label: op.name + " — " + op.label};
         }), operationOf(bo), function (value) { setOperation(modeler, element, byName[value]); render(); }));
         var current = byName[operationOf(bo)];
+        var params = child(extension(bo, "spiffworkflow:serviceTaskOperator"), "spiffworkflow:parameters");
         if (current && current.parameters.length) {
-          panel.appendChild(el("p", {"class": "hint"}, "参数（表达式，在 XML 中填写）：" + current.parameters.join("、")));
+          panel.appendChild(el("p", {"class": "hint"}, "参数是表达式（受限环境）：文字须加引号，如 \"已受理\"；可引用表单字段。"));
+          current.parameters.forEach(function (name) {
+            var param = child(params, "spiffworkflow:parameter", function (p) { return p.id === name; });
+            panel.appendChild(input("参数 " + name, "panel-param-" + name, param ? param.value : "",
+              function (value) { setParameter(modeler, element, name, value); }));
+          });
         }
+      } else if (type === "bpmn:SequenceFlow") {
+        var condition = bo.conditionExpression ? bo.conditionExpression.body : "";
+        panel.appendChild(input("条件表达式（从网关出发时）", "panel-condition", condition,
+          function (value) { setCondition(modeler, element, value.trim()); }));
+      } else if (type === "bpmn:ScriptTask") {
+        panel.appendChild(input("脚本（受限环境中的 Python）", "panel-script", bo.script || "", function (value) {
+          modeler.get("modeling").updateProperties(element, {scriptFormat: "python", script: value});
+        }, true));
       }
     }
 
