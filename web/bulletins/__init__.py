@@ -96,10 +96,7 @@ def generate() -> object:
 def show(bulletin_id: int) -> str:
     bulletin = bulletins.get_bulletin(db.session, bulletin_id)
     bulletins.ensure_may_read(current_user, bulletin)
-    task = bulletins.review_task_of(db.session, bulletin) if bulletins.may_manage(current_user) else None
-    return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {}, task=task,
-                           statuses=BULLETIN_STATUSES, columns=bulletins.RANK_COLUMNS,
-                           rates=bulletins.RATE_COLUMNS, values={}, errors={})
+    return _render_show(bulletin)
 
 
 @bp.post("/<int:bulletin_id>/review")
@@ -112,11 +109,7 @@ def review(bulletin_id: int) -> object:
         db.session.commit()
     except FormInvalid as exc:
         db.session.rollback()
-        bulletin = bulletins.get_bulletin(db.session, bulletin_id)
-        return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {},
-                               task=bulletins.review_task_of(db.session, bulletin), statuses=BULLETIN_STATUSES,
-                               columns=bulletins.RANK_COLUMNS, rates=bulletins.RATE_COLUMNS,
-                               values=request.form, errors=exc.errors), 422
+        return _render_show(bulletins.get_bulletin(db.session, bulletin_id), request.form, exc.errors), 422
     if newest.id != bulletin_id:
         generate_in_background(newest.id)
         flash(f"已退回，正在重新生成第 {newest.revision} 版。", "success")
@@ -198,6 +191,14 @@ def assessment_export(year: int, fmt: str) -> Response:
     if fmt == "csv":
         return _download(assessments.assessment_csv(rows).encode(), "text/csv", f"assessment-{year}.csv")
     return _download(assessment_workbook(year, sheet, rows, assessments.INDICATORS), XLSX, f"assessment-{year}.xlsx")
+
+
+def _render_show(bulletin: object, values: object = None, errors: dict | None = None) -> str:
+    """The bulletin with its figures, its progress while generating, and the review form for the DRC."""
+    task = bulletins.review_task_of(db.session, bulletin) if bulletins.may_manage(current_user) else None
+    return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {}, task=task,
+                           statuses=BULLETIN_STATUSES, columns=bulletins.RANK_COLUMNS,
+                           rates=bulletins.RATE_COLUMNS, values=values or {}, errors=errors or {})
 
 
 def _generated(bulletin_id: int) -> object:
