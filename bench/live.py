@@ -133,6 +133,16 @@ class Gunicorn:
         self.kill()
         raise RuntimeError(f"gunicorn did not answer within {timeout}s: {self.log.read_text()[-3000:]}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its live workers so far (Linux /proc)."""
+        if self.process is None:
+            return 0.0
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        return sum(process_cpu_seconds(pid) for pid in pids)
+
     def kill(self) -> None:
         """SIGKILL the master and every worker at once, as a crash or an OOM kill of the host would."""
         if self.process is not None and self.process.poll() is None:
@@ -205,6 +215,15 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process from /proc/PID/stat (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def csrf_token(page: bytes) -> str:
