@@ -38,11 +38,13 @@ def test_only_auditors_see_the_audit_page(client, login) -> None:  # noqa: ANN00
     login("km-commerce")
     assert client.get("/audit/").status_code == 403
     assert client.get("/audit/export").status_code == 403
+    assert 'href="/audit/"' not in client.get("/").get_data(as_text=True)  # no menu entry for officials
     for auditor in ("sysadmin", "ndrc"):
         login(auditor)
         page = client.get("/audit/")
         assert page.status_code == 200
         assert "审计日志" in page.get_data(as_text=True)
+        assert 'href="/audit/"' in page.get_data(as_text=True)  # the menu entry
 
 
 def test_search_by_case_person_department_and_period(app, api, client, login) -> None:  # noqa: ANN001
