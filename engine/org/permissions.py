@@ -37,11 +37,15 @@ SEE_OVERDUE = "see_overdue"
 VIEW_RECORDS = "view_records"
 APPLY_FOR_REPAIR = "apply_for_repair"
 MANAGE_MEASURES = "manage_measures"
+PUBLISH_CASES = "publish_cases"
 OPERATE_EXCHANGE = "operate_exchange"
 VIEW_AUDIT = "view_audit"
 ADMINISTER_PROCESSES = "administer_processes"
 ADMINISTER_TIME_LIMITS = "administer_time_limits"
 ADMINISTER_ORG = "administer_org"
+SEE_STATISTICS = "see_statistics"
+MANAGE_BULLETINS = "manage_bulletins"
+CHANNEL_FEED = "channel_feed"  # channel keys only
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "公开访问（无需登录）",
@@ -59,30 +63,34 @@ PERMISSIONS: dict[str, str] = {
     VIEW_RECORDS: "查看违约失信记录",
     APPLY_FOR_REPAIR: "申请信用修复",
     MANAGE_MEASURES: "实施、解除失信惩戒措施，维护措施清单",
+    PUBLISH_CASES: "选定、脱敏编辑、撤下曝光典型案例（审核由信用处负责人在待办中办理）",
     OPERATE_EXCHANGE: "查看、重试平台推送",
     VIEW_AUDIT: "查询审计日志",
     ADMINISTER_PROCESSES: "流程管理（部署、迁移、实例修复）",
     ADMINISTER_TIME_LIMITS: "维护办理时限和工作日历",
     ADMINISTER_ORG: "部门和用户管理",
+    SEE_STATISTICS: "查看统计调度、调度通报和年度考核",
+    MANAGE_BULLETINS: "生成、审核调度通报，维护年度考核评分表",
+    CHANNEL_FEED: "（渠道密钥）跟踪本渠道投诉的办理进展",
 }
 
 _CASE_WORK = {SIGNED_IN, VIEW_CASE, VIEW_CONTACT_DATA, VIEW_TASK, WORK_TASK, UNCLAIM_TASK, PAUSE_CLOCK, VIEW_RECORDS}
 
 # role code (engine.org.models.ROLES) → what it grants; an official holds the union of their roles' grants
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "intake": frozenset(_CASE_WORK | {REGISTER_COMPLAINT, DECIDE_DUPLICATES}),  # 受理登记人员
+    "intake": frozenset(_CASE_WORK | {REGISTER_COMPLAINT, DECIDE_DUPLICATES, SEE_STATISTICS}),  # 受理登记人员
     "official": frozenset(_CASE_WORK | {APPLY_FOR_REPAIR}),  # 部门经办人员
     "leader": frozenset(_CASE_WORK | {APPLY_FOR_REPAIR, UNCLAIM_FOR_OTHERS}),  # 部门负责人
-    "prefecture_lead": frozenset(_CASE_WORK | {SEE_OVERDUE}),  # 州（市）信用牵头单位
+    "prefecture_lead": frozenset(_CASE_WORK | {SEE_OVERDUE, SEE_STATISTICS}),  # 州（市）信用牵头单位
     "ndrc": frozenset(_CASE_WORK | {  # 省发展改革委信用处
-        REGISTER_COMPLAINT, DECIDE_DUPLICATES, SEE_OVERDUE, APPLY_FOR_REPAIR, MANAGE_MEASURES, OPERATE_EXCHANGE,
-        VIEW_AUDIT, ADMINISTER_TIME_LIMITS}),
+        REGISTER_COMPLAINT, DECIDE_DUPLICATES, SEE_OVERDUE, APPLY_FOR_REPAIR, MANAGE_MEASURES, PUBLISH_CASES,
+        OPERATE_EXCHANGE, VIEW_AUDIT, ADMINISTER_TIME_LIMITS, SEE_STATISTICS, MANAGE_BULLETINS}),
     "process_admin": frozenset({SIGNED_IN, VIEW_CASE, VIEW_TASK, ADMINISTER_PROCESSES}),  # 流程管理员
     "sysadmin": frozenset({  # 系统管理员: no case contents
         SIGNED_IN, ADMINISTER_PROCESSES, ADMINISTER_TIME_LIMITS, ADMINISTER_ORG, VIEW_AUDIT, OPERATE_EXCHANGE}),
 }
 # a channel's X-Api-Key: submit complaints and read its own (a reduced view, chosen by the web layer)
-CHANNEL_PERMISSIONS = frozenset({PUBLIC, REGISTER_COMPLAINT, VIEW_CASE})
+CHANNEL_PERMISSIONS = frozenset({PUBLIC, REGISTER_COMPLAINT, VIEW_CASE, CHANNEL_FEED})
 
 MESSAGES: dict[str, str] = {
     REGISTER_COMPLAINT: "只有受理登记人员和省发展改革委信用处人员可以登记投诉",
@@ -96,11 +104,14 @@ MESSAGES: dict[str, str] = {
     VIEW_RECORDS: "您无权查看该违约失信记录",
     APPLY_FOR_REPAIR: "只有被投诉主体或其上级部门可以申请信用修复",
     MANAGE_MEASURES: "只有省发展改革委可以实施、解除惩戒措施或维护措施清单",
+    PUBLISH_CASES: "只有省发展改革委可以选定、编辑或撤下曝光典型案例",
     OPERATE_EXCHANGE: "只有省发展改革委或系统管理员可以查看和重试平台推送",
     VIEW_AUDIT: "只有系统管理员和省发展改革委可以查询审计日志",
     ADMINISTER_PROCESSES: "只有流程管理员或系统管理员可以管理流程",
     ADMINISTER_TIME_LIMITS: "只有省发展改革委或系统管理员可以维护办理时限和工作日历",
     ADMINISTER_ORG: "只有系统管理员可以管理部门和用户",
+    SEE_STATISTICS: "只有省发展改革委和州（市）信用牵头单位可以查看统计调度",
+    MANAGE_BULLETINS: "只有省发展改革委可以生成、审核调度通报和维护考核评分表",
 }
 Principal = Official | ChannelKey | None
 
@@ -234,6 +245,11 @@ def _see_overdue(official: Official, _obj: Any) -> bool:
     return official.has_role("ndrc") or bool(_prefecture_lead_of(official))
 
 
+def _see_statistics(official: Official, _obj: Any) -> bool:
+    """The provincial DRC (all of Yunnan) and prefecture credit leads (their prefecture: engine.oversight.scope)."""
+    return sees_all_cases(official) or bool(_prefecture_lead_of(official))
+
+
 def _view_record(official: Official, record: BreachRecord | None) -> bool:
     """The provincial DRC all; a prefecture lead its prefecture; the determining department and the respondent."""
     if record is None or sees_all_cases(official):
@@ -257,6 +273,7 @@ _RULES = {
     VIEW_CASE: _view_case, VIEW_CONTACT_DATA: _view_contact, VIEW_TASK: _view_task, WORK_TASK: _work_task,
     UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, DECIDE_DUPLICATES: _decide_duplicates,
     SEE_OVERDUE: _see_overdue, VIEW_RECORDS: _view_record, APPLY_FOR_REPAIR: _apply_for_repair,
+    SEE_STATISTICS: _see_statistics,
 }
 
 

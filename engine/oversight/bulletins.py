@@ -19,11 +19,11 @@ from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import EngineError, NotFound, PermissionDenied, TaskNotReady
 from engine.notify.models import Notification
+from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.oversight import statistics
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS, Bulletin
 from engine.oversight.periods import SHANGHAI, Period
-from engine.oversight.scope import lead_prefecture, sees_province
 from engine.workflow import clock
 
 logger = logging.getLogger(__name__)
@@ -227,12 +227,13 @@ def public_part(snapshot: dict[str, Any]) -> dict[str, Any]:
 # --- reading -------------------------------------------------------------------------------------------
 
 def may_read(official: Official) -> bool:
-    """The provincial DRC and prefecture credit leads read bulletins; only the DRC reviews and publishes."""
-    return sees_province(official) or lead_prefecture(official) is not None
+    """`see_statistics`: the provincial DRC and prefecture credit leads read bulletins."""
+    return permissions.allowed(official, permissions.SEE_STATISTICS)
 
 
 def may_manage(official: Official) -> bool:
-    return official.is_active and official.has_role("ndrc")
+    """`manage_bulletins`: only the provincial DRC generates, reviews and publishes."""
+    return permissions.allowed(official, permissions.MANAGE_BULLETINS)
 
 
 def ensure_may_read(official: Official, bulletin: Bulletin | None = None) -> None:

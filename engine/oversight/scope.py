@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, PermissionDenied
+from engine.org import permissions
 from engine.org.demo import PREFECTURES as _DEMO_PREFECTURES
 from engine.org.models import Department, Official
 
@@ -73,7 +74,8 @@ def lead_prefecture(official: Official) -> str | None:
 
 
 def may_see_dashboard(official: Official) -> bool:
-    return sees_province(official) or lead_prefecture(official) is not None
+    """`see_statistics` (engine.org.permissions); the scope then follows from sees_province / lead_prefecture."""
+    return permissions.allowed(official, permissions.SEE_STATISTICS)
 
 
 def resolve_scope(session: Session, official: Official, prefecture: str | None = None,
@@ -97,6 +99,8 @@ def resolve_scope(session: Session, official: Official, prefecture: str | None =
 
 def check_scope(official: Official, scope: Scope) -> None:
     """PermissionDenied unless `official` may see figures of `scope`."""
+    if not may_see_dashboard(official):
+        raise PermissionDenied("只有省发展改革委和州（市）信用牵头单位可以查看统计调度")
     if sees_province(official):
         return
     own = lead_prefecture(official)

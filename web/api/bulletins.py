@@ -9,14 +9,17 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.org.permissions import MANAGE_BULLETINS, SEE_STATISTICS
 from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
-from web.api.common import ApiErrorSchema, UtcDateTime, official_required
+from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
+from web.permissions import protect, requires
 
 blp = Blueprint("api_bulletins", __name__, url_prefix=None, description="调度通报与年度考核")
+protect(blp, SEE_STATISTICS)  # reading; generating, reviewing and the scoring sheet: manage_bulletins
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -124,7 +127,6 @@ class AssessmentSchema(Schema):
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, BulletinPage)
-@official_required
 def list_bulletins(args: dict) -> object:
     """Bulletins, newest period first (prefecture leads: published ones only)."""
     rows, total = bulletins.list_bulletins(db.session, current_user, args["limit"], args["offset"])
@@ -137,7 +139,7 @@ def list_bulletins(args: dict) -> object:
 @blp.response(202, StatusSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(400, schema=ApiErrorSchema)
-@official_required
+@requires(MANAGE_BULLETINS)
 def generate(args: dict) -> object:
     """Start the bulletin process for a period (provincial DRC); poll the `Location` status URL for progress."""
     from web.bulletins import generate_in_background
@@ -153,7 +155,6 @@ def generate(args: dict) -> object:
 @blp.response(200, BulletinDetailSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@official_required
 def get_bulletin(bulletin_id: int) -> object:
     """One bulletin with its frozen snapshot."""
     bulletin = bulletins.get_bulletin(db.session, bulletin_id)
@@ -164,7 +165,6 @@ def get_bulletin(bulletin_id: int) -> object:
 @blp.get("/bulletins/<int:bulletin_id>/status")
 @blp.doc(security=[{"bearer": []}])
 @blp.response(200, StatusSchema)
-@official_required
 def bulletin_status(bulletin_id: int) -> object:
     """Generation progress (what the bulletin page polls)."""
     bulletin = bulletins.get_bulletin(db.session, bulletin_id)
@@ -178,7 +178,7 @@ def bulletin_status(bulletin_id: int) -> object:
 @blp.response(200, BulletinSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
-@official_required
+@requires(MANAGE_BULLETINS)
 def review(args: dict, bulletin_id: int) -> object:
     """Complete the review task: approve (published) or regenerate (returns the new, queued revision)."""
     from web.bulletins import generate_in_background
@@ -192,7 +192,6 @@ def review(args: dict, bulletin_id: int) -> object:
 
 @blp.get("/bulletins/<int:bulletin_id>/xlsx")
 @blp.doc(security=[{"bearer": []}], responses={"200": {"description": "xlsx 文件", "content": {XLSX: {}}}})
-@official_required
 def bulletin_xlsx(bulletin_id: int) -> Response:
     """The bulletin as a formatted spreadsheet (figures, the charts' tables, both rankings)."""
     bulletin = bulletins.get_bulletin(db.session, bulletin_id)
@@ -209,7 +208,6 @@ def bulletin_xlsx(bulletin_id: int) -> Response:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(YearQuery, location="query")
 @blp.response(200, AssessmentSchema)
-@official_required
 def assessment_table(args: dict) -> object:
     """The year's assessment: one row per prefecture and provincial department with score and formula."""
     bulletins.ensure_may_read(current_user)
@@ -222,7 +220,6 @@ def assessment_table(args: dict) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(YearQuery, location="query")
 @blp.response(200, SheetSchema)
-@official_required
 def get_sheet(args: dict) -> object:
     bulletins.ensure_may_read(current_user)
     return assessments.sheet_for(db.session, args["year"] or date.today().year)
@@ -234,7 +231,7 @@ def get_sheet(args: dict) -> object:
 @blp.response(200, SheetSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
-@official_required
+@requires(MANAGE_BULLETINS)
 def put_sheet(args: dict) -> object:
     """Set the year's weights (non-negative, summing to 100) and the repeated-breach deduction (provincial DRC)."""
     bulletins.ensure_may_manage(current_user)
@@ -247,7 +244,6 @@ def put_sheet(args: dict) -> object:
 @blp.get("/assessment/export")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(ExportQuery, location="query")
-@official_required
 def export_assessment(args: dict) -> Response:
     """The table as xlsx or CSV (UTF-8 with BOM), text cells neutralised against formula injection."""
     bulletins.ensure_may_read(current_user)

@@ -13,7 +13,7 @@ from engine.errors import EngineError
 from engine.intake import dedup
 from engine.intake import services as intake
 from engine.intake.models import ChannelKey
-from engine.org.permissions import DECIDE_DUPLICATES, VIEW_CASE
+from engine.org.permissions import CHANNEL_FEED, DECIDE_DUPLICATES
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
 from web.permissions import requires
@@ -128,7 +128,7 @@ class UpdatesPageSchema(Schema):
 @channel_blp.arguments(UpdatesQuery, location="query")
 @channel_blp.response(200, UpdatesPageSchema)
 @channel_blp.alt_response(401, schema=ApiErrorSchema, description="缺少或无效的 X-Api-Key")
-@requires(VIEW_CASE, channel=True)  # a channel's own cases; officials get 401 below: the feed needs a key
+@requires(CHANNEL_FEED, channel=True)  # channel keys only
 def updates(args: dict) -> object:
     """Status updates of this channel's complaints since a time, oldest first (only notes for the complainant)."""
     key = current_channel_key()

@@ -8,15 +8,18 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.cases.models import CHANNELS, DOMAINS
+from engine.org.permissions import SEE_STATISTICS
 from engine.oversight.periods import Period
 from engine.oversight.scope import GROUP_LABELS, resolve_scope
 from engine.oversight.statistics import OVERDUE_BUCKETS, REQUIRED_RECORD_FIELDS, STAGES, figures, ranking
 from engine.workflow import clock
-from web.api.common import ApiErrorSchema, official_required
+from web.api.common import ApiErrorSchema
 from web.extensions import db
+from web.permissions import protect
 
 blp = Blueprint("api_oversight", __name__, url_prefix="/oversight",
                 description="调度统计：受理、核实、整改、违约失信记录、惩戒、修复与数据质量（省发展改革委看全省，州（市）信用牵头单位看本州（市））")
+protect(blp, SEE_STATISTICS)  # the scope (all of Yunnan or one prefecture): engine.oversight.scope
 MAX_DAYS = 3 * 366
 LABELS = {"channels": CHANNELS, "domains": DOMAINS, "prefectures": GROUP_LABELS, "stages": STAGES,
           "overdue_buckets": OVERDUE_BUCKETS, "required_fields": REQUIRED_RECORD_FIELDS,
@@ -189,7 +192,6 @@ def period_of(args: dict) -> Period:
 @blp.arguments(FiguresQuery, location="query")
 @blp.response(200, FiguresSchema)
 @blp.alt_response(403, schema=ApiErrorSchema, description="不是省发展改革委或州（市）信用牵头单位，或超出本州（市）")
-@official_required
 def get_figures(args: dict) -> object:
     """All dashboard figures for a period, for all of Yunnan, one prefecture or one respondent department."""
     scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])
@@ -202,7 +204,6 @@ def get_figures(args: dict) -> object:
 @blp.arguments(RankingQuery, location="query")
 @blp.response(200, RankingSchema)
 @blp.alt_response(403, schema=ApiErrorSchema, description="不是省发展改革委或州（市）信用牵头单位，或超出本州（市）")
-@official_required
 def get_ranking(args: dict) -> object:
     """One row per prefecture (all 16 and 省直) or per respondent department, with the rates bulletins rank by."""
     scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])

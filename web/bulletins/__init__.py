@@ -24,14 +24,17 @@ from flask import (
 from flask_login import current_user
 
 from engine.errors import EngineError, FormInvalid
+from engine.org.permissions import MANAGE_BULLETINS, PUBLIC, SEE_STATISTICS
 from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from web.extensions import db
+from web.permissions import protect, requires
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
+protect(bp, SEE_STATISTICS)  # the provincial DRC and prefecture credit leads; below: managing, and the public part
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REVIEW_FIELDS = ("decision", "remarks", "regenerate_reason")
 
@@ -55,15 +58,6 @@ def generate_in_background(bulletin_id: int) -> None:
     app.extensions.setdefault("lvyue_bulletin_threads", []).append(thread)
 
 
-@bp.before_request
-def _sign_in_outside_public() -> object:
-    if request.endpoint and request.endpoint.startswith("bulletins.public"):
-        return None
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    return None
-
-
 @bp.get("/")
 def index() -> str:
     rows, total = bulletins.list_bulletins(db.session, current_user, limit=100)
@@ -73,6 +67,7 @@ def index() -> str:
 
 
 @bp.post("/generate")
+@requires(MANAGE_BULLETINS)
 def generate() -> object:
     """Start the bulletin process for a chosen period (provincial DRC)."""
     kind = request.form.get("kind", "")
@@ -100,6 +95,7 @@ def show(bulletin_id: int) -> str:
 
 
 @bp.post("/<int:bulletin_id>/review")
+@requires(MANAGE_BULLETINS)
 def review(bulletin_id: int) -> object:
     """Approve and publish, or send back for regeneration (the bulletin process's review task)."""
     data = {name: (request.form.get(name) or "").strip() or None for name in REVIEW_FIELDS}
@@ -134,11 +130,13 @@ def xlsx(bulletin_id: int) -> Response:
 # --- public part (no account) ------------------------------------------------------------------------------
 
 @bp.get("/public/")
+@requires(PUBLIC)
 def public_index() -> str:
     return render_template("bulletins/public_index.html", rows=bulletins.public_bulletins(db.session))
 
 
 @bp.get("/public/<int:bulletin_id>")
+@requires(PUBLIC)
 def public_show(bulletin_id: int) -> str:
     bulletin = bulletins.public_bulletin(db.session, bulletin_id)
     return render_template("bulletins/public_show.html", b=bulletin, p=bulletin.public_snapshot or {},
@@ -158,6 +156,7 @@ def assessment_table() -> str:
 
 
 @bp.route("/assessment/sheet", methods=["GET", "POST"])
+@requires(MANAGE_BULLETINS)
 def assessment_sheet() -> object:
     """Edit the year's weights (provincial DRC): non-negative, summing to 100."""
     bulletins.ensure_may_manage(current_user)

@@ -9,7 +9,7 @@ from engine.cases import services as cases
 from engine.cases.models import BREACH_TYPES, DOMAINS
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
-from engine.errors import EngineError, FormInvalid
+from engine.errors import EngineError, FormInvalid, PermissionDenied
 from engine.intake import evidence
 from engine.intake import services as intake
 from engine.org.permissions import PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
@@ -133,6 +133,8 @@ def _clock_action(complaint_id: int, action, done: str) -> object:  # noqa: ANN0
     except FormInvalid as exc:
         db.session.rollback()
         flash("；".join(exc.errors.values()) or exc.message, "error")
+    except PermissionDenied:
+        raise  # a 403 page, like any other refusal of the permission check
     except EngineError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -130,6 +130,8 @@ def _claim_action(task_id: str, action: Callable[..., HumanTask], done: str) -> 
         action(db.session, task_id, current_user)
         db.session.commit()
         flash(done, "success")
+    except PermissionDenied:
+        raise  # a 403 page: not this official's task
     except EngineError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, select
 
 from engine.cases.models import CHANNELS, DOMAINS
 from engine.org.models import Department
+from engine.org.permissions import SEE_STATISTICS
 from engine.oversight import drill
 from engine.oversight.periods import Period
 from engine.oversight.scope import GROUP_LABELS, PREFECTURES, may_see_dashboard, resolve_scope, sees_province
 from engine.oversight.statistics import OVERDUE_BUCKETS, REQUIRED_RECORD_FIELDS, figures, ranking
 from web.api.oversight import FiguresQuery, period_of
 from web.extensions import db
+from web.permissions import protect
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
+protect(bp, SEE_STATISTICS)  # the scope (all of Yunnan or one prefecture): engine.oversight.scope
 PAGE_SIZE = 50
 FILTERS = ("start", "end", "prefecture", "department", "channel", "domain")
 RANK_LIMIT = 20
@@ -33,7 +36,6 @@ def _args() -> dict[str, Any]:
 
 
 @bp.get("/")
-@login_required
 def index() -> str:
     """The dashboard for the caller's scope: every table's numbers link to their cases."""
     args = _args()
@@ -56,7 +58,6 @@ def index() -> str:
 
 
 @bp.get("/cases")
-@login_required
 def cases() -> str:
     """The cases counted in one number of the dashboard (same filters, same definitions)."""
     args = _args()
