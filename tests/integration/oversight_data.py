@@ -19,6 +19,8 @@ hand from this script.
      dispute resolution open
   G  官渡区商务局 (530100), 营商环境平台, 招商引资: merged into A while A was open
   H  麒麟区商务局 (530300), 工信部平台, 其他: received 2026-03-30, screening still open
+  R  麒麟区商务局 (530300), 信用云南, 招标投标: verified unfounded and closed; the complainant objected, the DRC
+     reopened it (a new run of the procedure) → verified again, founded → rectified
   M1 a record migrated from the platform (麒麟区商务局, determined 2025-05-06, minor) with a measure applied
      2026-01-15, repaired 2026-03-20
   M2 a record migrated from the platform (蒙自市工信局 again: a repeated breach), determined 2026-02-20,
@@ -146,6 +148,24 @@ def build(session: Session, official: Callable[[str], Official]) -> Builder:
     b.step("F", "verify", "dl-gov", {"outcome": "disputed", "explanation": "对合同条款有争议"}, yn(2026, 3, 5, 9))
     # H: screening open --------------------------------------------------------------------------------------
     b.register("H", yn(2026, 3, 30, 9), "qj-qilin-commerce", "miit", "other")
+    # R: closed, objected to, reopened by the DRC, handled again -------------------------------------------
+    from engine.intake.feedback import object_to
+
+    b.register("R", yn(2026, 1, 6, 9), "qj-qilin-commerce", "credit_yunnan", "bidding")
+    b.step("R", "screening", "intake", ACCEPT, yn(2026, 1, 7, 9))
+    b.step("R", "verify", "qj-commerce", {"outcome": "unfounded", "explanation": "已履行"}, yn(2026, 1, 9, 9))
+    object_to(session, b.cases["R"], "付款并未到账", now=yn(2026, 1, 12, 9))
+    session.commit()
+    b.step("R", "decide_objection", "ndrc", {"reopen": True, "decision_reason": "请重新核实付款情况"},
+           yn(2026, 1, 13, 9))
+    b.step("R", "screening", "intake", ACCEPT, yn(2026, 1, 14, 9))
+    b.step("R", "verify", "qj-commerce", {"outcome": "founded", "explanation": "属实"}, yn(2026, 1, 16, 9))
+    b.step("R", "order_rectification", "qj-commerce", {"deadline": "2026-02-16", "requirements": "付款"},
+           yn(2026, 1, 17, 9))
+    b.step("R", "report_rectification", "qilin-commerce", {"completed": True, "measures": "已付款"},
+           yn(2026, 1, 27, 9))
+    b.step("R", "review_rectification", "qj-commerce", {"rectified": True, "review_comment": "到账"},
+           yn(2026, 1, 29, 9))
     # C (last: cases registered after the new version is deployed would start on it) -----------------------------------
     b.register("C", yn(2026, 2, 2, 9), "qj-qilin-commerce", "credit_yunnan", "bidding")
     b.step("C", "screening", "intake", ACCEPT, yn(2026, 2, 3, 9))

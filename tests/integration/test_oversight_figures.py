@@ -3,7 +3,8 @@
 Due times used below, as the engine computed them from the working-day calendar (asserted in the first test):
 verify 15 working days, screening 7, e.g. A's verify created 01-06 → due 01-27 23:59:59; D's 01-13 → 02-03
 (Spring Festival 02-15…02-23 is after it); C's 02-03 → 03-02 (across the festival); E's 03-03 → 03-24;
-F's 02-25 → 03-17, moved 4 working days later by the pause 02-26 → 03-03 → 03-23.
+F's 02-25 → 03-17, moved 4 working days later by the pause 02-26 → 03-03 → 03-23; R's first 01-07 → 01-28, after
+the reopening 01-14 → 02-04.
 """
 from __future__ import annotations
 
@@ -61,41 +62,45 @@ def test_the_data_set_is_what_the_expectations_assume(session: Session, data) ->
     assert {n: (k.status, k.result) for n, k in c.items()} == {
         "A": ("closed", "rectified"), "G": ("merged", "merged"), "B": ("closed", "rejected"),
         "B0": ("screening", None), "D": ("closed", "breach_reported"), "E": ("verifying", None),
-        "F": ("negotiating", None), "H": ("screening", None), "C": ("closed", "unfounded")}
+        "F": ("negotiating", None), "H": ("screening", None), "C": ("closed", "unfounded"),
+        "R": ("closed", "rectified")}
     assert c["D"].supervised_at is not None
     assert c["E"].supervised_at is not None
 
 
 def test_intake_by_channel_domain_prefecture_and_month(session: Session, data) -> None:  # noqa: ANN001
     f = figures(session, Q1, now=NOW)
-    # A G B D E F H C received in Q1 (B at 01-01 00:30 Yunnan time is 2025 in UTC); B0 at 2025-12-31 23:30 is not
-    assert f.intake.__dict__ == intake(8, accepted=5, rejected=1, merged=1, pending=1)
+    # A G B D E F H C R received in Q1 (B at 01-01 00:30 Yunnan time is 2025 in UTC); B0 at 2025-12-31 23:30 is
+    # not; R, reopened, is one complaint
+    assert f.intake.__dict__ == intake(9, accepted=6, rejected=1, merged=1, pending=1)
     assert {k: v.__dict__ for k, v in f.by_channel.items()} == {
-        "counter": intake(3, accepted=3), "credit_yunnan": intake(1, accepted=1),
+        "counter": intake(3, accepted=3), "credit_yunnan": intake(2, accepted=2),
         "hotline_12345": intake(1, rejected=1), "business_env": intake(1, merged=1),
         "petition": intake(1, accepted=1), "miit": intake(1, pending=1)}
     assert list(f.by_channel) == ["counter", "credit_yunnan", "hotline_12345", "business_env", "petition", "miit"]
     assert {k: v.received for k, v in f.by_domain.items()} == {
-        "government_procurement": 1, "bidding": 1, "investment_promotion": 3, "ppp": 1, "industrial_support": 1,
+        "government_procurement": 1, "bidding": 2, "investment_promotion": 3, "ppp": 1, "industrial_support": 1,
         "other": 1}
     assert {k: v.__dict__ for k, v in f.by_prefecture.items()} == {
-        "530100": intake(3, accepted=1, rejected=1, merged=1), "530300": intake(2, accepted=1, pending=1),
+        "530100": intake(3, accepted=1, rejected=1, merged=1), "530300": intake(3, accepted=2, pending=1),
         "532500": intake(1, accepted=1), "532900": intake(1, accepted=1), "530000": intake(1, accepted=1)}
-    assert {k: v.received for k, v in f.by_month.items()} == {"2026-01": 4, "2026-02": 2, "2026-03": 2}
+    assert {k: v.received for k, v in f.by_month.items()} == {"2026-01": 5, "2026-02": 2, "2026-03": 2}
 
 
 def test_verification_on_time_outcomes_and_overdue(session: Session, data) -> None:  # noqa: ANN001
     f = figures(session, Q1, now=NOW)
-    # due in Q1: A (on time), D (late: done 02-13), E (open past due), F (on time, pause moved it), C (on time,
-    # migrated: counted once)
-    assert (f.verification.due, f.verification.on_time, f.verification.late, f.verification.late_open) == (5, 3, 1, 1)
-    assert f.verification.rate == 0.6
+    # due in Q1: A (01-27, on time), R twice (01-28 and, reopened, 02-04: both on time), D (02-03, late: done
+    # 02-13), E (03-24, open past due), F (03-23, on time, the pause moved it), C (03-02, on time, migrated:
+    # counted once)
+    assert (f.verification.due, f.verification.on_time, f.verification.late, f.verification.late_open) == (7, 5, 1, 1)
+    assert f.verification.rate == 0.7143
     assert {m: (v.due, v.on_time) for m, v in f.verification_by_month.items()} == {
-        "2026-01": (1, 1), "2026-02": (1, 0), "2026-03": (3, 2)}
+        "2026-01": (2, 2), "2026-02": (2, 1), "2026-03": (3, 2)}
     o = f.outcomes
+    # A D R founded (R as reopened: its first verdict was replaced), C unfounded, F disputed
     assert (o.verified, o.founded, o.unfounded, o.disputed, o.rectifying, o.rectified, o.breach_reported) == (
-        4, 2, 1, 1, 0, 1, 1)
-    assert (o.founded_rate, o.rectification_rate) == (0.5, 0.5)
+        5, 3, 1, 1, 0, 2, 1)
+    assert (o.founded_rate, o.rectification_rate) == (0.6, 0.6667)
     # open past due at 04-10 10:00: B0 screening (due 01-12, 87 d 10 h), E verify (due 03-24, 16 d 10 h, 挂牌督办),
     # H screening (due 04-09, 10 h); F's dispute is due 04-17
     d = f.overdue
@@ -109,18 +114,21 @@ def test_stage_days_median_and_90th_percentile(session: Session, data) -> None: 
         stages = {s.stage: (s.count, s.median_days, s.p90_days, s.mean_days)
                   for s in stage_timings(session, Q1, now=NOW, method=method)}
         assert stages == {
-            "screening": (6, 1.0, 1.0, 1.0),  # A B D E F C one day each; G's was withdrawn by the merge
+            # A B D E F C and R twice, one day each; G's was withdrawn by the merge
+            "screening": (8, 1.0, 1.0, 1.0),
             "designate_supervisor": (0, None, None, None),
-            # A 2, D 31, F 8 − 5 paused = 3, C 3 → [2, 3, 3, 31]: median 3, p90 at rank 2.7 → 3 + 0.7·28 = 22.6
-            "verify": (4, 3.0, 22.6, 9.75),
+            # A 2, R 2 and 2, D 31, F 8 − 5 paused = 3, C 3 → [2, 2, 2, 3, 3, 31]: median at rank 2.5 → 2.5,
+            # p90 at rank 4.5 → 3 + 0.5·28 = 17, mean 43 / 6
+            "verify": (6, 2.5, 17.0, 7.17),
             "resolve_dispute": (0, None, None, None),
-            "order_rectification": (2, 1.0, 1.0, 1.0),
-            "report_rectification": (1, 10.0, 10.0, 10.0),  # D's was withdrawn by its deadline timer
-            "review_rectification": (1, 2.0, 2.0, 2.0),
+            "order_rectification": (3, 1.0, 1.0, 1.0),
+            "report_rectification": (2, 10.0, 10.0, 10.0),  # A and R; D's was withdrawn by its deadline timer
+            "review_rectification": (2, 2.0, 2.0, 2.0),
             "confirm_breach_task": (2, 2.5, 2.9, 2.5),  # D twice (sent back by the DRC): 2 and 3 days
             "ndrc_review": (2, 1.0, 1.0, 1.0),
-            # closed in Q1, not rejected or merged: C 5, A 16, D 57 → median 16, p90 at rank 1.8 → 16 + 0.8·41
-            "total": (3, 16.0, 48.8, 26.0),
+            # closed in Q1, not rejected or merged: C 5, A 16, R 23 (received 01-06, closed again 01-29), D 57 →
+            # median at rank 1.5 → 19.5, p90 at rank 2.7 → 23 + 0.7·34 = 46.8, mean 101 / 4
+            "total": (4, 19.5, 46.8, 25.25),
         }, method
     if session.get_bind().dialect.name == "sqlite":
         with pytest.raises(Exception):  # noqa: B017,PT011 - SQLite has no ordered-set aggregates
@@ -164,7 +172,8 @@ def test_ranking_by_prefecture_and_department(session: Session, data) -> None:  
     by = {r.key: r for r in rows}
     km, qj, hh = by["530100"], by["530300"], by["532500"]
     assert (km.received, km.accepted, km.rejected, km.verify_due, km.verify_on_time, km.overdue_now) == (3, 1, 1, 1, 1, 1)
-    assert (qj.received, qj.repairs, qj.measures_applied, qj.deliveries, qj.deliveries_late_or_failing) == (2, 1, 1, 2, 0)
+    assert (qj.received, qj.repairs, qj.measures_applied, qj.deliveries, qj.deliveries_late_or_failing) == (3, 1, 1, 2, 0)
+    assert (qj.verify_due, qj.verify_on_time, qj.founded, qj.rectified) == (3, 3, 1, 1)  # C, R twice; R
     assert (hh.breaches_confirmed, hh.records_with_measures, hh.repeat_respondents, hh.records_missing) == (2, 1, 1, 1)
     assert (hh.on_time_rate, hh.rectification_rate, hh.data_quality_rate, hh.punishment_rate) == (0.0, 0.0, 0.5, 0.5)
     assert (hh.deliveries, hh.deliveries_late_or_failing) == (4, 3)
@@ -191,16 +200,16 @@ def test_the_cases_behind_each_number(session: Session, data) -> None:  # noqa: 
         assert total == len(rows)
         return {n for n, k in c.items() if k.id in {r.id for r in rows}}
 
-    assert names("received") == {"A", "B", "C", "D", "E", "F", "G", "H"}
-    assert names("accepted") == {"A", "C", "D", "E", "F"}
+    assert names("received") == {"A", "B", "C", "D", "E", "F", "G", "H", "R"}
+    assert names("accepted") == {"A", "C", "D", "E", "F", "R"}
     assert names("rejected") == {"B"}
     assert names("merged") == {"G"}
     assert names("pending") == {"H"}
-    assert names("founded") == {"A", "D"}
+    assert names("founded") == {"A", "D", "R"}
     assert names("unfounded") == {"C"}
     assert names("disputed") == {"F"}
-    assert names("verify_due") == {"A", "C", "D", "E", "F"}
-    assert names("verify_on_time") == {"A", "C", "F"}
+    assert names("verify_due") == {"A", "C", "D", "E", "F", "R"}
+    assert names("verify_on_time") == {"A", "C", "F", "R"}
     assert names("verify_late") == {"D", "E"}
     assert names("overdue") == {"B0", "E", "H"}
     assert names("supervised") == {"E"}

@@ -47,15 +47,15 @@ def test_the_provincial_drc_sees_the_dashboard_with_links_to_the_cases(client, l
     assert "<script>" not in html  # the CSP allows no inline script: data comes from the JSON API
     assert 'src="/static/vendor/echarts/echarts.min.js"' in html
     assert 'data-figures-url="/api/v1/oversight/figures?start=2026-01-01&amp;end=2026-03-31"' in html
-    # every number links to its cases: 8 received, 5 accepted; 昆明 has 3
-    assert re.search(r'href="/oversight/cases\?start=2026-01-01&amp;end=2026-03-31&amp;figure=received">8</a>', html)
-    assert re.search(r'figure=accepted">5</a>', html)
+    # every number links to its cases: 9 received, 6 accepted; 昆明 has 3
+    assert re.search(r'href="/oversight/cases\?start=2026-01-01&amp;end=2026-03-31&amp;figure=received">9</a>', html)
+    assert re.search(r'figure=accepted">6</a>', html)
     assert re.search(r'figure=received&amp;prefecture=530100">3</a>', html)
     accepted = client.get(f"/oversight/cases?figure=accepted&{Q1}")
     assert accepted.status_code == 200
-    expected = {data.cases[n].tracking_code for n in ("A", "C", "D", "E", "F")}
+    expected = {data.cases[n].tracking_code for n in ("A", "C", "D", "E", "F", "R")}
     assert codes(accepted.get_data(as_text=True)) == expected
-    assert "共 5 件" in accepted.get_data(as_text=True)
+    assert "共 6 件" in accepted.get_data(as_text=True)
     km = client.get(f"/oversight/cases?figure=received&prefecture=530100&{Q1}").get_data(as_text=True)
     assert codes(km) == {data.cases[n].tracking_code for n in ("A", "B", "G")}
     assert client.get(f"/oversight/cases?figure=nonsense&{Q1}").status_code == 404
@@ -102,9 +102,9 @@ def test_the_json_api(api, data) -> None:  # noqa: ANN001
     ndrc = api("ndrc")
     body = ndrc.get(f"/api/v1/oversight/figures?{Q1}").get_json()
     assert body["period"] == {"start": "2026-01-01", "end": "2026-03-31"}
-    assert body["intake"] == {"received": 8, "accepted": 5, "rejected": 1, "merged": 1, "pending": 1}
-    assert body["verification"]["due"] == 5
-    assert body["outcomes"]["founded_rate"] == 0.5
+    assert body["intake"] == {"received": 9, "accepted": 6, "rejected": 1, "merged": 1, "pending": 1}
+    assert body["verification"]["due"] == 7
+    assert body["outcomes"]["founded_rate"] == 0.6
     assert [s["stage"] for s in body["stages"]][-1] == "total"
     assert body["labels"]["prefectures"]["530100"] == "昆明市"
     narrowed = ndrc.get(f"/api/v1/oversight/figures?{Q1}&channel=counter&domain=investment_promotion").get_json()
