@@ -105,7 +105,7 @@ def test_answering_needs_a_tracked_complaint_and_some_content(app, case, session
     assert session.get(SupplementRequest, request_id).answered_at is None
 
 
-def test_request_from_the_case_page_and_in_the_channel_feed(app, case, session, demo_password) -> None:  # noqa: ANN001
+def test_request_from_the_case_page_is_escaped_and_needs_a_handling_department(app, case, session, demo_password) -> None:  # noqa: ANN001
     officials = app.test_client()
     officials.post("/login", data={"username": "intake", "password": demo_password})
     empty = officials.post(f"/intake/cases/{case.id}/supplements", data={"note": ""}, follow_redirects=True)
@@ -123,3 +123,22 @@ def test_request_from_the_case_page_and_in_the_channel_feed(app, case, session, 
     officials.post("/logout")
     officials.post("/login", data={"username": "qj-commerce", "password": demo_password})
     assert officials.post(f"/intake/cases/{case.id}/supplements", data={"note": "x"}).status_code == 403
+
+
+def test_the_channel_reads_the_request_in_its_view_and_feed(client, session, api) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from engine.intake.services import create_channel_key
+    from tests.integration.test_channels import BASE
+
+    _row, key = create_channel_key(session, "hotline_12345")
+    session.commit()
+    since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    cid = client.post("/api/v1/complaints", json={**BASE, "external_ref": "12345-S"},
+                      headers={"X-Api-Key": key}).get_json()["id"]
+    assert api("intake").post(f"/api/v1/complaints/{cid}/supplements",
+                              json={"note": "请补充合同扫描件"}).status_code == 201
+    view = client.get(f"/api/v1/complaints/{cid}", headers={"X-Api-Key": key}).get_json()
+    assert any("请补充合同扫描件" in n["note"] for n in view["public_notes"])
+    feed = client.get("/api/v1/channel/updates", query_string={"since": since}, headers={"X-Api-Key": key})
+    assert any("请补充合同扫描件" in item["note"] for item in feed.get_json()["items"])
