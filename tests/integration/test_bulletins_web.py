@@ -82,7 +82,8 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
     status = client.get(f"/api/v1/bulletins/{bulletin_id}/status").get_json()
     assert (status["status"], status["progress"], status["progress_note"]) == ("ready", 100, "完成")
     page = client.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
-    assert "审核通报" in page and "2026年10月政府违约失信投诉处置情况通报" in page
+    assert "审核通报" in page
+    assert "2026年10月政府违约失信投诉处置情况通报" in page
     assert "bulletin-progress.js" in page
     (task_id,) = [t["id"] for t in api("ndrc").get("/api/v1/tasks").get_json()["items"] if t["spec_name"] == "review"]
     task_page = client.get(f"/tasks/{task_id}").get_data(as_text=True)  # the inbox task links to the bulletin
@@ -102,7 +103,8 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
 
     login("km-drc")
     listing = client.get("/bulletins/").get_data(as_text=True)
-    assert "2026年10月政府违约失信投诉处置情况通报" in listing and "已发布" in listing
+    assert "2026年10月政府违约失信投诉处置情况通报" in listing
+    assert "已发布" in listing
     assert client.get(f"/bulletins/{bulletin_id}").status_code == 200
     assert client.get(f"/bulletins/{bulletin_id}/print").status_code == 200
     assert client.get("/bulletins/assessment/sheet").status_code == 403
@@ -120,7 +122,8 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
     public = client.get(f"/bulletins/public/{bulletin_id}")
     assert public.status_code == 200
     text = public.get_data(as_text=True)
-    assert "收到投诉" in text and "昆明市" in text
+    assert "收到投诉" in text
+    assert "昆明市" in text
     for secret in (*PERSONAL, "请各州（市）加快核实。", "王鹏"):
         assert secret not in text
     stored = json.dumps(session.get(Bulletin, bulletin_id).public_snapshot, ensure_ascii=False)
@@ -132,7 +135,8 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
 def test_api_generate_is_202_with_status_url_and_send_back_makes_a_new_revision(app, api) -> None:  # noqa: ANN001
     assert api("km-drc").post("/api/v1/bulletins", json={"kind": "quarter", "period_start": "2026-07-01"}).status_code == 403
     bad = api("ndrc").post("/api/v1/bulletins", json={"kind": "quarter", "period_start": "2026-08-01"})
-    assert bad.status_code == 400 and "第一天" in bad.get_json()["message"]
+    assert bad.status_code == 400
+    assert "第一天" in bad.get_json()["message"]
     response = api("ndrc").post("/api/v1/bulletins", json={"kind": "quarter", "period_start": "2026-07-01"})
     assert response.status_code == 202
     assert response.headers["Location"].endswith(f"/api/v1/bulletins/{response.get_json()['id']}/status")
@@ -168,13 +172,16 @@ def test_xlsx_cell_by_cell(app, api, session: Session, official) -> None:  # noq
     assert wb.sheetnames == ["概况", "按渠道", "按领域", "按州（市）", "按月", "各环节用时", "州（市）排名", "部门排名"]
 
     ws = wb["概况"]
-    assert ws["A1"].value == "2026年9月政府违约失信投诉处置情况通报" and ws["A1"].font.bold
+    assert ws["A1"].value == "2026年9月政府违约失信投诉处置情况通报"
+    assert ws["A1"].font.bold
     assert (ws["A2"].value, ws["B2"].value) == ("统计期间", "2026-09-01 至 2026-09-30")
     assert (ws["A3"].value, ws["B3"].value) == ("版本", "第 1 版")
     assert ws["A5"].value == "审核意见"
-    assert ws["B5"].value == "'" + injected and ws["B5"].data_type == "s"  # formula injection neutralised
+    assert ws["B5"].value == "'" + injected
+    assert ws["B5"].data_type == "s"
     assert (ws["A6"].value, ws["B6"].value) == ("指标", "数值")
-    assert ws["A6"].font.bold and ws["A6"].fill.fgColor.rgb == "001F4E79"
+    assert ws["A6"].font.bold
+    assert ws["A6"].fill.fgColor.rgb == "001F4E79"
     assert ws.freeze_panes == "A7"
     assert (ws["A7"].value, ws["B7"].value, ws["B7"].number_format) == ("收到投诉（件）", 2, "#,##0")
     assert (ws["A8"].value, ws["B8"].value) == ("受理（件）", 0)
@@ -188,7 +195,8 @@ def test_xlsx_cell_by_cell(app, api, session: Session, official) -> None:  # noq
 
     ws = wb["州（市）排名"]
     header = [c.value for c in ws[1]]
-    assert header[:4] == ["排名", "州（市）", "收到投诉", "受理"] and "核实按时率" in header
+    assert header[:4] == ["排名", "州（市）", "收到投诉", "受理"]
+    assert "核实按时率" in header
     assert ws.max_row == 18  # header + 16 prefectures + 省直
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}18"
     rows = {ws.cell(row=r, column=2).value: r for r in range(2, 19)}
@@ -216,10 +224,12 @@ def test_scoring_sheet_validation_and_assessment(client, login, api) -> None:  #
     base = {"on_time_verification": "30", "rectification": "25", "data_quality": "15", "punishment": "20",
             "repeated_breaches": "10", "repeat_deduction": "20", "note": "2026年考核办法"}
     bad_sum = client.post("/bulletins/assessment/sheet?year=2026", data={**base, "punishment": "10"})
-    assert bad_sum.status_code == 422 and "各项权重之和应为 100，当前为 90" in bad_sum.get_data(as_text=True)
+    assert bad_sum.status_code == 422
+    assert "各项权重之和应为 100，当前为 90" in bad_sum.get_data(as_text=True)
     negative = client.post("/bulletins/assessment/sheet?year=2026",
                            data={**base, "punishment": "-10", "rectification": "55"})
-    assert negative.status_code == 422 and "不能为负数" in negative.get_data(as_text=True)
+    assert negative.status_code == 422
+    assert "不能为负数" in negative.get_data(as_text=True)
     saved = client.post("/bulletins/assessment/sheet?year=2026", data={**base, "on_time_verification": "40",
                                                                         "rectification": "15"})
     assert saved.status_code == 303
@@ -227,10 +237,12 @@ def test_scoring_sheet_validation_and_assessment(client, login, api) -> None:  #
     table = api("km-drc").get("/api/v1/assessment?year=2026").get_json()
     assert table["sheet"]["weights"]["on_time_verification"] == 40
     kinds = [r["kind"] for r in table["rows"]]
-    assert kinds.count("prefecture") == 16 and kinds.count("department") >= 1
+    assert kinds.count("prefecture") == 16
+    assert kinds.count("department") >= 1
     assert kinds == sorted(kinds, key=lambda k: k != "prefecture")  # prefectures first
     empty = table["rows"][0]
-    assert empty["score"] == 100 and "按满分计" in empty["formula"]
+    assert empty["score"] == 100
+    assert "按满分计" in empty["formula"]
     denied = put("km-drc", {"year": 2026, "weights": {}})
     assert denied.status_code == 403, denied.get_json()
     saved_api = put("ndrc", {"year": 2027, "weights": {
@@ -244,7 +256,8 @@ def test_scoring_sheet_validation_and_assessment(client, login, api) -> None:  #
     xlsx = api("km-drc").get("/api/v1/assessment/export?year=2026")
     ws = openpyxl.load_workbook(io.BytesIO(xlsx.data))["考核结果"]
     assert [c.value for c in ws[1]][-2:] == ["得分", "计算公式"]
-    assert ws.cell(row=2, column=1).value == "州（市）" and ws.cell(row=2, column=8).number_format == "0.00"
+    assert ws.cell(row=2, column=1).value == "州（市）"
+    assert ws.cell(row=2, column=8).number_format == "0.00"
     assert ws.cell(row=2, column=9).value.endswith("按满分计）")
 
 
@@ -265,5 +278,7 @@ def test_scores_against_hand_computed_values() -> None:
                               " = 24.00 + 18.75 + 11.25 + 10.00 + 8.00 = 72.00")
     assert scored.no_data == []
     many = score_row("prefecture", RankRow(key="x", label="x", repeat_respondents=7), sheet)
-    assert many.rates["repeated_breaches"] == 0.0 and many.score == 90.0
-    assert "10×max(0, 1−7×20%)" in many.formula and "*当年无此项数据，按满分计" in many.formula
+    assert many.rates["repeated_breaches"] == 0.0
+    assert many.score == 90.0
+    assert "10×max(0, 1−7×20%)" in many.formula
+    assert "*当年无此项数据，按满分计" in many.formula
