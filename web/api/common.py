@@ -76,8 +76,11 @@ class ComplaintOutSchema(Schema):
     result_label = fields.Function(lambda c: result_label(c.result) if c.result else None)
     complainant_name = fields.String()
     complainant_uscc = fields.String()
-    contact_person = fields.String()
-    contact_phone = fields.String()
+    contact_person = fields.String(metadata={"description": "联系人（无权查看联系方式者见到的是隐去后的，如 李*）"})
+    contact_phone = fields.String(metadata={"description": "联系电话（隐去时只留前三位，如 138********）"})
+    contact_address = fields.String(allow_none=True, metadata={"description": "联系地址（隐去时只留前六个字）"})
+    contact_masked = fields.Boolean(metadata={
+        "description": "true：联系方式已隐去（只有省发展改革委、受理登记人员和承办部门可见，每次查看记入审计日志）"})
     respondent_name = fields.String()
     respondent_code = fields.Function(lambda c: c.respondent.code if c.respondent else None)
     supervisor = fields.Function(lambda c: c.supervisor.name if c.supervisor else None)

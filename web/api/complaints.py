@@ -6,8 +6,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.audit.services import record as audit
 from engine.cases import services as cases
+from engine.cases.contact import CONTACT_FIELDS, contact_of
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
 from engine.intake import services as intake
@@ -66,9 +66,9 @@ def get_complaint(complaint_id: int) -> object:
         db.session.commit()  # last use of the key
         return body
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
-    audit(db.session, "view_contact", current_user, "complaint", complaint.id, complaint_id=complaint.id)
+    contact = contact_of(db.session, complaint, current_user, "api")  # masked, or in full and audited
     db.session.commit()
-    body = ComplaintOutSchema().dump(complaint)
+    body = {**ComplaintOutSchema(exclude=CONTACT_FIELDS).dump(complaint), **contact.as_dict()}
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))
     body["history"] = EventSchema(many=True).dump(cases.history(db.session, complaint))
     return body

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.audit.services import record as audit
 from engine.cases import services as cases
+from engine.cases.contact import MASKED_NOTE, contact_of
 from engine.cases.models import BREACH_TYPES, DOMAINS
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
@@ -71,10 +71,10 @@ def new() -> object:
 def show(complaint_id: int) -> str:
     """One case: details, open tasks with deadlines, clock pauses, history and the diagram."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
-    audit(db.session, "view_contact", current_user, "complaint", complaint.id, complaint_id=complaint.id)
+    contact = contact_of(db.session, complaint, current_user, "case_page")  # masked, or in full and audited
     db.session.commit()
     return render_template(
-        "cases/show.html", c=complaint,
+        "cases/show.html", c=complaint, contact=contact, masked_note=MASKED_NOTE,
         open_tasks=deadlines.open_task_deadlines(cases.open_tasks(db.session, complaint), None, db.session),
         pauses=clock_pauses.pauses(db.session, complaint), provisional_note=deadlines.PROVISIONAL_NOTE,
         events=cases.history(db.session, complaint), has_diagram=cases.instance_of(db.session, complaint) is not None,
