@@ -68,7 +68,8 @@ def test_a_prefecture_lead_sees_only_its_prefecture(client, login, api, data) ->
     assert "昆明市" in html
     assert "云南省（全省）" not in html
     assert re.search(r'figure=received&amp;prefecture=530100">3</a>', html)
-    assert "曲靖市" not in html  # neither in the table nor in the prefecture filter
+    assert "曲靖市</th>" not in html  # no row of another prefecture
+    assert 'value="530300"' not in html  # nor in the prefecture filter
     assert client.get(f"/oversight/?prefecture=530300&{Q1}").status_code == 403
     assert client.get(f"/oversight/cases?figure=received&prefecture=530300&{Q1}").status_code == 403
     assert client.get(f"/oversight/?department=qj-commerce&{Q1}").status_code == 403

@@ -2,6 +2,7 @@
 the list of cases behind each number. Who may see what is decided by engine.oversight.scope."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -16,7 +17,7 @@ from engine.oversight import drill
 from engine.oversight.periods import Period
 from engine.oversight.scope import GROUP_LABELS, PREFECTURES, may_see_dashboard, resolve_scope, sees_province
 from engine.oversight.statistics import OVERDUE_BUCKETS, REQUIRED_RECORD_FIELDS, figures, ranking
-from web.api.oversight import FiguresQuery, period_of
+from web.api.oversight import LABELS, FiguresQuery, period_of
 from web.extensions import db
 from web.permissions import protect
 
@@ -49,8 +50,11 @@ def index() -> str:
     shown = by_department[:RANK_LIMIT]
     codes = dict(db.session.execute(select(cast(Department.id, String), Department.code)
                                     .where(Department.id.in_([int(r.key) for r in shown]))).all())
+    charts = {"figures": {**result.as_dict(), "labels": LABELS}, "ranking": {"rows": [r.as_dict() for r in by_prefecture]}}
     return render_template(
-        "oversight/index.html", department_codes=codes, month_bounds=_month_bounds(period), f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),
+        "oversight/index.html", f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),
+        chart_data=json.dumps(charts, ensure_ascii=False, default=str), department_codes=codes,
+        month_bounds=_month_bounds(period),
         by_prefecture=by_prefecture, departments=shown, department_total=len(by_department),
         channels=CHANNELS, domains=DOMAINS, groups=GROUP_LABELS, prefectures=PREFECTURES,
         buckets=OVERDUE_BUCKETS, required_fields=REQUIRED_RECORD_FIELDS, all_prefectures=sees_province(current_user),

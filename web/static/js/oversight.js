@@ -210,7 +210,11 @@
     fail(new Error("ECharts 未安装，请运行 make vendor"));
     return;
   }
-  Promise.all([getJson(root.getAttribute("data-figures-url")), getJson(root.getAttribute("data-ranking-url"))])
+  var embedded = root.getAttribute("data-charts");
+  var loading = embedded
+    ? Promise.resolve(JSON.parse(embedded)).then(function (d) { return [d.figures, d.ranking]; })
+    : Promise.all([getJson(root.getAttribute("data-figures-url")), getJson(root.getAttribute("data-ranking-url"))]);
+  loading
     .then(function (results) {
       var figures = results[0], ranking = results[1];
       drawMap(ranking, "received");
