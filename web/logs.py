@@ -25,6 +25,7 @@ _request_id: ContextVar[str | None] = ContextVar("lvyue_request_id", default=Non
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id"}
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 access_logger = logging.getLogger("lvyue.request")
+QUIET_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "metrics.metrics"})  # probes: a line only when they fail
 
 
 def current_request_id() -> str | None:
@@ -105,6 +106,8 @@ def _finish(response: Response) -> Response:
     request_id = g.get("request_id")
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
+        if request.endpoint in QUIET_ENDPOINTS and response.status_code < 400:
+            return response
         started = g.get("request_started")
         access_logger.info("%s %s %s", request.method, request.path, response.status_code, extra={
             "method": request.method, "path": request.path, "status": response.status_code,

@@ -68,9 +68,12 @@ def test_json_lines_carry_the_request_id_into_the_audit_line(make_app, log_lines
 def test_text_lines_show_the_request_id(make_app, log_lines, bundled_model_ids) -> None:  # noqa: ANN001
     app = make_app(LOG_FORMAT="text")
     _capture(log_lines)
-    app.test_client().get("/healthz", headers={"X-Request-ID": "plain-1"})
-    line = next(x for x in log_lines.getvalue().splitlines() if "GET /healthz" in x)
-    assert "[plain-1] lvyue.request: GET /healthz 200" in line
+    client = app.test_client()
+    client.get("/login", headers={"X-Request-ID": "plain-1"})
+    client.get("/healthz", headers={"X-Request-ID": "probe-1"})
+    line = next(x for x in log_lines.getvalue().splitlines() if "GET /login" in x)
+    assert "[plain-1] lvyue.request: GET /login 200" in line
+    assert "probe-1" not in log_lines.getvalue()  # health probes write no line while they succeed
 
 
 def test_outside_a_request_the_id_is_a_dash_or_the_tick(log_lines) -> None:  # noqa: ANN001
