@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, MetaData, event
+from sqlalchemy import Connection, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
@@ -60,3 +60,10 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "savepoint")
+    def _savepoint(connection: Connection, _name: str) -> None:
+        # pysqlite BEGINs only before DML: a SAVEPOINT first in a transaction (begin_nested) would run outside
+        # one, and its RELEASE would commit what the caller may still roll back. Open the transaction first.
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN")
