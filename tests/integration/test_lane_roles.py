@@ -161,3 +161,19 @@ def test_catalog_offers_lanes_operations_and_forms(api) -> None:  # noqa: ANN001
     assert forms["verify.json"]["processes"] == ["complaint"]
     assert forms["verify.json"]["title"]
     assert api("ndrc").get("/api/v1/process-catalog").status_code == 403
+
+
+def test_inbox_filters_by_a_defined_lane(api, app, client, demo_password: str) -> None:  # noqa: ANN001
+    cases = Cases(api, app, False)
+    assert define(api).status_code == 201
+    assert api("procadmin").post("/api/v1/processes/deploy",
+                                 json=deploy_payload(with_review_in_new_lane(), "法规审查")).status_code == 201
+    case = cases.start()
+    cases.complete(case, "screening", "intake", {"accepted": True})
+    cases.complete(case, "verify", "km-commerce", VERIFY)
+    assert client.post("/login", data={"username": "yn-gov", "password": demo_password}).status_code == 302
+    page = client.get("/", query_string={"lane": "法规审查处"}).get_data(as_text=True)
+    assert '<option value="法规审查处" selected>省政府法规审查处（合法性审查）</option>' in page
+    assert f"/cases/{case}" in page
+    assert f"/cases/{case}" not in client.get("/", query_string={"lane": "supervisor"}).get_data(as_text=True)
+    client.post("/logout")

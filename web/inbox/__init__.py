@@ -11,7 +11,7 @@ from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
 from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
 from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
-from engine.workflow import instances
+from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
 from web.extensions import db
@@ -24,8 +24,6 @@ bp.register_blueprint(notifications_bp)  # /notifications and the unread badge
 
 PAGE_SIZE = 20
 CLAIMED_FILTERS = {"": "全部", "me": "我认领的", "unclaimed": "未认领", "others": "他人认领"}
-LANES = {"": "全部环节", "intake": "受理登记", "ndrc": "省发展改革委", "supervisor": "上级或主管部门",
-         "respondent": "被投诉主体", "prefecture_lead": "州（市）信用牵头单位"}
 
 
 @bp.get("/")
@@ -35,7 +33,8 @@ def index() -> str:
     claimed = request.args.get("claimed", "")
     claimed = claimed if claimed in CLAIMED_FILTERS else ""
     lane = request.args.get("lane", "")
-    lane = lane if lane in LANES else ""
+    lanes = {"": "全部环节", **{str(known["name"]): str(known["label"]) for known in lane_roles.known_lanes(db.session)}}
+    lane = lane if lane in lanes else ""
     state = request.args.get("state", "")
     state = state if state in deadlines.DUE_STATES else ""
     sort = request.args.get("sort", "due")
@@ -47,7 +46,7 @@ def index() -> str:
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=pages,
                            complaints=complaints, claimed=claimed, lane=lane, state=state, sort=sort,
-                           claimed_filters=CLAIMED_FILTERS, lanes=LANES, due_states=deadlines.DUE_STATES,
+                           claimed_filters=CLAIMED_FILTERS, lanes=lanes, due_states=deadlines.DUE_STATES,
                            sorts=deadlines.SORTS, provisional_note=deadlines.PROVISIONAL_NOTE)
 
 
@@ -87,6 +86,8 @@ def task(task_id: str) -> object:
     schema = instances.task_form(human)
     if request.method == "GET":
         return _render_task(human, schema)
+    if request.form.get("_action") == "preview":  # a form with `x-preview`: show the preview, complete nothing
+        return _render_task(human, schema, values=dict(request.form))
     data = parse_posted(schema, request.form)
     try:
         instances.complete_task(db.session, task_id, data, current_user)
@@ -107,11 +108,16 @@ def task(task_id: str) -> object:
 
 def _render_task(human: HumanTask, schema: dict, values: dict | None = None, errors: dict | None = None,
                  message: str | None = None) -> str:
+    from web.credit.previews import task_preview
+
     complaint = db.session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    preview = task_preview(human, schema, values)
+    if preview is not None and values is None:
+        values = preview.defaults  # the text so far: the first draft, or what was sent back
     needs_departments = any(p.get("x-widget") == "department" for p in schema.get("properties", {}).values())
     fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None)
     return render_template(
-        "inbox/task.html", task=human, complaint=complaint, schema=schema, fields=fields,
+        "inbox/task.html", task=human, complaint=complaint, schema=schema, fields=fields, preview=preview,
         form_errors=(errors or {}).get("_form"), message=message,
         can_work=instances.can_work_on(human, current_user) and human.completed_at is None,
     )
