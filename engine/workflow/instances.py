@@ -427,7 +427,8 @@ def _script_engine(ctx: StepContext) -> SandboxScriptEngine:
         if op is None:
             raise EngineError(f"服务操作「{operation_name}」未注册")
         params = {name: p["value"] for name, p in operation_params.items()}
-        return json.dumps(op.run(ctx, **params))
+        with ctx.session.begin_nested():  # an operation that fails keeps none of the rows it wrote
+            return json.dumps(op.run(ctx, **params))
 
     return SandboxScriptEngine(environment=SandboxEnvironment(_step_helpers(ctx), service_caller=call_service))
 

@@ -50,6 +50,7 @@ def test_a_failing_service_operation_parks_the_case_in_error_until_retried(
     assert [e["action"] for e in body["log"]] == ["step_failed"]
     history = api("intake").get(f"/api/v1/complaints/{cid}").get_json()["history"]
     assert any(e["kind"] == "step_failed" and "外部平台不可用" in e["summary"] for e in history)
+    assert not any(e["summary"] == "报送外部平台：开始" for e in history)  # the failed operation's own row is gone
     listed = admin.get("/api/v1/processes").get_json()
     assert any(v["by_status"].get("error") == 1 for p in listed for v in p["versions"])
 
