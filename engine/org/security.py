@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("lvyue-timing-equaliser-0")
 MIN_PASSWORD_LENGTH = 10
+POLICY_TEXT = f"至少 {MIN_PASSWORD_LENGTH} 个字符，同时包含字母和数字，不能包含用户名"
 BAD_CREDENTIALS = "用户名或密码不正确"
 
 
@@ -77,8 +78,9 @@ def unlock(session: Session, username: str, actor: Official | str) -> Official:
     return official
 
 
-def password_problems(password: str) -> list[str]:
-    """What keeps `password` from the policy: ≥10 characters with both letters and digits (empty: fine)."""
+def password_problems(password: str, username: str | None = None) -> list[str]:
+    """What keeps `password` from the policy: ≥10 characters with both letters and digits, not containing the
+    username (empty: fine)."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符")
@@ -86,12 +88,14 @@ def password_problems(password: str) -> list[str]:
         problems.append("密码须包含字母")
     if not re.search(r"\d", password):
         problems.append("密码须包含数字")
+    if username and len(username) >= 3 and username.lower() in password.lower():
+        problems.append("密码不能包含用户名")
     return problems
 
 
 def set_password(session: Session, username: str, password: str, actor: Official | str) -> Official:
     """Set a password that satisfies the policy; also clears a lockout."""
-    problems = password_problems(password)
+    problems = password_problems(password, username)
     if problems:
         raise FormInvalid({"password": "；".join(problems)}, "密码不符合要求：" + "；".join(problems))
     official = _official(session, username)

@@ -153,6 +153,19 @@ def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
     return human
 
 
+def release_claims(session: Session, official: Official, actor: Official | str, reason: str) -> list[HumanTask]:
+    """Hand every open task `official` has claimed back to its department's inbox (deactivated, moved away)."""
+    claimed = list(session.scalars(select(HumanTask).where(
+        HumanTask.claimed_by_id == official.id, HumanTask.completed_at.is_(None))))
+    for human in claimed:
+        human.claimed_by = None
+        audit(session, "task_unclaimed", actor, "human_task", human.id, before={"claimed_by": official.username},
+              after={"claimed_by": None, "reason": reason}, complaint_id=human.complaint_id)
+    session.flush()
+    logger.info("%d claimed task(s) of %s returned to the inbox: %s", len(claimed), official.username, reason)
+    return claimed
+
+
 def can_work_on(human: HumanTask, actor: Official) -> bool:
     """`work_task` for this task (engine.org.permissions): its department, and the lane's role if any."""
     return permissions.allowed(actor, permissions.WORK_TASK, human)

@@ -150,5 +150,7 @@ def _actor() -> str:
 
 
 def init_app(app: Flask) -> None:
+    from web.admin import org  # noqa: F401 - 部门管理 and 用户管理 on this blueprint
+
     app.register_blueprint(bp)
     app.context_processor(lambda: {"may_administer": may_administer})

@@ -21,5 +21,9 @@ def register(api: Api) -> None:
 
     csrf.exempt(oversight_blp)
     api.register_blueprint(oversight_blp, url_prefix="/api/v1/oversight")
+    from web.api.org import blp as org_blp  # departments and users, for identity systems
+
+    csrf.exempt(org_blp)
+    api.register_blueprint(org_blp, url_prefix="/api/v1")
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})
