@@ -67,6 +67,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)  # intake officials: likely duplicates
     app.register_blueprint(oversight_bp)  # 统计调度 dashboard and the cases behind each number
     init_bulletins(app)  # 调度通报, 年度考核 and the bulletins' public page
+    from web import credit
+
+    credit.init_app(app)  # breach records, deliveries, typical cases; their public pages
 
     if app.config.get("SCHEDULER_ENABLED"):
         from web.scheduler import start_in_process

@@ -15,6 +15,11 @@ from engine.workflow.start_timers import start_due_processes
 from engine.workflow.timers import tick
 
 logger = logging.getLogger(__name__)
+# credit platform destinations: (endpoint URL setting, exchange directory setting); unset → not delivered
+PLATFORM_SETTINGS = {
+    "provincial": ("PLATFORM_ENDPOINT", "PLATFORM_DROP_DIR"),
+    "national": ("NATIONAL_PLATFORM_ENDPOINT", "NATIONAL_PLATFORM_DROP_DIR"),
+}
 
 
 def _tick_job(app: Flask) -> None:
@@ -35,13 +40,15 @@ def _tick_job(app: Flask) -> None:
             sent = deliver(db.session, smtp_settings(app.config))
             if sent:
                 logger.info("scheduler tick sent %s email(s)", sent)
-        if app.config.get("PLATFORM_ENDPOINT") or app.config.get("PLATFORM_DROP_DIR"):
-            from engine.credit.exchange import deliver as deliver_records
+        for target, (url_key, dir_key) in PLATFORM_SETTINGS.items():
+            if app.config.get(url_key) or app.config.get(dir_key):
+                from engine.credit.exchange import deliver as deliver_records
 
-            delivered = deliver_records(db.session, app.config.get("PLATFORM_ENDPOINT"),
-                                        drop_dir=app.config.get("PLATFORM_DROP_DIR"))
-            if delivered:
-                logger.info("scheduler tick delivered %s breach record version(s) to the platform", delivered)
+                delivered = deliver_records(db.session, app.config.get(url_key), drop_dir=app.config.get(dir_key),
+                                            target=target)
+                if delivered:
+                    logger.info("scheduler tick delivered %s breach record version(s) to the %s platform",
+                                delivered, target)
 
 
 def smtp_settings(config: dict) -> SmtpSettings:

@@ -6,6 +6,11 @@ the collection-standard field names (`payload`). `deliver` sends due rows one by
 header `Idempotency-Key: <record id>:<version>`, or a file written atomically into an exchange directory —
 and commits after each, so a platform outage delays delivery and loses nothing. A receiver that stores by
 the key never stores a duplicate, even when a response was lost and the same version is sent again.
+
+Destinations (`PLATFORM_TARGETS`): rows are queued for the provincial platform. A further destination (the
+national platform) gets its own rows — same key, payload and order, its own attempts and delivery log — copied
+from the provincial ones by `fan_out` when delivery to it runs, so a destination configured later receives the
+whole history and an unconfigured one accumulates no backlog.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from engine.db import as_utc
@@ -28,9 +34,11 @@ from engine.workflow import clock
 
 if TYPE_CHECKING:
     from engine.credit.models import BreachRecord, PlatformDelivery
+    from engine.org.models import Official
 
 logger = logging.getLogger(__name__)
-TARGET = "provincial"
+TARGET = "provincial"  # rows are queued for this destination; the others copy them (`fan_out`)
+FAN_OUT_BATCH = 500
 MAX_BACKOFF = timedelta(hours=6)
 SCHEMA_VERSION = "lvyue-breach-record/1"
 
@@ -167,11 +175,52 @@ def _drop(directory: str | Path, delivery: PlatformDelivery) -> None:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
+def fan_out(session: Session, target: str, now: datetime | None = None) -> int:
+    """Copy every provincial row that `target` has no row for yet (committed); returns how many were added.
+
+    The copy keeps the version's payload, key, event and creation time; ids grow in the provincial order, so
+    each record's versions stay in order for `target` too. Two deliverers copying at once: the loser's insert
+    hits the unique (target, key) constraint and is rolled back — the winner's rows are the same.
+    """
+    from engine.credit.models import PLATFORM_TARGETS, PlatformDelivery
+
+    if target == TARGET:
+        return 0
+    if target not in PLATFORM_TARGETS:
+        raise ValueError(f"unknown platform target {target!r}")
+    moment = now or clock.now()
+    added = 0
+    while True:
+        mirror = aliased(PlatformDelivery)
+        missing = session.scalars(
+            select(PlatformDelivery).where(
+                PlatformDelivery.target == TARGET,
+                ~exists().where(mirror.target == target, mirror.idempotency_key == PlatformDelivery.idempotency_key))
+            .order_by(PlatformDelivery.id).limit(FAN_OUT_BATCH)).all()
+        if not missing:
+            return added
+        for row in missing:
+            session.add(PlatformDelivery(
+                record_id=row.record_id, record_version=row.record_version, target=target,
+                idempotency_key=row.idempotency_key, event=row.event, payload=row.payload,
+                created_at=row.created_at, next_attempt_at=moment, attempts=0))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            logger.info("fan-out to %s raced with another deliverer; its rows stand", target)
+            return added
+        added += len(missing)
+        logger.info("queued %s record version(s) for the %s platform", len(missing), target)
+
+
 def deliver(session: Session, endpoint_url: str | None = None, now: datetime | None = None, *,
-            drop_dir: str | Path | None = None, timeout: float = 10.0, batch: int = 100) -> int:
-    """Deliver due rows in order, one commit each; returns how many were delivered.
+            drop_dir: str | Path | None = None, timeout: float = 10.0, batch: int = 100,
+            target: str = TARGET) -> int:
+    """Deliver due rows of `target` in order, one commit each; returns how many were delivered.
 
     A record's versions go out in order: a version waits while an earlier one of the same record is undelivered.
+    For a target other than the provincial platform, missing rows are first copied (`fan_out`).
 
     With `endpoint_url` the rows are POSTed; otherwise with `drop_dir` they are written as files. A failure
     counts an attempt, stores the error, sets the next attempt after a growing backoff (2, 4, 8 … minutes, at
@@ -182,11 +231,13 @@ def deliver(session: Session, endpoint_url: str | None = None, now: datetime | N
     if not endpoint_url and drop_dir is None:
         return 0
     moment = now or clock.now()
+    fan_out(session, target, moment)
     delivered = 0
     for _ in range(batch):
         earlier = aliased(PlatformDelivery)
         query = (select(PlatformDelivery)
-                 .where(PlatformDelivery.delivered_at.is_(None), PlatformDelivery.next_attempt_at <= moment,
+                 .where(PlatformDelivery.target == target,
+                        PlatformDelivery.delivered_at.is_(None), PlatformDelivery.next_attempt_at <= moment,
                         ~exists().where(earlier.record_id == PlatformDelivery.record_id,  # versions in order
                                         earlier.target == PlatformDelivery.target,
                                         earlier.id < PlatformDelivery.id, earlier.delivered_at.is_(None)))
@@ -206,8 +257,8 @@ def deliver(session: Session, endpoint_url: str | None = None, now: datetime | N
             row.last_error = str(exc)[:2000]
             row.next_attempt_at = moment + min(timedelta(minutes=2 ** row.attempts), MAX_BACKOFF)
             session.commit()
-            logger.warning("platform delivery %s (%s) failed, attempt %s: %s",
-                           row.id, row.idempotency_key, row.attempts, exc)
+            logger.warning("platform delivery %s (%s, %s) failed, attempt %s: %s",
+                           row.id, target, row.idempotency_key, row.attempts, exc)
             break
         row.attempts += 1
         row.delivered_at = moment
@@ -219,8 +270,13 @@ def deliver(session: Session, endpoint_url: str | None = None, now: datetime | N
     return delivered
 
 
-def retry_now(session: Session, delivery_id: int, now: datetime | None = None) -> PlatformDelivery:
-    """Operator action: make a failed (still undelivered) row due at once."""
+def retry_now(session: Session, delivery_id: int, now: datetime | None = None,
+              actor: Official | None = None) -> PlatformDelivery:
+    """Operator action: make a failed (still undelivered) row due at once (audited when an actor is given).
+
+    The next scheduler tick sends it — and, versions going out in order, the later versions of its record.
+    """
+    from engine.audit.services import record as audit
     from engine.credit.models import PlatformDelivery
     from engine.errors import ConflictError, NotFound
 
@@ -229,21 +285,30 @@ def retry_now(session: Session, delivery_id: int, now: datetime | None = None) -
         raise NotFound("推送记录不存在")
     if row.delivered_at is not None:
         raise ConflictError("该推送已成功，无需重试")
+    before = {"next_attempt_at": _plain(as_utc(row.next_attempt_at)), "attempts": row.attempts}
     row.next_attempt_at = now or clock.now()
     session.flush()
+    if actor is not None:
+        audit(session, "platform_delivery_retry", actor, "platform_delivery", row.id, before=before,
+              after={"next_attempt_at": _plain(as_utc(row.next_attempt_at)), "target": row.target,
+                     "idempotency_key": row.idempotency_key}, now=now)
+        logger.info("%s made platform delivery %s (%s) due now", actor.username, row.id, row.idempotency_key)
     return row
 
 
-def failed_deliveries(session: Session, limit: int = 100) -> list[PlatformDelivery]:
+def failed_deliveries(session: Session, limit: int = 100, target: str | None = None) -> list[PlatformDelivery]:
+    """Rows attempted and not delivered (the operator view), oldest first; all targets unless one is named."""
     from engine.credit.models import PlatformDelivery
 
-    return list(session.scalars(select(PlatformDelivery).where(
-        PlatformDelivery.delivered_at.is_(None), PlatformDelivery.attempts > 0).order_by(PlatformDelivery.id)
-        .limit(limit)))
+    query = select(PlatformDelivery).where(PlatformDelivery.delivered_at.is_(None), PlatformDelivery.attempts > 0)
+    if target:
+        query = query.where(PlatformDelivery.target == target)
+    return list(session.scalars(query.order_by(PlatformDelivery.id).limit(limit)))
 
 
 def deliveries_of(session: Session, record_id: int) -> list[PlatformDelivery]:
+    """A record's delivery log: per destination, each version in order."""
     from engine.credit.models import PlatformDelivery
 
     return list(session.scalars(select(PlatformDelivery).where(PlatformDelivery.record_id == record_id)
-                                .order_by(PlatformDelivery.id)))
+                                .order_by(PlatformDelivery.target.desc(), PlatformDelivery.id)))

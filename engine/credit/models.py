@@ -1,10 +1,23 @@
-"""Breach records, the measure catalogue, measures applied to records, and the platform delivery outbox."""
+"""Breach records, the measure catalogue, measures applied to records, the platform delivery outbox and
+published typical cases (曝光典型案例)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -14,6 +27,14 @@ SEVERITIES = {"minor": "轻微", "ordinary": "一般", "serious": "严重"}
 RECORD_STATUSES = {"active": "有效（公示中）", "repaired": "已修复"}
 RECTIFICATION_STATES = {"not_rectified": "未整改", "rectifying": "整改中", "rectified": "已整改"}
 MEASURE_LEVELS = {"national": "国家层面", "city": "城市层面", "local": "地方层面"}
+PLATFORM_TARGETS = {"provincial": "省信用信息共享平台", "national": "全国信用信息共享平台"}
+DELIVERY_EVENTS = {"created": "新建", "updated": "更新", "measure_applied": "实施惩戒措施", "measure_ended": "惩戒措施结束",
+                   "repaired": "信用修复"}
+TYPICAL_CASE_STATUSES = {
+    "selecting": "待选定", "redacting": "脱敏编辑中", "pending_approval": "待负责人审核",
+    "published": "已公开曝光", "withdrawn": "已撤下", "dropped": "未选定",
+}
+SELECTION_REASONS = {"serious": "情节严重", "repeated": "多次违约失信", "criticised": "被公开通报批评或社会关注度高"}
 
 
 class BreachRecord(Base):
@@ -111,13 +132,17 @@ class PlatformDelivery(Base):
     """One version of one record waiting for (or done with) delivery to a credit-sharing platform."""
 
     __tablename__ = "platform_delivery"
-    __table_args__ = (Index("ix_platform_delivery_pending", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_platform_delivery_pending", "delivered_at", "next_attempt_at"),
+        # each destination keeps its own log: the same "<record id>:<version>" key once per target
+        UniqueConstraint("target", "idempotency_key", name="uq_platform_delivery_target_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("breach_record.id"), index=True)
     record_version: Mapped[int] = mapped_column(Integer)
     target: Mapped[str] = mapped_column(String(20), default="provincial")
-    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
     event: Mapped[str] = mapped_column(String(30))  # created | updated | measure_applied | measure_ended | repaired
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -126,3 +151,43 @@ class PlatformDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_via: Mapped[str | None] = mapped_column(String(20))  # http | drop
+
+
+class TypicalCase(Base):
+    """A breach record selected for publication as a typical case: the redacted public text, who edited and
+    who approved it, and its publication or withdrawal. `public_facts` freezes the record's public fields at
+    redaction, so the approver sees and the public page shows the same thing."""
+
+    __tablename__ = "typical_case"
+    __table_args__ = (Index("ix_typical_case_status_published", "status", "published_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("breach_record.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="selecting")
+    selection_reason: Mapped[str | None] = mapped_column(String(20))
+    selection_note: Mapped[str | None] = mapped_column(Text)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    selected_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    selected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    public_text: Mapped[str] = mapped_column(Text, default="")
+    public_facts: Mapped[dict] = mapped_column(JSON, default=dict)
+    redacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_remarks: Mapped[str | None] = mapped_column(Text)  # the leader's last remarks (sent back or approved)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
+    withdrawn_by_label: Mapped[str | None] = mapped_column(String(300))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    record: Mapped[BreachRecord] = relationship()
+    selected_by: Mapped[Official | None] = relationship(foreign_keys=[selected_by_id])
+    redacted_by: Mapped[Official | None] = relationship(foreign_keys=[redacted_by_id])
+    approved_by: Mapped[Official | None] = relationship(foreign_keys=[approved_by_id])

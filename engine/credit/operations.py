@@ -1,10 +1,18 @@
-"""Service operations of measures.bpmn and credit_repair.bpmn (registered by registry.load_builtin)."""
+"""Service operations of measures.bpmn, credit_repair.bpmn and typical_case.bpmn, and the lane of the provincial
+DRC's leaders (registered by registry.load_builtin)."""
 from __future__ import annotations
 
 from typing import Any
 
-from engine.credit import services
-from engine.workflow.registry import StepContext, operation
+from engine.credit import exposure, services
+from engine.org.services import provincial_credit_office
+from engine.workflow.registry import LaneAssignment, StepContext, lane, operation
+
+
+@lane("ndrc_leader", "省发展改革委信用处负责人（审核）")
+def ndrc_leader(ctx: StepContext) -> LaneAssignment | None:
+    """Approvals that need a leader of the provincial credit office (role `leader` there)."""
+    return LaneAssignment(provincial_credit_office(ctx.session), "leader")
 
 
 @operation("apply_measure", "对违约失信记录实施惩戒措施", ("record_id", "measure_code", "document_number", "until"))
@@ -20,6 +28,13 @@ def end_measure(ctx: StepContext, measure_id: int, reason: str) -> dict[str, Any
     measure = services.get_measure(ctx.session, measure_id)
     services.end_measure(ctx.session, measure, reason, ctx.actor, ctx.now)
     return {"ended": measure.id, "record_version": measure.record.version}
+
+
+@operation("expire_measure", "惩戒措施实施期限届满，自动结束", ("measure_id",))
+def expire_measure(ctx: StepContext, measure_id: int) -> dict[str, Any]:
+    measure = services.get_measure(ctx.session, measure_id)
+    ended = services.expire_measure(ctx.session, measure, ctx.now)
+    return {"expired": ended, "record_version": measure.record.version}
 
 
 @operation("check_repair_allowed", "核对是否已过最短公示期（可申请信用修复）", ("record_id",))
@@ -43,3 +58,40 @@ def refuse_repair(ctx: StepContext, record_id: int, reasons: str) -> dict[str, A
     record.repair_applied_at = None
     services._case_event(ctx.session, record, ctx.now, ctx.actor, "repair_refused", f"不予信用修复：{reasons}")
     return {"repaired": False}
+
+
+@operation("select_typical_case", "选定曝光典型案例（核对选定理由）并生成脱敏初稿",
+           ("typical_case_id", "selection_reason", "selection_note"))
+def select_typical_case(ctx: StepContext, typical_case_id: int, selection_reason: str,
+                        selection_note: str | None = None) -> dict[str, Any]:
+    case = exposure.get_case(ctx.session, typical_case_id)
+    exposure.select_case(ctx.session, case, selection_reason, selection_note, ctx.actor, ctx.now)
+    return {"status": case.status}
+
+
+@operation("drop_typical_case", "不予选定为典型案例", ("typical_case_id", "selection_note"))
+def drop_typical_case(ctx: StepContext, typical_case_id: int, selection_note: str | None = None) -> dict[str, Any]:
+    case = exposure.get_case(ctx.session, typical_case_id)
+    exposure.drop_case(ctx.session, case, selection_note, ctx.actor, ctx.now)
+    return {"status": case.status}
+
+
+@operation("submit_typical_case_text", "核查公开文本不含个人信息并提交审核", ("typical_case_id", "title", "public_text"))
+def submit_typical_case_text(ctx: StepContext, typical_case_id: int, title: str, public_text: str) -> dict[str, Any]:
+    case = exposure.get_case(ctx.session, typical_case_id)
+    exposure.submit_redaction(ctx.session, case, title, public_text, ctx.actor, ctx.now)
+    return {"status": case.status}
+
+
+@operation("publish_typical_case", "负责人审核同意：在信用云南网站公开曝光", ("typical_case_id", "review_remarks"))
+def publish_typical_case(ctx: StepContext, typical_case_id: int, review_remarks: str | None = None) -> dict[str, Any]:
+    case = exposure.get_case(ctx.session, typical_case_id)
+    exposure.review(ctx.session, case, True, review_remarks, ctx.actor, ctx.now)
+    return {"status": case.status}
+
+
+@operation("return_typical_case", "负责人退回公开文本修改", ("typical_case_id", "review_remarks"))
+def return_typical_case(ctx: StepContext, typical_case_id: int, review_remarks: str | None = None) -> dict[str, Any]:
+    case = exposure.get_case(ctx.session, typical_case_id)
+    exposure.review(ctx.session, case, False, review_remarks, ctx.actor, ctx.now)
+    return {"status": case.status}

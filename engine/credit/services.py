@@ -275,6 +275,20 @@ def apply_measure(session: Session, record: BreachRecord, code: str, document_nu
     return measure
 
 
+def expire_measure(session: Session, measure: AppliedMeasure, now: datetime) -> bool:
+    """End a measure at the end of its `until` day (the timer of measures.bpmn fires at 23:59:59 that day in
+    Yunnan); False when it ended already (lifted by the DRC or by credit repair meanwhile) or its day has not
+    come yet."""
+    if measure.ended_at is not None:
+        return False
+    if measure.until is None or measure.until > _local_day(now):
+        logger.info("measure %s not expired at %s (until %s)", measure.id, now, measure.until)
+        return False
+    end_measure(session, measure, f"实施期限届满（截至 {measure.until:%Y年%m月%d日}）", None, now)
+    logger.info("measure %s ended: its period ended on %s", measure.id, measure.until)
+    return True
+
+
 def end_measure(session: Session, measure: AppliedMeasure, reason: str, actor: Official | None,
                 now: datetime, bump: bool = True) -> AppliedMeasure:
     if measure.ended_at is not None:
@@ -324,6 +338,9 @@ def repair_record(session: Session, record: BreachRecord, document_number: str, 
     record.published_until = today
     _changed(session, record, "repaired", now, actor)
     _case_event(session, record, now, actor, "credit_repaired", f"违约失信记录已完成信用修复（{document_number}）")
+    from engine.credit import exposure
+
+    exposure.withdraw_for_repair(session, record, actor, now)  # publication stops: typical cases too
     logger.info("breach record %s repaired (%s)", record.id, document_number)
     return record
 
@@ -379,8 +396,15 @@ def view_record(session: Session, record_id: int, official: Official) -> BreachR
 
 def search_records(session: Session, official: Official, respondent: str | None = None,
                    domain: str | None = None, status: str | None = None, prefecture: str | None = None,
-                   limit: int | None = 50, offset: int = 0) -> tuple[list[BreachRecord], int]:
-    """Records `official` may see, newest determination first, with the total count."""
+                   limit: int | None = 50, offset: int = 0, *, division: str | None = None,
+                   rectification_state: str | None = None, determined_from: Any = None,
+                   determined_to: Any = None) -> tuple[list[BreachRecord], int]:
+    """Records `official` may see, newest determination first, with the total count.
+
+    `respondent`: part of the respondent's name, or its exact uscc; `division`: a 6-digit division code that is
+    the respondent's own division or its prefecture; `determined_from`/`determined_to`: the determination date
+    lies in that period (both days included).
+    """
     from sqlalchemy import func
 
     query = select(BreachRecord)
@@ -388,14 +412,24 @@ def search_records(session: Session, official: Official, respondent: str | None 
     if clause is not None:
         query = query.where(clause)
     if respondent:
-        like = f"%{respondent}%"
-        query = query.where(or_(BreachRecord.respondent_name.like(like), BreachRecord.respondent_uscc == respondent))
+        pattern = "%" + respondent.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(BreachRecord.respondent_name.like(pattern, escape="\\"),
+                                BreachRecord.respondent_uscc == respondent))
     if domain:
         query = query.where(BreachRecord.domain == domain)
     if status:
         query = query.where(BreachRecord.status == status)
     if prefecture:
         query = query.where(BreachRecord.respondent_prefecture == prefecture)
+    if division:
+        query = query.where(or_(BreachRecord.respondent_division == division,
+                                BreachRecord.respondent_prefecture == division))
+    if rectification_state:
+        query = query.where(BreachRecord.rectification_state == rectification_state)
+    if _as_date(determined_from) is not None:
+        query = query.where(BreachRecord.determined_on >= _as_date(determined_from))
+    if _as_date(determined_to) is not None:
+        query = query.where(BreachRecord.determined_on <= _as_date(determined_to))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(BreachRecord.determined_on.desc(), BreachRecord.id.desc()).offset(offset)
     if limit is not None:
@@ -403,9 +437,13 @@ def search_records(session: Session, official: Official, respondent: str | None 
     return list(session.scalars(query)), total
 
 
-def published_records(session: Session, today: date) -> list[BreachRecord]:
-    """Records currently in their publication period (repaired ones are removed)."""
-    return list(session.scalars(select(BreachRecord).where(
-        BreachRecord.status == "active", BreachRecord.publication_start <= today,
-        or_(BreachRecord.publication_end.is_(None), BreachRecord.publication_end >= today),
-    ).order_by(BreachRecord.publication_start.desc(), BreachRecord.id.desc())))
+def published_records(session: Session, today: date, limit: int | None = None,
+                      offset: int = 0) -> list[BreachRecord]:
+    """Records currently in their publication period: repaired ones and those past their last day are removed
+    (the public's view of them: engine.credit.publication)."""
+    from engine.credit.publication import in_publication
+
+    query = select(BreachRecord).where(in_publication(today)).order_by(BreachRecord.publication_start.desc(), BreachRecord.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))

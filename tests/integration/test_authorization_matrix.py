@@ -79,6 +79,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/public/track"): Row(EVERYONE),
     ("POST", "/public/track"): Row(EVERYONE),
     ("GET", "/api/v1/public/breach-records"): Row(EVERYONE),
+    ("GET", "/public/breach-records"): Row(EVERYONE),
+    ("GET", "/public/typical-cases"): Row(EVERYONE),
+    ("GET", "/public/typical-cases/<int:case_id>"): Row(EVERYONE),
+    ("GET", "/api/v1/public/typical-cases"): Row(EVERYONE),
+    ("GET", "/api/v1/public/typical-cases/<int:case_id>"): Row(EVERYONE),
     ("POST", "/public/track/forget"): Row(EVERYONE),
     # only in the browser session that tracked a case (tracking code + phone digits) — none here
     ("POST", "/public/track/objection"): Row(NOBODY),
@@ -91,6 +96,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/logout"): Row(OFFICIALS),
     ("GET", "/profile"): Row(OFFICIALS),
     ("POST", "/profile"): Row(OFFICIALS),
+    ("POST", "/profile/tokens/<int:token_id>/revoke"): Row(OFFICIALS),  # own tokens only (unknown id: 404)
+    ("POST", "/profile/sign-out-everywhere"): Row(OFFICIALS),
     ("GET", "/notifications"): Row(OFFICIALS),
     ("POST", "/notifications/read"): Row(OFFICIALS),
     ("GET", "/api/v1/tasks"): Row(OFFICIALS),
@@ -143,6 +150,21 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/measure-types/<string:code>"): Row(DRC, {"code": "public_criticism"}),
     ("GET", "/api/v1/platform-deliveries"): Row(AUDITORS),
     ("POST", "/api/v1/platform-deliveries/<int:delivery_id>/retry"): Row(AUDITORS),
+    # breach records: officials' pages, typical cases (issue 6; the case id is unknown: 404 = let through)
+    ("GET", "/credit/records"): Row(RECORD_VIEWERS),
+    ("GET", "/credit/records/export"): Row(RECORD_VIEWERS),
+    ("GET", "/credit/records/<int:record_id>"): Row(RECORD_VIEWERS),
+    ("POST", "/credit/records/<int:record_id>/measures"): Row(DRC),
+    ("POST", "/credit/records/<int:record_id>/repair"): Row(TASK_WORKERS | DRC),
+    ("POST", "/credit/records/<int:record_id>/typical-case"): Row(DRC),
+    ("GET", "/credit/deliveries"): Row(AUDITORS),
+    ("POST", "/credit/deliveries/<int:delivery_id>/retry"): Row(AUDITORS),
+    ("GET", "/credit/typical-cases"): Row(DRC),
+    ("POST", "/credit/typical-cases/<int:case_id>/withdraw"): Row(DRC),
+    ("POST", "/credit/typical-cases/preview"): Row(CASE_VIEWERS),  # then the task's own rule (unknown task: 404)
+    ("GET", "/api/v1/typical-cases"): Row(DRC),
+    ("POST", "/api/v1/breach-records/<int:record_id>/typical-case"): Row(DRC),
+    ("POST", "/api/v1/typical-cases/<int:case_id>/withdraw"): Row(DRC),
     # --- statistics, bulletins, assessment -------------------------------------------------------------------
     ("GET", "/oversight/"): Row(STATISTICS),
     ("GET", "/oversight/cases"): Row(STATISTICS),  # without its query: 404

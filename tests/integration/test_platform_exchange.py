@@ -220,3 +220,58 @@ def test_two_deliverers_never_send_the_same_row(session: Session, db_engine) -> 
             exchange.deliver(session, receiver.url, NOW, timeout=5)
     assert sorted(receiver.received) == sorted(expected)  # each key sent once: no row taken twice
     assert receiver.received.index(f"{made[0].id}:1") < receiver.received.index(f"{made[0].id}:2")
+
+
+# --- the national platform: a second destination with its own rows, keys and log -----------------------------
+
+def _rows(session: Session, target: str) -> list[PlatformDelivery]:
+    session.expire_all()
+    return list(session.scalars(select(PlatformDelivery).where(PlatformDelivery.target == target)
+                                .order_by(PlatformDelivery.id)))
+
+
+def test_the_national_platform_gets_every_version_once_with_its_own_log(session: Session, records: list) -> None:
+    keys = {d.idempotency_key for d in _rows(session, "provincial")}
+    assert _rows(session, "national") == []  # nothing waits for a destination nobody delivers to
+    with Receiver([]) as provincial:
+        assert exchange.deliver(session, provincial.url, NOW, timeout=2) == 4
+        # the national platform is down: its rows are created, fail and wait; the provincial ones are untouched
+        assert exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5, target="national") == 0
+        national_rows = _rows(session, "national")
+        assert {d.idempotency_key for d in national_rows} == keys
+        assert [d.target for d in exchange.failed_deliveries(session)] == ["national"]
+        assert exchange.failed_deliveries(session, target="provincial") == []
+        first = records[0]
+        assert [(d.target, d.record_version) for d in exchange.deliveries_of(session, first.id)] == [
+            ("provincial", 1), ("provincial", 2), ("national", 1), ("national", 2)]
+
+        with Receiver(["500"]) as national:
+            later = NOW
+            for _ in range(6):
+                later += timedelta(hours=7)
+                exchange.deliver(session, national.url, later, timeout=2, target="national")
+            assert set(national.stored) == keys  # every version, each stored once
+            assert all(count == 1 for count in national.store_count.values())
+            assert national.stored[f"{first.id}:2"] == provincial.stored[f"{first.id}:2"]  # the same payload
+            assert national.received.index(f"{first.id}:1") < national.received.index(f"{first.id}:2")
+
+            # a later change: queued once, reaches each destination on its next run
+            services.apply_measure(session, first, "cancel_awards", "云发改信用〔2026〕31号", None, None, later)
+            session.commit()
+            assert exchange.deliver(session, provincial.url, later, timeout=2) == 1
+            assert exchange.deliver(session, national.url, later, timeout=2, target="national") == 1
+            assert national.store_count[f"{first.id}:3"] == 1
+        assert provincial.store_count[f"{first.id}:3"] == 1
+    assert all(d.delivered_at is not None for d in _rows(session, "provincial") + _rows(session, "national"))
+    assert sum(d.attempts for d in _rows(session, "provincial")) == 5  # the provincial log saw no failure
+
+
+def test_the_scheduler_tick_delivers_to_each_configured_destination(session: Session, records: list,
+                                                                    tmp_path: Path, make_app) -> None:  # noqa: ANN001
+    from web.scheduler import _tick_job
+
+    provincial, national = tmp_path / "provincial", tmp_path / "national"
+    _tick_job(make_app(PLATFORM_DROP_DIR=str(provincial), NATIONAL_PLATFORM_DROP_DIR=str(national)))
+    assert sorted(p.name for p in provincial.glob("*.json")) == sorted(p.name for p in national.glob("*.json"))
+    assert len(list(national.glob("*.json"))) == 4
+    assert _pending(session) == []

@@ -260,3 +260,69 @@ def test_the_service_operation_enforces_the_minimum_period(
     session.rollback()
     with pytest.raises(FormInvalid):  # and only corrected breaches may be repaired
         complete_task(session, task.id, {"corrected": False, "evidence": "未履约"}, official("guandu-commerce"))
+
+
+# --- measures end by themselves at their `until` date (timer in measures.bpmn) -------------------------------
+
+def measure_instances(session: Session, run: ComplaintRun) -> list:
+    from engine.workflow.models import ProcessInstance, ProcessModel
+
+    session.expire_all()
+    return list(session.scalars(
+        select(ProcessInstance).join(ProcessModel, ProcessModel.id == ProcessInstance.model_id)
+        .where(ProcessInstance.complaint_id == run.complaint.id, ProcessModel.key == "measures")
+        .order_by(ProcessInstance.id)))
+
+
+@save_restore
+def test_a_measure_ends_by_itself_when_its_period_is_over(run_complaint: RunComplaint, save_restore: bool) -> None:
+    from engine.workflow.timers import tick
+    from tests.processes.conftest import round_trip
+
+    run = run_complaint(save_restore)
+    record = confirmed(run)
+    apply(run, record, "public_criticism", "云发改信用〔2026〕30号", until="2026-06-30")
+    apply(run, record, "support_policies", "云发改信用〔2026〕31号")  # no end date: nothing waits
+    timed, open_ended = measure_instances(run.session, run)
+    assert (timed.status, open_ended.status) == ("running", "completed")
+    assert as_utc(timed.next_timer_at) == datetime(2026, 6, 30, 15, 59, 59, tzinfo=UTC)  # end of the day in Yunnan
+    if save_restore:
+        round_trip(run.session, timed)
+
+    assert tick(run.session, now=datetime(2026, 6, 30, 15, 0, tzinfo=UTC)) == 0
+    assert tick(run.session, now=datetime(2026, 6, 30, 16, 0, tzinfo=UTC)) == 1
+    run.session.refresh(record)
+    assert [m.measure_type.code for m in record.active_measures] == ["support_policies"]
+    [criticism] = [m for m in record.measures if m.ended_at is not None]
+    assert criticism.end_reason == "实施期限届满（截至 2026年06月30日）"
+    assert criticism.ended_by_label == "系统（流程）"
+    assert keys(run.session, record)[-1] == (f"{record.id}:4", "measure_ended")
+    assert measure_instances(run.session, run)[0].status == "completed"
+    assert "期限届满" in run.events("measure_ended")[0].summary
+
+
+@save_restore
+def test_a_timed_measure_ended_earlier_by_repair_is_left_alone(run_complaint: RunComplaint,
+                                                               save_restore: bool) -> None:
+    from engine.workflow.timers import tick
+    from tests.processes.conftest import round_trip
+
+    run = run_complaint(save_restore)
+    record = confirmed(run, severity="minor")
+    apply(run, record, "public_criticism", "云发改信用〔2026〕30号", until="2026-12-31")
+    apply(run, record, "cancel_awards", "云发改信用〔2026〕31号", until="2027-01-31")
+    start_repair(run, record)
+    run.complete("apply_repair", "guandu-commerce", {"corrected": True, "evidence": "已足额拨付"})
+    run.complete("decide_repair", "km-commerce", {"approved": True, "repair_document_number": "昆商修〔2026〕2号"})
+    run.session.refresh(record)
+    assert record.active_measures == []  # repair ended every measure, timed ones included
+    assert {m.end_reason for m in record.measures} == {"信用修复"}
+    versions = keys(run.session, record)
+    if save_restore:
+        for instance in measure_instances(run.session, run):
+            round_trip(run.session, instance)
+    assert tick(run.session, now=datetime(2027, 2, 1, 0, 0, tzinfo=UTC)) == 2  # both timers fire ...
+    run.session.refresh(record)
+    assert {m.end_reason for m in record.measures} == {"信用修复"}  # ... and change nothing
+    assert keys(run.session, record) == versions
+    assert [i.status for i in measure_instances(run.session, run)] == ["completed", "completed"]

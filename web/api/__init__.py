@@ -9,11 +9,12 @@ def register(api: Api) -> None:
     from web.api.bulletins import blp as bulletins_blp
     from web.api.complaints import blp as complaints_blp
     from web.api.credit import blp as credit_blp
+    from web.api.exposure import blp as exposure_blp
     from web.api.processes import blp as processes_blp
     from web.api.tasks import blp as tasks_blp
     from web.extensions import csrf
 
-    for blp in (complaints_blp, tasks_blp, audit_blp, credit_blp, processes_blp, bulletins_blp):
+    for blp in (complaints_blp, tasks_blp, audit_blp, credit_blp, exposure_blp, processes_blp, bulletins_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     __import__("web.api.channels").api.channels.register(api)  # channel feed, duplicates, X-Api-Key scheme

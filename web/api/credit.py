@@ -2,9 +2,6 @@
 the measure catalogue; the platform delivery log with a retry for failed deliveries."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
 from flask import Response, abort, request
@@ -13,9 +10,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.cases.models import DOMAINS
-from engine.credit import exchange
+from engine.credit import exchange, publication
+from engine.credit import export as record_export
 from engine.credit import services as credit
-from engine.credit.models import MEASURE_LEVELS, RECORD_STATUSES, SEVERITIES
+from engine.credit.models import MEASURE_LEVELS, RECORD_STATUSES, RECTIFICATION_STATES, SEVERITIES
 from engine.org.permissions import (
     APPLY_FOR_REPAIR,
     MANAGE_MEASURES,
@@ -24,12 +22,13 @@ from engine.org.permissions import (
     SIGNED_IN,
     VIEW_RECORDS,
 )
+from engine.workflow import clock
+from engine.workflow.calendar import SHANGHAI
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
 from web.permissions import requires
 
 blp = Blueprint("api_credit", __name__, url_prefix=None, description="违约失信记录、惩戒措施、信用修复与平台推送")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RecordQuery(Schema):
@@ -37,12 +36,17 @@ class RecordQuery(Schema):
     domain = fields.String(load_default=None, validate=validate.OneOf(list(DOMAINS)))
     status = fields.String(load_default=None, validate=validate.OneOf(list(RECORD_STATUSES)))
     prefecture = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$", error="州（市）代码应为 6 位数字"))
+    division = fields.String(load_default=None, validate=validate.Regexp(r"^\d{6}$", error="行政区划代码应为 6 位数字"),
+                             metadata={"description": "被投诉主体的行政区划代码或其所在州（市）代码"})
+    rectification_state = fields.String(load_default=None, validate=validate.OneOf(list(RECTIFICATION_STATES)))
+    determined_from = fields.Date(load_default=None, metadata={"description": "认定日期起（含）"})
+    determined_to = fields.Date(load_default=None, metadata={"description": "认定日期止（含）"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class ExportQuery(RecordQuery):
-    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "json"]))
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "json", "xlsx"]))
 
 
 class MeasureSchema(Schema):
@@ -145,7 +149,8 @@ class MeasureTypeInput(Schema):
 
 
 def _filters(args: dict) -> dict[str, Any]:
-    return {k: args.get(k) for k in ("respondent", "domain", "status", "prefecture")}
+    return {k: args.get(k) for k in ("respondent", "domain", "status", "prefecture", "division",
+                                     "rectification_state", "determined_from", "determined_to")}
 
 
 @blp.get("/breach-records")
@@ -161,37 +166,21 @@ def list_records(args: dict) -> object:
     return {"total": total, "items": rows}
 
 
-def _neutral(value: Any) -> Any:
-    """Spreadsheet formula injection: a cell starting with = + - @ (or tab/CR) is prefixed with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-EXPORT_COLUMNS = [(name, attr, label) for name, attr, label in exchange.RECORD_FIELDS]
-
-
 @blp.get("/breach-records/export")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(ExportQuery, location="query")
 @requires(VIEW_RECORDS)
 def export_records(args: dict) -> object:
-    """All matching records as CSV (UTF-8 with BOM, formulas neutralised) or JSON, in the collection fields."""
+    """All matching records in the collection fields: xlsx (records and measures sheets, typed cells), CSV (UTF-8
+    with BOM) or JSON. In xlsx and CSV a text starting with = + - @ is prefixed with ' (formula injection)."""
     rows, _total = credit.search_records(db.session, current_user, **_filters(args), limit=None)
-    if args["format"] == "json":
-        body = json.dumps([exchange.payload(r, "export") for r in rows], ensure_ascii=False, indent=1)
-        return Response(body, mimetype="application/json",
-                        headers={"Content-Disposition": "attachment; filename=breach-records.json"})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([f"{label}（{name}）" for name, _attr, label in EXPORT_COLUMNS] + ["实施中的惩戒措施（CJCS）"])
-    for record in rows:
-        row = exchange.payload(record, "export")
-        values = [row[name] for name, _a, _l in EXPORT_COLUMNS]
-        measures = "；".join(m.measure_type.name for m in record.active_measures)
-        writer.writerow([_neutral("" if v is None else str(v)) for v in values] + [_neutral(measures)])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=breach-records.csv"})
+    fmt = args["format"]
+    if fmt == "xlsx":
+        body: str | bytes = record_export.to_xlsx(rows, clock.now())
+    else:
+        body = record_export.to_json(rows) if fmt == "json" else record_export.to_csv(rows)
+    return Response(body, mimetype=record_export.MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f"attachment; filename=breach-records.{fmt}"})
 
 
 @blp.get("/breach-records/<int:record_id>")
@@ -279,33 +268,46 @@ def list_deliveries() -> object:
 @requires(OPERATE_EXCHANGE)
 def retry_delivery(delivery_id: int) -> object:
     """Make a failed delivery due at once; the next scheduler tick sends it."""
-    row = exchange.retry_now(db.session, delivery_id)
+    row = exchange.retry_now(db.session, delivery_id, actor=current_user)
     db.session.commit()
     return row
 
 
 class PublicRecordSchema(Schema):
-    """What the public sees of a record in its publication period: no facts text, no people."""
+    """What the public sees of a record in its publication period: the respondent (a government body) and the
+    determination — no facts text, no complainant (names, phone, code in the basis text are masked)."""
 
     id = fields.Integer()
     respondent_name = fields.String()
     respondent_uscc = fields.String(allow_none=True)
+    respondent_division = fields.String(allow_none=True)
     determining_name = fields.String()
     determined_on = fields.Date()
     document_number = fields.String()
-    domain_label = fields.Function(lambda r: DOMAINS.get(r.domain, r.domain))
-    severity_label = fields.Function(lambda r: SEVERITIES.get(r.severity, r.severity))
+    basis = fields.String(metadata={"description": "认定依据（投诉人名称、电话等已屏蔽）"})
+    domain = fields.String()
+    domain_label = fields.String()
+    severity_label = fields.String()
     publication_start = fields.Date()
     publication_end = fields.Date(allow_none=True)
-    active_measures = fields.Function(lambda r: [m.measure_type.name for m in r.active_measures])
+    active_measures = fields.List(fields.String())
+
+
+class PublicQuery(Schema):
+    respondent = fields.String(load_default=None, validate=validate.Length(max=100),
+                               metadata={"description": "失信主体名称（包含）"})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 @blp.get("/public/breach-records")
+@blp.arguments(PublicQuery, location="query")
 @blp.response(200, PublicRecordSchema(many=True))
 @requires(PUBLIC)
-def public_records() -> object:
-    """Records currently in their publication period (no sign-in); repaired records are removed at once."""
-    from engine.workflow import clock
-    from engine.workflow.calendar import SHANGHAI
-
-    return credit.published_records(db.session, clock.now().astimezone(SHANGHAI).date())
+def public_records(args: dict) -> object:
+    """Records currently in their publication period (no sign-in), newest first; repaired records and those past
+    the last day of their publication period are not listed. The same rows as the page /public/breach-records."""
+    today = clock.now().astimezone(SHANGHAI).date()
+    rows, _total = publication.public_records(db.session, today, args["limit"], args["offset"],
+                                              respondent=args["respondent"])
+    return rows
