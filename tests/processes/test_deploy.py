@@ -252,7 +252,8 @@ def test_unsafe_code_fails_safely_at_run_time(session: Session, official: Callab
     assert "表达式中不允许使用名称" in instance.error
     assert instance.state != before[0]  # the official's step is kept, up to the failed one
     assert open_tasks(session, complaint) == []
-    kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.complaint_id == complaint.id)).all()
+    kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.complaint_id == complaint.id)
+                            .order_by(CaseEvent.id)).all()
     assert kinds == ["registered", "task_completed", "step_failed"]
     session.refresh(complaint)
     assert complaint.status == "screening"
