@@ -227,6 +227,7 @@ def deactivate_official(session: Session, actor: Official, username: str, reason
     for token in tokens:
         token.revoked_at = now
     official.is_active = False
+    official.session_generation = (official.session_generation or 0) + 1  # reactivating revives no old session
     session.flush()
     audit(session, "official_deactivated", actor, "official", official.id, before=before, after={
         **_official_state(official), "reason": reason.strip()[:500], "claims_returned": [t.id for t in returned],

@@ -59,6 +59,8 @@ class Official(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set at the limit; unlock clears
+    # a browser session stores the value it signed in with; raising it signs the official out everywhere
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     department: Mapped[Department] = relationship(lazy="joined")
 

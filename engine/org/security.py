@@ -62,6 +62,9 @@ def sign_in(session: Session, username: str, password: str, max_failures: int = 
         return SignIn(None, f"{BAD_CREDENTIALS}。再失败 {left} 次账户将被锁定。" if left <= 2 else BAD_CREDENTIALS)
     if official.failed_logins:
         official.failed_logins = 0
+    if _hasher.check_needs_rehash(official.password_hash):  # stronger parameters since it was set
+        official.password_hash = hash_password(password)
+        logger.info("password hash of %s renewed with the current argon2 parameters", official.username)
     record(session, "login", official, "official", official.id)
     return SignIn(official)
 
@@ -101,7 +104,20 @@ def set_password(session: Session, username: str, password: str, actor: Official
     official = _official(session, username)
     official.password_hash = hash_password(password)
     official.failed_logins, official.locked_at = 0, None
-    record(session, "password_set", actor, "official", official.id)
+    official.session_generation = (official.session_generation or 0) + 1  # the old password's sessions end
+    record(session, "password_set", actor, "official", official.id, after={"sessions_ended": True})
+    return official
+
+
+def sign_out_everywhere(session: Session, username: str, actor: Official | str) -> Official:
+    """End every browser session of the official: each request compares its session's generation with this one.
+    API tokens are separate (revoke them one by one)."""
+    official = _official(session, username)
+    before = official.session_generation or 0
+    official.session_generation = before + 1
+    record(session, "signed_out_everywhere", actor, "official", official.id,
+           before={"session_generation": before}, after={"session_generation": before + 1})
+    logger.info("all sessions of %s ended by %s", official.username, getattr(actor, "username", actor))
     return official
 
 

@@ -215,6 +215,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/admin/users/<username>/reactivate"): Row(ORG_ADMINS, {"username": "guandu-commerce"}),
     ("POST", "/admin/users/<username>/password"): Row(ORG_ADMINS, {"username": "guandu-commerce"}),
     ("POST", "/admin/users/<username>/unlock"): Row(ORG_ADMINS, {"username": "guandu-commerce"}),
+    ("POST", "/admin/users/<username>/sign-out-everywhere"): Row(ORG_ADMINS, {"username": "guandu-commerce"}),
     ("POST", "/admin/users/<username>/tokens/<int:token_id>/revoke"): Row(ORG_ADMINS, {"username": "guandu-commerce"}),
     ("GET", "/api/v1/departments"): Row(ORG_ADMINS),
     ("GET", "/api/v1/users"): Row(ORG_ADMINS),

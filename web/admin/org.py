@@ -166,6 +166,13 @@ def unlock_user(username: str) -> Any:
     return _act(username, lambda: security.unlock(db.session, username, current_user), "已解除锁定。")
 
 
+@bp.post("/users/<username>/sign-out-everywhere")
+@requires(ADMINISTER_ORG)
+def sign_out_user_everywhere(username: str) -> Any:
+    return _act(username, lambda: security.sign_out_everywhere(db.session, username, current_user),
+                "已结束该用户在所有浏览器上的登录（访问令牌不受影响）。")
+
+
 @bp.post("/users/<username>/tokens/<int:token_id>/revoke")
 @requires(ADMINISTER_ORG)
 def revoke_user_token(username: str, token_id: int) -> Any:

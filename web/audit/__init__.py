@@ -39,7 +39,10 @@ ACTION_LABELS = {
     "credit_repaired": "信用修复", "measure_type_saved": "维护惩戒措施清单", "platform_delivery_retry": "重新推送平台",
     "view_audit": "查询审计日志", "audit_exported": "导出审计日志", "audit_pruned": "清理过期审计记录",
     "complaint_merged": "合并重复投诉", "duplicate_rejected": "排除疑似重复", "channel_key_created": "创建渠道密钥",
-    "channel_key_revoked": "吊销渠道密钥",
+    "channel_key_revoked": "吊销渠道密钥", "signed_out_everywhere": "在所有设备上退出登录",
+    "department_created": "新增部门", "department_updated": "修改部门", "official_created": "新增用户",
+    "official_updated": "修改用户", "official_moved": "调动部门", "official_deactivated": "停用用户",
+    "official_reactivated": "恢复启用用户",
 }
 
 

@@ -10,6 +10,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.audit.services import record as audit
+from engine.errors import NotFound
+from engine.org import security
 from engine.org.models import Official
 from engine.org.permissions import PUBLIC, SIGNED_IN
 from engine.org.security import sign_in
@@ -18,6 +20,7 @@ from web.extensions import db, login_manager
 from web.permissions import requires
 
 bp = Blueprint("auth", __name__, template_folder="templates")
+SESSION_GENERATION = "session_generation"
 
 
 class LoginForm(FlaskForm):
@@ -37,6 +40,7 @@ def login() -> object:
             form.password.errors.append(attempt.message)
         else:
             login_user(attempt.official)
+            session[SESSION_GENERATION] = attempt.official.session_generation or 0  # see _load_user
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
             return redirect(_safe_next(request.args.get("next")) or url_for("inbox.index"))
     return render_template("auth/login.html", form=form)
@@ -59,7 +63,31 @@ def profile() -> object:
     if request.method == "POST":
         new_token = create_token(db.session, current_user, label=request.form.get("label", "")[:100])
         db.session.commit()
-    return render_template("auth/profile.html", new_token=new_token)
+    return render_template("auth/profile.html", new_token=new_token,
+                           tokens=security.tokens_of(db.session, current_user.username))
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@requires(SIGNED_IN)
+def revoke_own_token(token_id: int) -> object:
+    """Revoke one of the caller's own API tokens."""
+    if token_id not in {t.id for t in security.tokens_of(db.session, current_user.username)}:
+        raise NotFound("没有这个令牌")
+    security.revoke_token(db.session, token_id, current_user)
+    db.session.commit()
+    flash("已吊销该令牌。", "success")
+    return redirect(url_for("auth.profile"), 303)
+
+
+@bp.post("/profile/sign-out-everywhere")
+@requires(SIGNED_IN)
+def sign_out_everywhere() -> object:
+    """End every browser session of the caller, this one included (API tokens stay: revoke them above)."""
+    security.sign_out_everywhere(db.session, current_user.username, current_user)
+    db.session.commit()
+    logout_user()
+    flash("已在所有设备上退出登录，请重新登录。", "info")
+    return redirect(url_for("auth.login"), 303)
 
 
 def init_app(app: Flask) -> None:
@@ -71,8 +99,12 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Official | None:
+    """The session's official — while active and while the session's generation is theirs (sign-out everywhere,
+    a new password and deactivation raise it)."""
     official = db.session.get(Official, int(user_id)) if user_id.isdigit() else None
-    return official if official is not None and official.is_active else None
+    if official is None or not official.is_active:
+        return None
+    return official if session.get(SESSION_GENERATION) == (official.session_generation or 0) else None
 
 
 @login_manager.request_loader
