@@ -15,6 +15,7 @@ Everything else in engine/oversight is plain SQLAlchemy Core that both databases
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -136,6 +137,33 @@ def percentiles(session: Session, durations: Select, percents: tuple[int, ...] =
             values[p] = low + (high - low) * frac_num / 100
         result[g] = Distribution(n, mean, values)
     return result
+
+
+def histogram_distribution(counts: Mapping[int, int], percents: tuple[int, ...] = (50, 90),
+                           per_unit: int = 1) -> Distribution:
+    """Count, mean and linear-interpolation percentiles of integer values given as value → how many times;
+    `per_unit` divides the results (e.g. 24 for hours → days). Same definition as `percentile_cont`."""
+    items = sorted((v, n) for v, n in counts.items() if n > 0)
+    total = sum(n for _v, n in items)
+    if not total:
+        return Distribution(0, None, dict.fromkeys(percents))
+
+    def value_at(rank: int) -> int:  # 0-based rank in the sorted multiset
+        seen = 0
+        for value, n in items:
+            seen += n
+            if rank < seen:
+                return value
+        return items[-1][0]
+
+    values = {}
+    for p in percents:
+        lo, frac_num = divmod(p * (total - 1), 100)
+        low = value_at(lo)
+        high = value_at(lo + 1) if frac_num else low
+        values[p] = (low + (high - low) * frac_num / 100) / per_unit
+    mean = sum(v * n for v, n in items) / total / per_unit
+    return Distribution(total, mean, values)
 
 
 def _float(value: object) -> float | None:
