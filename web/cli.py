@@ -75,3 +75,4 @@ def init_app(app: Flask) -> None:
     __import__("web.audit_cli").audit_cli.init_app(app)  # audit verify/prune, unlock, passwords, tokens
     __import__("web.intake_cli").intake_cli.init_app(app)  # channel API keys: create, revoke, list
     __import__("web.process_cli").process_cli.init_app(app)  # export-process, deploy-process, list-processes
+    __import__("web.org_cli").org_cli.init_app(app)  # create-department, create-user (a new installation)

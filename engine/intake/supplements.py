@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
-from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
 from engine.errors import ConflictError, FormInvalid, NotFound, PermissionDenied
 from engine.intake import evidence
 from engine.intake.models import SupplementRequest
 from engine.notify.models import Notification
+from engine.org import permissions
 from engine.org.models import Official
-from engine.workflow.models import HumanTask
 
 logger = logging.getLogger(__name__)
 NOTE_MAX = 2000
@@ -33,14 +32,9 @@ CLOSED = ("closed", "merged")
 
 
 def may_request(session: Session, official: Official, complaint: Complaint) -> bool:
-    """The provincial DRC and intake officials who may see the case, or a department holding an open task."""
-    if complaint.status in CLOSED or not can_view_case(session, official, complaint):
-        return False
-    if official.has_role("ndrc") or official.has_role("intake"):
-        return True
-    return session.scalar(select(HumanTask.id).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None),
-        HumanTask.department_id == official.department_id).limit(1)) is not None
+    """`request_supplement` (engine.org.permissions: the provincial DRC and intake officials who may see the case,
+    or a department holding an open task), while the case is open."""
+    return complaint.status not in CLOSED and permissions.allowed(official, permissions.REQUEST_SUPPLEMENT, complaint)
 
 
 def request_supplement(session: Session, complaint: Complaint, official: Official, note: str,

@@ -31,6 +31,20 @@ DEPARTMENT_FIELDS = ("name", "level", "division_code", "prefecture_code", "super
                      "is_active")
 
 
+def _require_administrator(actor: Official | str) -> None:
+    """A system administrator — or the operator at the command line (a string naming them: they hold the server)."""
+    if not isinstance(actor, str):
+        permissions.require(actor, permissions.ADMINISTER_ORG)
+
+
+def _name(actor: Official | str) -> str:
+    return actor if isinstance(actor, str) else actor.username
+
+
+def _is(official: Official, actor: Official | str) -> bool:
+    return not isinstance(actor, str) and official.id == actor.id
+
+
 # --- departments ------------------------------------------------------------------------------------------
 
 def list_departments(session: Session, q: str | None = None, active: bool | None = None, limit: int = 50,
@@ -46,9 +60,9 @@ def list_departments(session: Session, q: str | None = None, active: bool | None
     return list(session.scalars(query.order_by(Department.code).limit(limit).offset(offset))), total
 
 
-def create_department(session: Session, actor: Official, code: str, **data: Any) -> Department:
+def create_department(session: Session, actor: Official | str, code: str, **data: Any) -> Department:
     """A new department; `data` as DEPARTMENT_FIELDS (superior: a department code)."""
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     code = (code or "").strip()
     errors = {} if CODE.match(code) else {"code": "代码为 2–64 位小写字母、数字或连字符，例如 km-commerce"}
     if not errors and session.scalar(select(Department.id).where(Department.code == code)) is not None:
@@ -58,12 +72,12 @@ def create_department(session: Session, actor: Official, code: str, **data: Any)
     session.add(dept)
     session.flush()
     audit(session, "department_created", actor, "department", dept.code, after=_department_state(dept))
-    logger.info("%s created department %s", actor.username, dept.code)
+    logger.info("%s created department %s", _name(actor), dept.code)
     return dept
 
 
-def update_department(session: Session, actor: Official, code: str, **data: Any) -> Department:
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+def update_department(session: Session, actor: Official | str, code: str, **data: Any) -> Department:
+    _require_administrator(actor)
     dept = get_department(session, code)
     before = _department_state(dept)
     _apply(session, dept, data, {})
@@ -155,10 +169,10 @@ def get_official(session: Session, username: str) -> Official:
     return official
 
 
-def create_official(session: Session, actor: Official, username: str, full_name: str, email: str | None,
+def create_official(session: Session, actor: Official | str, username: str, full_name: str, email: str | None,
                     department: str, roles: list[str], password: str) -> Official:
     """A new official with an initial password that satisfies the policy (they can change it later)."""
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     username = (username or "").strip()
     errors: dict[str, str] = {}
     if not USERNAME.match(username):
@@ -174,16 +188,16 @@ def create_official(session: Session, actor: Official, username: str, full_name:
     session.add(official)
     session.flush()
     audit(session, "official_created", actor, "official", official.id, after=_official_state(official))
-    logger.info("%s created official %s", actor.username, official.username)
+    logger.info("%s created official %s", _name(actor), official.username)
     return official
 
 
-def update_official(session: Session, actor: Official, username: str, full_name: str, email: str | None,
+def update_official(session: Session, actor: Official | str, username: str, full_name: str, email: str | None,
                     roles: list[str]) -> Official:
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     official = get_official(session, username)
     before = _official_state(official)
-    if official.id == actor.id and "sysadmin" not in roles:
+    if _is(official, actor) and "sysadmin" not in roles:
         raise FormInvalid({"roles": "不能取消自己的系统管理员角色（请由另一位系统管理员操作）"})
     _apply_person(session, official, full_name, email, roles, {})
     session.flush()
@@ -193,9 +207,9 @@ def update_official(session: Session, actor: Official, username: str, full_name:
     return official
 
 
-def move_official(session: Session, actor: Official, username: str, department: str) -> Official:
+def move_official(session: Session, actor: Official | str, username: str, department: str) -> Official:
     """Move to another department; tasks they had claimed stay with the old department's inbox."""
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     official = get_official(session, username)
     target = session.scalar(select(Department).where(Department.code == department, Department.is_active.is_(True)))
     if target is None:
@@ -211,11 +225,11 @@ def move_official(session: Session, actor: Official, username: str, department: 
     return official
 
 
-def deactivate_official(session: Session, actor: Official, username: str, reason: str = "") -> Official:
+def deactivate_official(session: Session, actor: Official | str, username: str, reason: str = "") -> Official:
     """No more sign-in (sessions end at their next request), tokens revoked, claimed tasks back to the inbox."""
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     official = get_official(session, username)
-    if official.id == actor.id:
+    if _is(official, actor):
         raise ConflictError("不能停用自己的账户")
     if not official.is_active:
         return official
@@ -232,14 +246,14 @@ def deactivate_official(session: Session, actor: Official, username: str, reason
     audit(session, "official_deactivated", actor, "official", official.id, before=before, after={
         **_official_state(official), "reason": reason.strip()[:500], "claims_returned": [t.id for t in returned],
         "tokens_revoked": [t.id for t in tokens]})
-    logger.info("%s deactivated %s (%d claims returned, %d tokens revoked)", actor.username, official.username,
+    logger.info("%s deactivated %s (%d claims returned, %d tokens revoked)", _name(actor), official.username,
                 len(returned), len(tokens))
     return official
 
 
-def reactivate_official(session: Session, actor: Official, username: str) -> Official:
+def reactivate_official(session: Session, actor: Official | str, username: str) -> Official:
     """Sign-in again (revoked tokens stay revoked)."""
-    permissions.require(actor, permissions.ADMINISTER_ORG)
+    _require_administrator(actor)
     official = get_official(session, username)
     if official.is_active:
         return official

@@ -32,6 +32,7 @@ WORK_TASK = "work_task"
 UNCLAIM_TASK = "unclaim_task"
 UNCLAIM_FOR_OTHERS = "unclaim_for_others"
 PAUSE_CLOCK = "pause_clock"
+REQUEST_SUPPLEMENT = "request_supplement"
 DECIDE_DUPLICATES = "decide_duplicates"
 SEE_OVERDUE = "see_overdue"
 VIEW_RECORDS = "view_records"
@@ -58,6 +59,7 @@ PERMISSIONS: dict[str, str] = {
     UNCLAIM_TASK: "退回认领",
     UNCLAIM_FOR_OTHERS: "退回他人认领的任务（部门负责人）",
     PAUSE_CLOCK: "暂停、恢复计时",
+    REQUEST_SUPPLEMENT: "要求投诉人补正材料",
     DECIDE_DUPLICATES: "合并或排除疑似重复投诉",
     SEE_OVERDUE: "查看逾期督办",
     VIEW_RECORDS: "查看违约失信记录",
@@ -74,7 +76,8 @@ PERMISSIONS: dict[str, str] = {
     CHANNEL_FEED: "（渠道密钥）跟踪本渠道投诉的办理进展",
 }
 
-_CASE_WORK = {SIGNED_IN, VIEW_CASE, VIEW_CONTACT_DATA, VIEW_TASK, WORK_TASK, UNCLAIM_TASK, PAUSE_CLOCK, VIEW_RECORDS}
+_CASE_WORK = {SIGNED_IN, VIEW_CASE, VIEW_CONTACT_DATA, VIEW_TASK, WORK_TASK, UNCLAIM_TASK, PAUSE_CLOCK,
+              REQUEST_SUPPLEMENT, VIEW_RECORDS}
 
 # role code (engine.org.models.ROLES) → what it grants; an official holds the union of their roles' grants
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -99,6 +102,7 @@ MESSAGES: dict[str, str] = {
     WORK_TASK: "该任务不属于您所在部门或您的岗位，无权处理",
     UNCLAIM_TASK: "只有认领人或部门负责人可以退回认领",
     PAUSE_CLOCK: "只有省发展改革委或当前承办部门可以暂停、恢复计时",
+    REQUEST_SUPPLEMENT: "只有省发展改革委、受理登记人员或当前承办部门可以要求投诉人补正材料",
     DECIDE_DUPLICATES: "只有受理登记人员和省发展改革委信用处人员可以处理疑似重复投诉",
     SEE_OVERDUE: "只有省发展改革委和州（市）信用牵头单位可以查看逾期督办",
     VIEW_RECORDS: "您无权查看该违约失信记录",
@@ -229,8 +233,19 @@ def _pause_clock(official: Official, complaint: Complaint | None) -> bool:
         return True
     if not _view_case(official, complaint):
         return False
-    if official.has_role("ndrc"):
+    return official.has_role("ndrc") or _holds_open_task(official, complaint)
+
+
+def _request_supplement(official: Official, complaint: Complaint | None) -> bool:
+    """The provincial DRC and intake officials, or a department holding an open task of the case."""
+    if complaint is None:
         return True
+    if not _view_case(official, complaint):
+        return False
+    return official.has_role("ndrc") or official.has_role("intake") or _holds_open_task(official, complaint)
+
+
+def _holds_open_task(official: Official, complaint: Complaint) -> bool:
     session = object_session(complaint)
     return session is not None and session.scalar(select(HumanTask.id).where(
         HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None),
@@ -271,7 +286,8 @@ def _apply_for_repair(official: Official, record: BreachRecord | None) -> bool:
 
 _RULES = {
     VIEW_CASE: _view_case, VIEW_CONTACT_DATA: _view_contact, VIEW_TASK: _view_task, WORK_TASK: _work_task,
-    UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, DECIDE_DUPLICATES: _decide_duplicates,
+    UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, REQUEST_SUPPLEMENT: _request_supplement,
+    DECIDE_DUPLICATES: _decide_duplicates,
     SEE_OVERDUE: _see_overdue, VIEW_RECORDS: _view_record, APPLY_FOR_REPAIR: _apply_for_repair,
     SEE_STATISTICS: _see_statistics,
 }

@@ -121,7 +121,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(CASE_VIEWERS | {"channel"}),
     ("GET", "/api/v1/evidence/<int:evidence_id>/content"): Row(CASE_VIEWERS),  # a channel key: 403
     ("GET", "/api/v1/complaints/<int:complaint_id>/supplements"): Row(CASE_VIEWERS),
-    ("POST", "/api/v1/complaints/<int:complaint_id>/supplements"): Row(CASE_VIEWERS),  # the empty body: 422
+    ("POST", "/api/v1/complaints/<int:complaint_id>/supplements"): Row(TASK_WORKERS | DRC_AND_INTAKE,
+                                                                       body={"note": "请补充付款凭证"}),
     # only the DRC, intake and the department holding an open task may ask (engine: may_request → 403)
     ("POST", "/intake/cases/<int:complaint_id>/supplements"): Row(TASK_WORKERS | DRC_AND_INTAKE),
     # --- tasks ------------------------------------------------------------------------------------------------

@@ -191,3 +191,19 @@ def test_an_administrator_cannot_deactivate_or_demote_themselves(app, admin_clie
     demote = admin_client.post("/admin/users/sysadmin", data={"full_name": "钱系统", "roles": ["official"]})
     assert demote.status_code == 422
     assert "不能取消自己的系统管理员角色" in demote.get_data(as_text=True)
+
+
+def test_a_new_installation_gets_its_first_department_and_administrator_from_the_cli(app) -> None:  # noqa: ANN001
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["create-department", "bs-drc2", "保山市发改委", "--level", "prefecture",
+                              "--division", "5305"])
+    assert bad.exit_code == 2
+    assert "division_code: 行政区划代码为 6 位数字" in bad.output
+    made = runner.invoke(args=["create-department", "bs-drc2", "保山市发展和改革委员会（二）", "--level", "prefecture",
+                               "--division", "530500", "--prefecture", "530500", "--credit-lead"])
+    assert made.exit_code == 0, made.output
+    user = runner.invoke(args=["create-user", "bs-admin", "--name", "保山管理员", "--department", "bs-drc2",
+                               "--role", "sysadmin", "--password", "Baoshan2026ok"])
+    assert user.exit_code == 0, user.output
+    assert _signed_in(app, "bs-admin", "Baoshan2026ok").get("/admin/users").status_code == 200
+    assert _events(app, "official_created")[-1].actor_label.startswith("cli")

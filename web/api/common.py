@@ -1,12 +1,8 @@
-"""Shared bits of the API: authentication guard and output schemas."""
+"""Shared bits of the API: output schemas. (Who may call what: @requires, web/permissions.py.)"""
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import abort
-from flask_login import current_user
 from marshmallow import Schema, fields
 
 from engine.cases.status import result_label, status_label
@@ -19,18 +15,6 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return super()._serialize(as_utc(value), attr, obj, **kwargs)
-
-
-def official_required(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """401 unless the request carries a valid bearer token or a signed-in session."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            abort(401)
-        return fn(*args, **kwargs)
-
-    return wrapper
 
 
 class ApiErrorSchema(Schema):

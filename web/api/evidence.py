@@ -12,7 +12,7 @@ from engine.errors import FormInvalid, PermissionDenied
 from engine.intake import evidence, supplements
 from engine.intake import services as intake
 from engine.intake.dedup import survivor_of
-from engine.org.permissions import VIEW_CASE
+from engine.org.permissions import REQUEST_SUPPLEMENT, VIEW_CASE
 from web.api import channels
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
@@ -151,7 +151,7 @@ class SupplementSchema(Schema):
 @blp.response(201, SupplementSchema)
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
-@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
+@requires(REQUEST_SUPPLEMENT)
 def request_supplement(args: dict, complaint_id: int) -> object:
     """Ask the complainant for more material."""
     if not current_user.is_authenticated:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from engine.cases import services as cases
 from engine.errors import ConflictError, EngineError, FormInvalid
 from engine.intake import dedup, feedback, supplements
-from engine.org.permissions import DECIDE_DUPLICATES, VIEW_CASE
+from engine.org.permissions import DECIDE_DUPLICATES, REQUEST_SUPPLEMENT
 from web.extensions import db
 from web.permissions import requires
 
@@ -70,7 +70,7 @@ def case_feedback(complaint: Any) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:complaint_id>/supplements")
-@requires(VIEW_CASE)  # who may ask: engine.intake.supplements.may_request
+@requires(REQUEST_SUPPLEMENT)
 def request_supplement(complaint_id: int) -> Any:
     """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
