@@ -22,6 +22,7 @@ from engine.org.models import LEVELS, ROLES, ApiToken, Department, Official
 from engine.org.security import password_problems
 from engine.org.services import hash_password
 from engine.workflow.instances import release_claims
+from engine.workflow.models import HumanTask
 
 logger = logging.getLogger(__name__)
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -160,6 +161,12 @@ def list_officials(session: Session, q: str | None = None, department: str | Non
         query = query.where(Official.is_active.is_(active))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return list(session.scalars(query.order_by(Official.username).limit(limit).offset(offset))), total
+
+
+def open_claims(session: Session, official: Official) -> int:
+    """How many open tasks `official` has claimed (what deactivating or moving them hands back)."""
+    return session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.claimed_by_id == official.id, HumanTask.completed_at.is_(None))) or 0
 
 
 def get_official(session: Session, username: str) -> Official:

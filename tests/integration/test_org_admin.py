@@ -193,7 +193,8 @@ def test_an_administrator_cannot_deactivate_or_demote_themselves(app, admin_clie
     assert "不能取消自己的系统管理员角色" in demote.get_data(as_text=True)
 
 
-def test_a_new_installation_gets_its_first_department_and_administrator_from_the_cli(app) -> None:  # noqa: ANN001
+def test_a_new_installation_gets_its_first_department_and_administrator_from_the_cli(app,  # noqa: ANN001
+                                                                                     bundled_model_ids) -> None:
     runner = app.test_cli_runner()
     bad = runner.invoke(args=["create-department", "bs-drc2", "保山市发改委", "--level", "prefecture",
                               "--division", "5305"])

@@ -8,13 +8,11 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from engine.errors import EngineError, FormInvalid, NotFound
 from engine.org import admin, security
 from engine.org.models import LEVELS, ROLES
 from engine.org.permissions import ADMINISTER_ORG, PERMISSIONS, ROLE_PERMISSIONS
-from engine.workflow.models import HumanTask
 from web.admin import bp
 from web.extensions import db
 from web.forms_render import department_choices
@@ -242,11 +240,10 @@ def _user_form_page(values: dict[str, Any], errors: dict[str, str]) -> str:
 
 
 def _user_page(official: Any, values: dict[str, Any], errors: dict[str, str]) -> str:
-    claimed = db.session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.claimed_by_id == official.id, HumanTask.completed_at.is_(None))) or 0
     return render_template("admin/user.html", u=official, values=values, errors=errors, roles=ROLES,
                            departments=department_choices(db.session), role_grants=_role_grants(),
-                           tokens=security.tokens_of(db.session, official.username), claimed=claimed,
+                           tokens=security.tokens_of(db.session, official.username),
+                           claimed=admin.open_claims(db.session, official),
                            policy=security.POLICY_TEXT)
 
 
