@@ -451,11 +451,14 @@ def _pause_moves(session: Session, q: _Query) -> list[tuple]:
 
     tasks, total = _stage_rows(q, aliased(Department), (overlap(HumanTask.created_at, HumanTask.completed_at),),
                                (overlap(Complaint.received_at, Complaint.closed_at),))
+    paused_cases = select(ClockPause.complaint_id).where(ClockPause.paused_at < q.end)  # few: drives the join
     tasks = (tasks.join(ClockPause, and_(ClockPause.complaint_id == HumanTask.complaint_id,
                                          ClockPause.paused_at < HumanTask.completed_at, pause_end > HumanTask.created_at))
+             .where(HumanTask.complaint_id.in_(paused_cases))
              .group_by(HumanTask.id, HumanTask.spec_name, HumanTask.completed_at, HumanTask.created_at))
     total = (total.join(ClockPause, and_(ClockPause.complaint_id == Complaint.id,
                                          ClockPause.paused_at < Complaint.closed_at, pause_end > Complaint.received_at))
+             .where(Complaint.id.in_(paused_cases))
              .group_by(Complaint.id, Complaint.closed_at, Complaint.received_at))
     per_case = union_all(tasks, total).subquery()
     moved = select(per_case.c.g, _hours(per_case.c.raw).label("raw_h"),
