@@ -38,6 +38,9 @@ def _signed_out(client) -> bool:  # noqa: ANN001
 def test_sign_out_everywhere_ends_every_browser_session_but_not_tokens(app, api, person) -> None:  # noqa: ANN001
     office, laptop = _browser(app, person), _browser(app, person)
     token = api(person)
+    profile = office.get("/profile").get_data(as_text=True)
+    assert "/profile/tokens/" in profile  # the token is listed with its revoke button
+    assert "在所有设备上退出登录" in profile
     ended = office.post("/profile/sign-out-everywhere")
     assert ended.status_code == 303
     assert ended.headers["Location"].endswith("/login")
