@@ -239,6 +239,9 @@ def measure(engine: Engine, repeat: int) -> dict[str, float]:
             "ranking_department_quarter_ms": lambda: ranking(session, QUARTER, "department", now=NOW),
             "drill_accepted_quarter_ms": lambda: drill.figure_cases(session, "accepted", QUARTER, Scope.province(),
                                                                     now=NOW),
+            "stages_buckets_quarter_ms": lambda: statistics.stage_timings(session, QUARTER, now=NOW),
+            "stages_exact_quarter_ms": lambda: statistics.stage_timings(
+                session, QUARTER, now=NOW, method="native" if engine.dialect.name == "postgresql" else "window"),
         }
         result = {name: timed(fn, repeat) for name, fn in cases.items()}
         f = figures(session, QUARTER, now=NOW)
@@ -252,11 +255,17 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def run(url: str, rows: int, repeat: int) -> dict[str, Any]:
+def run(url: str, rows: int, repeat: int, reuse: bool = False) -> dict[str, Any]:
     engine = make_engine(url)
-    prepare_database(engine)
     out: dict[str, Any] = {"server": server_version(engine), "load_before": load()}
-    out["rows"] = generate(engine, rows)
+    if reuse:  # a database this script generated before (see --reuse): count what is there
+        with Session(engine) as session:
+            out["rows"] = {t.__tablename__: session.scalar(select(func.count()).select_from(t)) for t in (
+                Complaint, ProcessInstance, HumanTask, ClockPause, BreachRecord, AppliedMeasure, PlatformDelivery)}
+        out["reused"] = True
+    else:
+        prepare_database(engine)
+        out["rows"] = generate(engine, rows)
     set_indexes(engine, False)
     out["without_indexes"] = measure(engine, repeat)
     out["load_middle"] = load()
@@ -283,18 +292,25 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--reuse", metavar="URL", default=None,
+                        help="measure a database generated before (e.g. by bench code kept for profiling) "
+                             "instead of generating one; no insert timing")
     args = parser.parse_args()
     rows = 50_000 if args.quick else args.rows
     repeat = args.repeat or (3 if args.quick else 5)
     results: dict[str, Any] = {"machine": machine_facts(), "complaints": rows, "repeat": repeat,
                                "quarter": [QUARTER.start.isoformat(), QUARTER.end.isoformat()],
                                "now": NOW.isoformat()}
-    if not args.no_sqlite:
+    if args.reuse:
+        kind = "postgresql" if args.reuse.startswith("postgresql") else "sqlite"
+        results[kind] = run(args.reuse, rows, repeat, reuse=True)
+        print(json.dumps(results[kind], ensure_ascii=False, indent=1), flush=True)
+    if not args.no_sqlite and not args.reuse:
         with scratch_sqlite("oversight") as url:
             print(f"SQLite: {rows} complaints …", flush=True)
             results["sqlite"] = run(url, rows, repeat)
             print(json.dumps(results["sqlite"], ensure_ascii=False, indent=1), flush=True)
-    if not args.no_postgres:
+    if not args.no_postgres and not args.reuse:
         why = postgres_available()
         if why:
             results["postgresql"] = {"skipped": why}
