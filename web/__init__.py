@@ -41,9 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
 
     from web import admin, auth, cli, errors, filters, intake, metrics, ops, processes, public, security
+    from web import audit as audit_pages
     from web.api import register as register_api
     from web.bulletins import init_app as init_bulletins
-    from web import audit as audit_pages
     from web.cases import bp as cases_bp
     from web.inbox import bp as inbox_bp
     from web.oversight import bp as oversight_bp
