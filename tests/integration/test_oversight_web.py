@@ -139,3 +139,25 @@ def test_monthly_numbers_link_to_their_month(client, login, data) -> None:  # no
     assert link
     listed = codes(client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True))
     assert listed == {data.cases["C"].tracking_code, data.cases["F"].tracking_code}
+
+
+def test_the_dashboard_figures_are_kept_for_a_while_but_case_lists_are_live(
+        make_app, session: Session, official, demo_password, data) -> None:  # noqa: ANN001
+    import web.oversight
+    from engine.cases.services import register_complaint
+    from tests.integration.oversight_data import BASE, yn
+
+    app = make_app(WTF_CSRF_ENABLED=False, OVERSIGHT_CACHE_SECONDS=300)
+    client = app.test_client()
+    assert client.post("/login", data={"username": "ndrc", "password": demo_password}).status_code == 302
+    try:
+        assert re.search(r'figure=received">9</a>', client.get(f"/oversight/?{Q1}").get_data(as_text=True))
+        register_complaint(session, {**BASE, "respondent_code": "km-finance", "domain": "other"}, official("intake"),
+                           now=yn(2026, 2, 2, 9))
+        session.commit()
+        html = client.get(f"/oversight/?{Q1}").get_data(as_text=True)
+        assert re.search(r'figure=received">9</a>', html)  # computed a moment ago: kept
+        assert "数字每 5 分钟重新计算" in html
+        assert "共 10 件" in client.get(f"/oversight/cases?figure=received&{Q1}").get_data(as_text=True)  # live
+    finally:
+        web.oversight._CACHE.clear()

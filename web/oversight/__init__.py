@@ -3,9 +3,12 @@ the list of cases behind each number. Who may see what is decided by engine.over
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, select
@@ -42,9 +45,10 @@ def index() -> str:
     args = _args()
     scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])
     period = period_of(args)
-    result = figures(db.session, period, scope, channel=args["channel"], domain=args["domain"])
-    by_prefecture = ranking(db.session, period, "prefecture", scope, channel=args["channel"], domain=args["domain"])
-    by_department = ranking(db.session, period, "department", scope, channel=args["channel"], domain=args["domain"])
+    result, by_prefecture, by_department = _cached((scope, period, args["channel"], args["domain"]), lambda: (
+        figures(db.session, period, scope, channel=args["channel"], domain=args["domain"]),
+        ranking(db.session, period, "prefecture", scope, channel=args["channel"], domain=args["domain"]),
+        ranking(db.session, period, "department", scope, channel=args["channel"], domain=args["domain"])))
     query = {"start": period.start.isoformat(), "end": period.end.isoformat(),
              **{k: args[k] for k in ("prefecture", "department", "channel", "domain") if args[k]}}
     shown = by_department[:RANK_LIMIT]
@@ -78,6 +82,31 @@ def cases() -> str:
     return render_template("oversight/cases.html", rows=rows, total=total, figure=figure,
                            figure_label=drill.FIGURES[figure], period=period, scope=scope, query=query, page=page,
                            pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), channels=CHANNELS, domains=DOMAINS)
+
+
+_CACHE: dict[tuple, tuple[float, Any]] = {}
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 64
+
+
+def _cached(key: tuple, compute: Callable[[], Any]) -> Any:
+    """The page's figures for `key`, recomputed after OVERSIGHT_CACHE_SECONDS (default 300; 0 while testing):
+    on a million cases they take seconds, and officials open the dashboard again and again. The page shows the
+    moment they were computed; the cases behind a number are always listed live."""
+    seconds = current_app.config.get("OVERSIGHT_CACHE_SECONDS", 0 if current_app.testing else 300)
+    if not seconds:
+        return compute()
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and now - hit[0] < seconds:
+        return hit[1]
+    value = compute()
+    with _CACHE_LOCK:
+        if len(_CACHE) >= CACHE_ENTRIES:
+            _CACHE.pop(min(_CACHE, key=lambda k: _CACHE[k][0]))
+        _CACHE[key] = (now, value)
+    return value
 
 
 def _month_bounds(period: Period) -> dict[str, tuple[str, str]]:
