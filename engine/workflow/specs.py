@@ -96,7 +96,7 @@ def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[s
     process_el = processes[0]
     key, name = process_el.get("id"), process_el.get("name") or process_el.get("id")
     problems += _check_lanes(tree, defined_lanes) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
-    problems += _check_expressions(tree, dmn_trees)
+    problems += _check_expressions(tree, dmn_trees) + _check_task_properties(tree)
     problems += _check_timer_values(tree, bundle) if not problems else []
     problems += _check_start_timers(key, bundle) if not problems else []
     if problems:
@@ -202,6 +202,25 @@ def _check_user_tasks(tree: etree._Element, bundle: Bundle) -> list[dict[str, st
         except SchemaError as exc:
             problems.append({"element": task.get("id", ""),
                              "message": f"用户任务 {_label(task)} 的表单 {forms[0]} 不是有效的 JSON Schema：{exc.message}"})
+    return problems
+
+
+def _check_task_properties(tree: etree._Element) -> list[dict[str, str]]:
+    """A task's `caseStatus` must be a status the case pages can name; its `timeLimit` a configured time limit."""
+    from engine.cases.status import STATUSES
+    from engine.deadlines.services import DEFAULT_LIMITS
+
+    limits = {row[0] for row in DEFAULT_LIMITS}
+    problems = []
+    for prop in tree.xpath("//spiffworkflow:property[@name='caseStatus' or @name='timeLimit']", namespaces=NS):
+        owner = prop.getparent().getparent().getparent()
+        value = prop.get("value") or ""
+        if prop.get("name") == "caseStatus" and value not in STATUSES:
+            problems.append({"element": owner.get("id", ""), "message": (
+                f"{_label(owner)} 的案件状态「{value}」不是已知状态（可用：{'、'.join(STATUSES)}）")})
+        elif prop.get("name") == "timeLimit" and value not in limits:
+            problems.append({"element": owner.get("id", ""), "message": (
+                f"{_label(owner)} 的办理时限「{value}」未配置（可用：{'、'.join(sorted(limits))}）")})
     return problems
 
 

@@ -147,6 +147,19 @@ def test_a_user_tasks_form_must_be_valid_json_schema(session: Session) -> None:
     assert "用户任务 verify（核实认定） 的表单 verify.json 不是有效的 JSON Schema" in problem["message"]
 
 
+def test_a_case_status_must_be_known(session: Session) -> None:
+    [problem] = problems_of(session, changed('name="caseStatus" value="verifying"', 'name="caseStatus" value="checking"'))
+    assert problem["element"] == "verify"
+    assert "verify（核实认定） 的案件状态「checking」不是已知状态" in problem["message"]
+    assert "verifying" in problem["message"]
+
+
+def test_a_time_limit_must_be_configured(session: Session) -> None:
+    [problem] = problems_of(session, changed('name="timeLimit" value="verify"', 'name="timeLimit" value="verfiy"'))
+    assert problem["element"] == "verify"
+    assert "verify（核实认定） 的办理时限「verfiy」未配置" in problem["message"]
+
+
 def test_every_problem_is_listed(session: Session) -> None:
     bundle = changed('name="respondent"', 'name="mayor"')
     bundle.bpmn_xml = bundle.bpmn_xml.replace('serviceTaskOperator id="confirm_breach"',
