@@ -75,9 +75,10 @@ class HumanTask(Base):
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
         ),
-        # statistics per stage by completion and by due time (engine/oversight; measured in bench/oversight.py)
-        Index("ix_human_task_spec_completed", "spec_name", "completed_at"),
-        Index("ix_human_task_spec_due", "spec_name", "due_at"),
+        # statistics per stage by completion and by due time (engine/oversight; measured in bench/oversight.py):
+        # covering, so a quarter's tasks are read from the index alone on both databases
+        Index("ix_human_task_spec_completed", "spec_name", "completed_at", "created_at", "outcome", "complaint_id"),
+        Index("ix_human_task_spec_due", "spec_name", "due_at", "completed_at", "outcome", "complaint_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
