@@ -5,7 +5,9 @@ Everything else in engine/oversight is plain SQLAlchemy Core that both databases
 - `days_between(end, start)`: elapsed days as a float. SQLite: `julianday(end) - julianday(start)`;
   PostgreSQL: `EXTRACT(EPOCH FROM end - start) / 86400`.
 - `local_month(col)`: the `YYYY-MM` of a UTC timestamp in Asia/Shanghai (UTC+8 all year, no DST).
-- `percentiles(session, durations, fractions)`: per-group linear-interpolation percentiles (the
+- `histogram_distribution(counts, percents)`: the same percentiles from value → count pairs that a GROUP BY
+  returned (the statistics' default for stage durations: hour buckets, a few thousand rows at most).
+- `percentiles(session, durations, fractions)`: exact per-group linear-interpolation percentiles (the
   definition of PostgreSQL's `percentile_cont`). PostgreSQL computes them with `percentile_cont ... WITHIN
   GROUP` (one aggregate pass). SQLite has no ordered-set aggregates: there a window query numbers each group's
   values (`ROW_NUMBER() OVER (PARTITION BY g ORDER BY v)`, `COUNT(*) OVER (PARTITION BY g)`) and returns
