@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -125,7 +126,7 @@ def search(
         query = query.where(AuditEvent.complaint_id.in_(
             select(Complaint.id).where(Complaint.tracking_code == tracking_code)))
     if actor:
-        official_id = int(actor) if actor.isdigit() else session.scalar(
+        official_id = int(actor) if re.fullmatch(r"[0-9]{1,12}", actor) else session.scalar(
             select(Official.id).where(Official.username == actor))
         by_label = AuditEvent.actor_label == actor  # failed sign-ins carry only the name typed
         query = query.where(by_label if official_id is None else or_(AuditEvent.actor_id == official_id, by_label))

@@ -111,3 +111,22 @@ def test_export_gives_json_lines_with_hashes_and_is_audited(app, api, client, lo
         assert exported.actor_label.startswith("ndrc ")
         assert db.session.scalar(select(Complaint.tracking_code).where(Complaint.id == cid)) == code
     assert datetime.now(UTC) - timedelta(minutes=5) < datetime.fromisoformat(lines[0]["at"])
+
+
+@pytest.mark.parametrize(("query", "status", "message"), [
+    ("case=²", 200, None),  # a digit to str.isdigit, not to int(): searched as a tracking code (matches nothing)
+    ("case=99999999999999999999999", 200, None),  # too long for an id: a tracking code, matches nothing
+    ("actor=²", 200, None),
+    ("actor=99999999999999999999999", 200, None),
+    ("until=9999-12-31", 422, "截止日期须在 2000 年至 2100 年之间"),
+    ("since=0001-01-01", 422, "起始日期须在 2000 年至 2100 年之间"),
+])
+def test_odd_filters_give_a_page_or_a_chinese_error(client, login, query, status, message) -> None:  # noqa: ANN001
+    login("sysadmin")
+    for url in (f"/audit/?{query}", f"/audit/export?{query}"):
+        response = client.get(url)
+        assert response.status_code == status, url
+        if message:
+            assert message in response.get_data(as_text=True)
+        elif url.startswith("/audit/?"):
+            assert _ids(response.get_data(as_text=True)) == set()

@@ -8,6 +8,7 @@ an audit event (`view_audit`, `audit_exported`).
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ protect(bp, VIEW_AUDIT)  # system administrators and the provincial DRC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE = 100
 EXPORT_LIMIT = 50_000
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the period filter's bounds
 ACTION_LABELS = {
     "login": "登录", "login_failed": "登录失败", "login_refused_locked": "锁定期间拒绝登录", "account_locked": "账户锁定",
     "account_unlocked": "解除锁定", "logout": "退出", "password_set": "设置密码", "token_created": "创建访问令牌",
@@ -92,7 +94,7 @@ def _filters(args: Any) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     case = (args.get("case") or "").strip()
     if case:
-        if case.isdigit():
+        if re.fullmatch(r"[0-9]{1,12}", case):  # str.isdigit() also takes "²", which int() refuses
             filters["complaint_id"] = int(case)
         else:
             filters["tracking_code"] = case[:40]
@@ -114,9 +116,12 @@ def _day(value: str | None, label: str) -> date | None:
     if not (value or "").strip():
         return None
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError as exc:
         raise FilterError(f"{label}格式应为 YYYY-MM-DD") from exc
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # 9999-12-31 plus a day overflows
+        raise FilterError(f"{label}须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间")
+    return day
 
 
 def _plain(filters: dict[str, Any]) -> dict[str, Any]:
