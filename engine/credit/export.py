@@ -1,12 +1,12 @@
 """Exports of breach records in the collection-standard fields: CSV (UTF-8 with BOM), JSON and xlsx.
 
 Spreadsheet formula injection: in CSV and xlsx every text cell starting with = + - @ (or tab/CR) gets a leading
-apostrophe and is stored as text, so Excel, WPS or LibreOffice show it instead of running it. JSON carries the
-values exactly as the platforms receive them (`exchange.payload`): it is data for programs, not cells.
+apostrophe and is stored as text (engine.exports, shared with every other export), so Excel, WPS or LibreOffice
+show it instead of running it. JSON carries the values exactly as the platforms receive them
+(`exchange.payload`): it is data for programs, not cells.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -24,9 +24,9 @@ from engine.credit.models import (
     BreachRecord,
 )
 from engine.db import as_utc
+from engine.exports import csv_text, neutralise
 from engine.workflow.calendar import SHANGHAI
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MEASURES_HEADER = "实施中的惩戒措施（CJCS）"
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -35,26 +35,16 @@ _LABELS = {"domain": DOMAINS, "severity": SEVERITIES, "status": RECORD_STATUSES,
            "rectification_state": RECTIFICATION_STATES}
 
 
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would take for a formula, made inert; other values unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def header() -> list[str]:
     return [f"{label}（{name}）" for name, _attr, label in exchange.RECORD_FIELDS] + [MEASURES_HEADER]
 
 
 def to_csv(records: Sequence[BreachRecord]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header())
+    rows = []
     for record in records:
         row = exchange.payload(record, "export")
-        values = ["" if row[name] is None else str(row[name]) for name, _a, _l in exchange.RECORD_FIELDS]
-        writer.writerow([neutralise(v) for v in [*values, _active_measures(record)]])
-    return "\ufeff" + out.getvalue()
+        rows.append([*(row[name] for name, _a, _l in exchange.RECORD_FIELDS), _active_measures(record)])
+    return csv_text(header(), rows)
 
 
 def to_json(records: Sequence[BreachRecord]) -> str:
