@@ -201,11 +201,12 @@ def create_official(session: Session, actor: Official | str, username: str, full
 
 def update_official(session: Session, actor: Official | str, username: str, full_name: str, email: str | None,
                     roles: list[str]) -> Official:
+    """Name, e-mail and roles; an administrator's own roles only another administrator may change."""
     _require_administrator(actor)
     official = get_official(session, username)
     before = _official_state(official)
-    if _is(official, actor) and "sysadmin" not in roles:
-        raise FormInvalid({"roles": "不能取消自己的系统管理员角色（请由另一位系统管理员操作）"})
+    if _is(official, actor) and set(roles) != set(official.roles or []):  # e.g. granting oneself `ndrc`
+        raise FormInvalid({"roles": "不能更改自己的角色（请由另一位系统管理员操作）"})
     _apply_person(session, official, full_name, email, roles, {})
     session.flush()
     if _official_state(official) != before:
@@ -218,6 +219,8 @@ def move_official(session: Session, actor: Official | str, username: str, depart
     """Move to another department; tasks they had claimed stay with the old department's inbox."""
     _require_administrator(actor)
     official = get_official(session, username)
+    if _is(official, actor):  # a department's cases and lanes come with it
+        raise ConflictError("不能调动自己的部门（请由另一位系统管理员操作）")
     target = session.scalar(select(Department).where(Department.code == department, Department.is_active.is_(True)))
     if target is None:
         raise FormInvalid({"department": "请选择一个在用的部门"})

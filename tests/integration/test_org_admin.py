@@ -190,7 +190,25 @@ def test_an_administrator_cannot_deactivate_or_demote_themselves(app, admin_clie
     assert "不能停用自己的账户" in page
     demote = admin_client.post("/admin/users/sysadmin", data={"full_name": "钱系统", "roles": ["official"]})
     assert demote.status_code == 422
-    assert "不能取消自己的系统管理员角色" in demote.get_data(as_text=True)
+    assert "不能更改自己的角色" in demote.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("roles", [["sysadmin", "ndrc"], ["sysadmin", "official"], ["official"]])
+def test_an_administrator_cannot_change_their_own_roles(app, admin_client, roles) -> None:  # noqa: ANN001
+    """Granting yourself `ndrc` would open every case's contents; another administrator must do it."""
+    response = admin_client.post("/admin/users/sysadmin", data={"full_name": "钱系统", "roles": roles})
+    assert response.status_code == 422
+    assert "不能更改自己的角色（请由另一位系统管理员操作）" in response.get_data(as_text=True)
+    from web.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(select(Official).where(Official.username == "sysadmin")).roles == ["sysadmin"]
+    assert not [e for e in _events(app, "official_updated") if e.object_id == "sysadmin"]
+    kept = admin_client.post("/admin/users/sysadmin", data={"full_name": "钱系统二", "roles": ["sysadmin"]})
+    assert kept.status_code == 303  # the own name and e-mail may still change
+    moved = admin_client.post("/admin/users/sysadmin/move", data={"department": "km-commerce"},
+                              follow_redirects=True)
+    assert "不能调动自己的部门" in moved.get_data(as_text=True)
 
 
 def test_a_new_installation_gets_its_first_department_and_administrator_from_the_cli(app,  # noqa: ANN001
