@@ -57,5 +57,12 @@ def calendar_days(n: int) -> str:
     return end_of_day(today + timedelta(days=int(n))).isoformat()
 
 
+def local_date(moment: datetime | None = None) -> date:
+    """The date in Yunnan at `moment` (default: the clock's now); a UTC server's date.today() is a day off
+    for eight hours around each midnight."""
+    return (moment or clock.now()).astimezone(SHANGHAI).date()
+
+
 def today() -> str:
-    return clock.now().astimezone(SHANGHAI).date().isoformat()
+    """Expression helper: today's date in Yunnan, ISO."""
+    return local_date().isoformat()

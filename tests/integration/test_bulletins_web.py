@@ -282,3 +282,16 @@ def test_scores_against_hand_computed_values() -> None:
     assert many.score == 90.0
     assert "10×max(0, 1−7×20%)" in many.formula
     assert "*当年无此项数据，按满分计" in many.formula
+
+
+def test_the_default_year_and_month_are_yunnans_not_the_servers(client, login, api) -> None:  # noqa: ANN001
+    """At 01:00 on New Year's Day in Yunnan it is still the old year in UTC: the pages follow Yunnan."""
+    login("km-drc")
+    with clock.frozen_at(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)):
+        assert "2027 年度考核" in client.get("/bulletins/assessment").get_data(as_text=True)
+        assert api("km-drc").get("/api/v1/assessment").get_json()["year"] == 2027
+        assert api("km-drc").get("/api/v1/assessment/sheet").get_json()["year"] == 2027
+        exported = api("km-drc").get("/api/v1/assessment/export?format=csv")
+        assert "assessment-2027.csv" in exported.headers["Content-Disposition"]
+        login("ndrc")
+        assert 'value="2027-01-01"' in client.get("/bulletins/").get_data(as_text=True)

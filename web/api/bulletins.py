@@ -2,8 +2,6 @@
 scoring sheet, CSV/xlsx export. Reading: provincial DRC and prefecture credit leads; changing: provincial DRC."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -14,6 +12,7 @@ from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
+from engine.workflow.calendar import local_date
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
 from web.permissions import protect, requires
@@ -211,7 +210,7 @@ def bulletin_xlsx(bulletin_id: int) -> Response:
 def assessment_table(args: dict) -> object:
     """The year's assessment: one row per prefecture and provincial department with score and formula."""
     bulletins.ensure_may_read(current_user)
-    year = args["year"] or date.today().year
+    year = args["year"] or local_date().year
     sheet, rows = assessments.assessment(db.session, year)
     return {"year": year, "sheet": sheet, "rows": [r.as_dict() for r in rows]}
 
@@ -222,7 +221,7 @@ def assessment_table(args: dict) -> object:
 @blp.response(200, SheetSchema)
 def get_sheet(args: dict) -> object:
     bulletins.ensure_may_read(current_user)
-    return assessments.sheet_for(db.session, args["year"] or date.today().year)
+    return assessments.sheet_for(db.session, args["year"] or local_date().year)
 
 
 @blp.put("/assessment/sheet")
@@ -247,7 +246,7 @@ def put_sheet(args: dict) -> object:
 def export_assessment(args: dict) -> Response:
     """The table as xlsx or CSV (UTF-8 with BOM), text cells neutralised against formula injection."""
     bulletins.ensure_may_read(current_user)
-    year = args["year"] or date.today().year
+    year = args["year"] or local_date().year
     sheet, rows = assessments.assessment(db.session, year)
     if args["format"] == "csv":
         return Response(assessments.assessment_csv(rows), mimetype="text/csv",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -29,6 +28,7 @@ from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
+from engine.workflow.calendar import local_date
 from web.extensions import db
 from web.permissions import protect, requires
 
@@ -63,7 +63,7 @@ def index() -> str:
     rows, total = bulletins.list_bulletins(db.session, current_user, limit=100)
     return render_template("bulletins/index.html", rows=rows, total=total, statuses=BULLETIN_STATUSES,
                            kinds=PERIOD_KINDS, may_manage=bulletins.may_manage(current_user),
-                           today=date.today())
+                           today=local_date())
 
 
 @bp.post("/generate")
@@ -209,7 +209,7 @@ def _generated(bulletin_id: int) -> object:
 
 
 def _year() -> int:
-    year = request.args.get("year", type=int) or date.today().year
+    year = request.args.get("year", type=int) or local_date().year
     if not 2000 <= year <= 2100:
         abort(404)
     return year
