@@ -5,10 +5,11 @@ before or wholly after each step. This checks that from the database alone:
 
 - the READY user tasks of the saved workflow are exactly the open `human_task` rows of the instance
   (instances that are still open; a completed instance has neither);
-- every task row completed by an official (`outcome='completed'`) is no longer READY in the saved state
-  and has exactly one `task_completed` audit event, and each case has one `task_completed` history
-  line per such row;
-- no open row has a `task_completed` audit event.
+- every task row completed by an official (`outcome='completed'`) is no longer READY in the saved state;
+  a task has one `task_completed` audit event per completion: its own, plus one per completion an
+  administrator moved back (退回, recorded in the `task_moved_back` audit event; the row is kept as
+  `outcome='moved_back'` under a new key) — so an open row has only those;
+- each case has one `task_completed` history line per completed or moved-back row.
 """
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent
 from engine.workflow.instances import load_workflow
 from engine.workflow.models import HumanTask, ProcessInstance
+from engine.workflow.repair import MOVED_BACK
 
 OPEN_STATUSES = ("running", "paused", "suspended", "error")
+DONE_BY_OFFICIAL = ("completed", MOVED_BACK)
 
 
 @dataclass
@@ -53,6 +56,7 @@ def check(session: Session, instance_ids: list[int] | None = None, batch: int = 
     audited = Counter(dict(session.execute(
         select(AuditEvent.object_id, func.count()).where(AuditEvent.action == "task_completed")
         .group_by(AuditEvent.object_id)).all()))
+    moved_back = _moved_back_completions(session)
     ids = instance_ids if instance_ids is not None else list(
         session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
     completed_per_case: Counter[int] = Counter()
@@ -63,10 +67,10 @@ def check(session: Session, instance_ids: list[int] | None = None, batch: int = 
         for row in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(chunk))):
             rows.setdefault(row.instance_id, []).append(row)
         for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(chunk))):
-            problems = _check_instance(instance, rows.get(instance.id, []), audited)
+            problems = _check_instance(instance, rows.get(instance.id, []), audited, moved_back)
             report.instances += 1
             report.tasks += len(rows.get(instance.id, []))
-            done = sum(1 for r in rows.get(instance.id, []) if r.outcome == "completed")
+            done = sum(1 for r in rows.get(instance.id, []) if r.outcome in DONE_BY_OFFICIAL)
             report.completed += done
             if instance.complaint_id is not None:
                 cases.add(instance.complaint_id)
@@ -84,7 +88,17 @@ def check(session: Session, instance_ids: list[int] | None = None, batch: int = 
     return report
 
 
-def _check_instance(instance: ProcessInstance, rows: list[HumanTask], audited: Counter) -> list[str]:
+def _moved_back_completions(session: Session) -> Counter[str]:
+    """Task id → how many of its completions administrators moved back (each kept as a `moved_back` row)."""
+    moved: Counter[str] = Counter()
+    for before in session.scalars(select(AuditEvent.before).where(AuditEvent.action == "task_moved_back")):
+        if isinstance(before, dict) and before.get("kept_outcome") == MOVED_BACK and before.get("task_id"):
+            moved[str(before["task_id"])] += 1
+    return moved
+
+
+def _check_instance(instance: ProcessInstance, rows: list[HumanTask], audited: Counter,
+                    moved_back: Counter[str]) -> list[str]:
     problems: list[str] = []
     try:
         workflow = load_workflow(instance)
@@ -97,13 +111,15 @@ def _check_instance(instance: ProcessInstance, rows: list[HumanTask], audited: C
     if instance.status == "completed" and (ready or open_rows):
         problems.append(f"流程已办结，但仍有待办任务 {sorted(ready | open_rows)}")
     for row in rows:
-        count = audited.get(row.id, 0)
+        count, earlier = audited.get(row.id, 0), moved_back.get(row.id, 0)
         if row.outcome == "completed":
             task = workflow.get_task_from_id(UUID(row.id))
             if task is not None and task.state == TaskState.READY:
                 problems.append(f"任务 {row.id}（{row.spec_name}）已记为办理完毕，流程中却仍待办理")
-            if count != 1:
-                problems.append(f"任务 {row.id}（{row.spec_name}）的办理审计记录有 {count} 条，应为 1 条")
-        elif row.completed_at is None and count:
-            problems.append(f"任务 {row.id}（{row.spec_name}）尚未办理，却有 {count} 条办理审计记录")
+            if count != 1 + earlier:
+                problems.append(f"任务 {row.id}（{row.spec_name}）的办理审计记录有 {count} 条，应为 {1 + earlier} 条")
+        elif row.completed_at is None and count > earlier:
+            problems.append(f"任务 {row.id}（{row.spec_name}）尚未办理，却有 {count - earlier} 条办理审计记录")
+        elif row.completed_at is None and count < earlier:
+            problems.append(f"任务 {row.id}（{row.spec_name}）被退回 {earlier} 次，办理审计记录却只有 {count} 条")
     return problems

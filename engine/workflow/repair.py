@@ -15,7 +15,7 @@ import json
 import logging
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -35,6 +35,7 @@ from engine.workflow.registry import StepContext
 
 logger = logging.getLogger(__name__)
 
+MOVED_BACK = "moved_back"  # human_task.outcome of a completion undone by 退回
 STATUS_LABELS = {"running": "办理中", "paused": "暂停计时", "suspended": "已挂起", "error": "出错",
                  "completed": "已办结"}
 
@@ -167,16 +168,30 @@ def move_back(session: Session, instance_id: int, task_id: str, actor: Official,
             raise ConflictError(f"只能退回到已办理的人工步骤，「{_name(task)}」不是")
         before = snapshot(workflow, instance.status)
         name = _name(task)
-        done = session.get(HumanTask, str(task.id))
-        if done is not None:  # the inbox projection row is made afresh; its completion stays in the history
-            session.delete(done)
-            session.flush()
+        kept = _keep_moved_back_row(session, str(task.id))
         _advance(ctx, instance, workflow, lambda wf: _reset(wf, task.id), park_on_failure=True)
     if instance.status != "error":
         instance.error = None
     _log(session, instance, actor, "task_moved_back", f"退回到「{name}」", reason, before,
-         snapshot(workflow, instance.status), moment, extra={"task": name})
+         snapshot(workflow, instance.status), moment, extra={"task": name, "task_id": str(task.id), **kept})
     return instance
+
+
+def _keep_moved_back_row(session: Session, task_id: str) -> dict[str, str]:
+    """Keep the earlier task's row under a new key (the reset task keeps its id and gets a new open row).
+
+    A completion becomes outcome `moved_back` (undone: statistics count the later completion only); a
+    skipped row stays `skipped`. Returns the kept row's key and outcome for the operation log, which is
+    how consistency.check ties the earlier `task_completed` audit event to it.
+    """
+    done = session.get(HumanTask, task_id)
+    if done is None:
+        return {}
+    done.id = str(uuid4())
+    if done.outcome == "completed":
+        done.outcome = MOVED_BACK
+    session.flush()
+    return {"kept_row": done.id, "kept_outcome": done.outcome or ""}
 
 
 def snapshot(workflow: BpmnWorkflow, status: str) -> dict[str, Any]:

@@ -144,6 +144,7 @@ def test_skip_a_user_task_then_move_back_to_it(api, app, save_restore: bool) -> 
 
     cases.complete(cid, "verify", "km-commerce", VERIFY)  # back in the department's inbox
     assert cases.status(cid) == "closed"
+    assert_consistent(app)  # the skipped verification row is kept beside the one completed after moving back
 
 
 @pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
@@ -158,9 +159,20 @@ def test_move_back_from_a_later_step_to_screening(api, app, save_restore: bool) 
                                  json={"task_id": screening, "reason": "受理材料需补正"})
     assert back.status_code == 200, back.get_json()
     assert api("km-commerce").get(f"/api/v1/tasks?complaint_id={cid}").get_json()["total"] == 0
+    assert_consistent(app, cid)  # the first screening's row is kept (moved back), beside the new one
     cases.complete(cid, "screening", "intake", {"accepted": True})  # screening again, then verification
+    assert_consistent(app, cid)  # two completions of screening: two rows, two history lines, two audit events
     cases.complete(cid, "verify", "km-commerce", VERIFY)
     assert cases.status(cid) == "closed"
+    assert_consistent(app, cid)
+    assert_consistent(app)
+
+
+def assert_consistent(app, cid: int | None = None) -> None:  # noqa: ANN001
+    args = ["check-consistency"] + (["--complaint-id", str(cid)] if cid else [])
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("一致"), result.output
 
 
 def test_repair_actions_refuse_what_does_not_fit(api, app) -> None:  # noqa: ANN001
