@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
@@ -31,6 +33,7 @@ OBJECTION_PROCESS = "objection"
 DEFAULT_WINDOW_DAYS = 15
 COMMENT_MAX = 1000
 REASON_MAX = 3000
+_Row = TypeVar("_Row", CaseRating, Objection)
 
 
 def rating_for(session: Session, complaint: Complaint) -> CaseRating | None:
@@ -91,9 +94,9 @@ def rate(session: Session, complaint: Complaint, score: object, comment: str,
     if rating_for(session, complaint) is not None:
         raise ConflictError("您已评价过本次办理结果")
     moment = as_utc(now) or clock.now()
-    rating = CaseRating(complaint_id=complaint.id, for_closed_at=complaint.closed_at, score=value,
-                        comment=comment, rated_at=moment)
-    session.add(rating)
+    rating = _insert_once(session, CaseRating(complaint_id=complaint.id, for_closed_at=complaint.closed_at,
+                                              score=value, comment=comment, rated_at=moment),
+                          "您已评价过本次办理结果")
     session.add(CaseEvent(complaint_id=complaint.id, at=moment, actor_label="投诉人", kind="rated",
                           summary=f"投诉人评价办理结果：{value} 分" + (f"，意见：{comment}" if comment else ""),
                           data={"score": value}, public_note="感谢您对办理结果的评价。"))
@@ -125,10 +128,9 @@ def object_to(session: Session, complaint: Complaint, reason: str, window_days: 
         raise FormInvalid({"reason": "请写明异议的理由"})
     if len(reason) > REASON_MAX:
         raise FormInvalid({"reason": f"异议理由不超过 {REASON_MAX} 字"})
-    objection = Objection(complaint_id=complaint.id, for_closed_at=complaint.closed_at, reason=reason,
-                          filed_at=moment)
-    session.add(objection)
-    session.flush()
+    objection = _insert_once(session, Objection(complaint_id=complaint.id, for_closed_at=complaint.closed_at,
+                                                reason=reason, filed_at=moment),
+                             "您已对本次办理结果提出过异议")
     session.add(CaseEvent(complaint_id=complaint.id, at=moment, actor_label="投诉人", kind="objection_filed",
                           summary=f"投诉人对办理结果提出异议，申请重新办理：{reason}",
                           data={"objection_id": objection.id},
@@ -176,3 +178,14 @@ def decide(session: Session, objection_id: int, reopen: bool, reason: str, actor
     audit(session, "objection_decided", actor or label, "objection", objection.id, complaint_id=complaint.id,
           after={"decision": objection.decision})
     return objection
+
+
+def _insert_once(session: Session, row: _Row, refused: str) -> _Row:
+    """Insert a rating or objection of one closing; a second one submitted at the same moment (both passed the
+    check before either was stored) meets the unique constraint and becomes a ConflictError, not a 500."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:
+        raise ConflictError(refused) from exc
+    return row

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
@@ -93,7 +93,13 @@ def answer_supplement(session: Session, complaints: list[Complaint], request_id:
         complaint = complaints[-1]
     staged = evidence.stage(uploads, policy, already=evidence.count_for(session, complaint))
     moment = as_utc(now) or utcnow()
-    request.answered_at, request.answer_text = moment, text
+    # claim the request only if still open: of two answers sent at the same moment, one finds it answered
+    claimed = session.execute(update(SupplementRequest).where(
+        SupplementRequest.id == request.id, SupplementRequest.answered_at.is_(None))
+        .values(answered_at=moment, answer_text=text)).rowcount
+    if not claimed:
+        evidence.discard(staged)
+        raise ConflictError("该补正要求已经答复过了")
     rows = evidence.keep(session, complaint, staged, policy, "complainant", supplement_id=request.id, now=moment)
     names = "、".join(r.original_name for r in rows)
     session.add(CaseEvent(

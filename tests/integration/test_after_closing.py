@@ -2,12 +2,16 @@
 window (a task in the DRC's inbox); the DRC's decision and reason come back to the tracking page."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.cases.models import Complaint
+from engine.intake import feedback
 from engine.intake.models import CaseRating, Objection
 from engine.notify.models import Notification
 from tests.integration.test_public import FORM
@@ -101,3 +105,49 @@ def test_objection_window_and_tracking_first(app, closed, session, monkeypatch) 
     assert late.status_code == 409
     assert "已超过提出异议的期限" in late.get_data(as_text=True)
     assert session.scalar(select(Objection.id)) is None
+
+
+def submitted_together(app, complaint: Complaint, path: str, data: dict, monkeypatch,  # noqa: ANN001, PLR0913
+                       module: object, check: str) -> list[Any]:
+    """Two browsers tracking `complaint` POST `data` to `path` at once: both pass the engine's `check` on
+    `module` before either writes (a barrier right after it), as a double click on two servers would."""
+    barrier = threading.Barrier(2, timeout=20)
+    real: Callable[..., Any] = getattr(module, check)
+
+    def checked_then_wait(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        barrier.wait()
+        return result
+
+    browsers = [app.test_client() for _ in range(2)]
+    for browser in browsers:
+        _track(browser, complaint)
+    monkeypatch.setattr(module, check, checked_then_wait)
+    responses: list[Any] = []
+
+    def submit(browser) -> None:  # noqa: ANN001
+        responses.append(browser.post(path, data=data))
+
+    threads = [threading.Thread(target=submit, args=(b,)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a submission hung"
+    return sorted(responses, key=lambda r: r.status_code)
+
+
+def test_a_double_rating_at_the_same_moment_is_409_not_500(app, closed, session, monkeypatch) -> None:  # noqa: ANN001
+    first, second = submitted_together(app, closed, "/public/track/rating", {"score": "4"}, monkeypatch,
+                                       feedback, "rating_for")
+    assert (first.status_code, second.status_code) == (303, 409)
+    assert "您已评价过本次办理结果" in second.get_data(as_text=True)
+    assert session.scalar(select(func.count(CaseRating.id))) == 1
+
+
+def test_a_double_objection_at_the_same_moment_is_409_not_500(app, closed, session, monkeypatch) -> None:  # noqa: ANN001
+    first, second = submitted_together(app, closed, "/public/track/objection", {"reason": "应予受理"}, monkeypatch,
+                                       feedback, "may_object")
+    assert (first.status_code, second.status_code) == (303, 409)
+    assert "您已对本次办理结果提出过异议" in second.get_data(as_text=True)
+    assert session.scalar(select(func.count(Objection.id))) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.cases.models import Complaint
+from engine.cases.models import CaseEvent, Complaint
 from engine.intake.models import EvidenceFile, SupplementRequest
 from engine.notify.models import Notification
 from tests.evidence_samples import EXE, PDF, files
@@ -142,3 +142,20 @@ def test_the_channel_reads_the_request_in_its_view_and_feed(client, session, api
     assert any("请补充合同扫描件" in n["note"] for n in view["public_notes"])
     feed = client.get("/api/v1/channel/updates", query_string={"since": since}, headers={"X-Api-Key": key})
     assert any("请补充合同扫描件" in item["note"] for item in feed.get_json()["items"])
+
+
+def test_two_answers_at_the_same_moment_one_is_kept_the_other_is_409(app, case, store, session, api,  # noqa: ANN001
+                                                                     monkeypatch) -> None:
+    from engine.intake import evidence
+    from tests.integration.test_after_closing import submitted_together
+
+    request_id = api("intake").post(f"/api/v1/complaints/{case.id}/supplements",
+                                    json={"note": "请补充合同原件扫描件"}).get_json()["id"]
+    first, second = submitted_together(app, case, f"/public/track/supplements/{request_id}",
+                                       {"answer_text": "见附件"}, monkeypatch, evidence, "stage")
+    assert (first.status_code, second.status_code) == (303, 409)
+    assert "该补正要求已经答复过了" in second.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(SupplementRequest, request_id).answer_text == "见附件"
+    answered = session.scalars(select(CaseEvent).where(CaseEvent.kind == "supplement_answered")).all()
+    assert len(answered) == 1
