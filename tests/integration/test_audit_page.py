@@ -130,3 +130,57 @@ def test_odd_filters_give_a_page_or_a_chinese_error(client, login, query, status
             assert message in response.get_data(as_text=True)
         elif url.startswith("/audit/?"):
             assert _ids(response.get_data(as_text=True)) == set()
+
+
+SECRET = "协议原件第7页载明扶持资金条款"
+
+
+def _text(response) -> str:  # noqa: ANN001
+    """A JSON response with its Chinese readable (the API escapes non-ASCII)."""
+    assert response.status_code == 200, response.get_json()
+    return json.dumps(response.get_json(), ensure_ascii=False)
+
+
+def test_case_contents_in_the_audit_log_only_for_who_may_see_the_case(app, api, client, login) -> None:  # noqa: ANN001
+    """A system administrator (no case access) reads field names only; the provincial DRC reads the values."""
+    cid, _ = _case(api)
+    [task] = api("intake").get(f"/api/v1/tasks?complaint_id={cid}").get_json()["items"]
+    done = api("intake").post(f"/api/v1/tasks/{task['id']}/complete", json={"accepted": True, "remarks": SECRET})
+    assert done.status_code == 200, done.get_json()
+    from engine.workflow.models import ProcessInstance
+    from web.extensions import db
+
+    with app.app_context():
+        instance_id = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.complaint_id == cid))
+    earlier = api("procadmin").get(f"/api/v1/instances/{instance_id}").get_json()["earlier"]
+    back = api("procadmin").post(f"/api/v1/instances/{instance_id}/move-back",
+                                 json={"task_id": earlier[0]["id"], "reason": "重新受理审查"})
+    assert back.status_code == 200, back.get_json()  # its log entry carries the case data before and after
+    assert SECRET in _text(api("procadmin").get(f"/api/v1/instances/{instance_id}"))  # sees every case
+
+    login("sysadmin")
+    page = client.get(f"/audit/?case={cid}").get_data(as_text=True)
+    assert "remarks" in page
+    assert "（已隐去）" in page
+    assert SECRET not in page
+    export = client.get(f"/audit/export?case={cid}").get_data(as_text=True)
+    lines = [json.loads(line) for line in export.splitlines()]
+    [completed] = [e for e in lines if e["action"] == "task_completed"]
+    assert completed["after"]["form"] == {"accepted": "（已隐去）", "reason": None, "remarks": "（已隐去）"}
+    assert completed["after"]["task"] == "screening"
+    assert completed["redacted"] is True
+    assert SECRET not in export
+    searched = _text(api("sysadmin").get(f"/api/v1/audit?complaint_id={cid}"))
+    assert SECRET not in searched
+    assert "remarks" in searched
+    instance_page = client.get(f"/processes/instances/{instance_id}").get_data(as_text=True)
+    assert SECRET not in instance_page
+    assert "重新受理审查" in instance_page
+    assert SECRET not in _text(api("sysadmin").get(f"/api/v1/instances/{instance_id}"))
+
+    login("ndrc")
+    assert SECRET in client.get(f"/audit/?case={cid}").get_data(as_text=True)
+    export = [json.loads(line) for line in client.get(f"/audit/export?case={cid}").get_data(as_text=True).splitlines()]
+    [completed] = [e for e in export if e["action"] == "task_completed"]
+    assert completed["after"]["form"]["remarks"] == SECRET
+    assert completed["redacted"] is False

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.audit import services as audit
+from engine.audit.disclosure import Disclosure
 from engine.org.permissions import VIEW_AUDIT
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
@@ -54,6 +55,7 @@ class AuditEventSchema(Schema):
     after = fields.Raw(allow_none=True)
     prev_hash = fields.String()
     hash = fields.String()
+    redacted = fields.Boolean(metadata={"description": "案件内容已隐去（查询人无权查看该案件或联系方式）"})
 
 
 class AuditPage(Schema):
@@ -68,7 +70,7 @@ class AuditPage(Schema):
 @requires(VIEW_AUDIT)
 def search(args: dict) -> object:
     """Audit events, oldest first, filtered by case, person, action and period. The search is itself audited."""
-    rows = audit.search(db.session, **args)
+    rows = Disclosure(db.session, current_user).views(audit.search(db.session, **args))
     audit.record(db.session, "view_audit", current_user, "audit_event", None,
                  after={k: v.isoformat() if isinstance(v, datetime) else v for k, v in args.items() if v is not None})
     db.session.commit()

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.audit.disclosure import Disclosure
 from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.workflow import admin, lane_roles, migration, repair
 from web.api.common import ApiErrorSchema, UtcDateTime
@@ -252,7 +253,7 @@ def get_instance(instance_id: int) -> object:
     instance = repair.get_instance(db.session, instance_id)
     return {"id": instance.id, "complaint_id": instance.complaint_id, "status": instance.status,
             "error": instance.error, "model": instance.model, **repair.steps(db.session, instance),
-            "log": repair.operation_log(db.session, instance.id)}
+            "log": Disclosure(db.session, current_user).views(repair.operation_log(db.session, instance.id))}
 
 
 @blp.post("/instances/<int:instance_id>/skip")

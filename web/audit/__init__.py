@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.audit import services as audit
+from engine.audit.disclosure import Disclosure
 from engine.org.models import Department
 from engine.org.permissions import VIEW_AUDIT
 from web.extensions import db
@@ -63,7 +64,7 @@ def index() -> Any:
     rows = audit.search(db.session, **filters, newest_first=True, limit=PAGE + 1, offset=(page - 1) * PAGE)
     audit.record(db.session, "view_audit", current_user, "audit_event", None, after={**_plain(filters), "page": page})
     db.session.commit()
-    return _render(rows[:PAGE], filters, page, len(rows) > PAGE)
+    return _render(Disclosure(db.session, current_user).views(rows[:PAGE]), filters, page, len(rows) > PAGE)
 
 
 @bp.get("/export")
@@ -74,7 +75,8 @@ def export() -> Response:
     except FilterError as exc:
         abort(Response(str(exc), 422, mimetype="text/plain"))
     rows = audit.search(db.session, **filters, limit=EXPORT_LIMIT)
-    body = "".join(json.dumps(audit.as_dict(event), ensure_ascii=False) + "\n" for event in rows)
+    shown = Disclosure(db.session, current_user)  # case contents only where the viewer may see the case
+    body = "".join(json.dumps(shown.export_line(event), ensure_ascii=False) + "\n" for event in rows)
     audit.record(db.session, "audit_exported", current_user, "audit_event", None,
                  after={**_plain(filters), "count": len(rows), "via": "browser"})
     db.session.commit()
@@ -87,6 +89,7 @@ def export() -> Response:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(lambda action: ACTION_LABELS.get(action, action), "audit_action")
+    app.add_template_filter(lambda value: json.dumps(value, ensure_ascii=False, default=str), "audit_json")
 
 
 def _filters(args: Any) -> dict[str, Any]:

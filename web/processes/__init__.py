@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user
 from sqlalchemy import select
 
+from engine.audit.disclosure import Disclosure
 from engine.errors import EngineError, FormInvalid
 from engine.org.models import ROLES, Department
 from engine.org.permissions import ADMINISTER_PROCESSES
@@ -54,7 +55,8 @@ def instance(instance_id: int) -> str:
     """One case's process: status and error, current steps (skip), earlier steps (退回), repair forms, log."""
     found = repair.get_instance(db.session, instance_id)
     return render_template("processes/instance.html", instance=found, steps=repair.steps(db.session, found),
-                           log=repair.operation_log(db.session, found.id), labels=repair.STATUS_LABELS)
+                           log=Disclosure(db.session, current_user).views(repair.operation_log(db.session, found.id)),
+                           labels=repair.STATUS_LABELS)
 
 
 REPAIRS = {"suspend": "挂起", "resume": "恢复", "retry": "重试", "skip": "跳过", "move_back": "退回"}
