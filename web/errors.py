@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
@@ -12,6 +13,7 @@ HTTP_MESSAGES = {
     405: "不支持的请求方法", 409: "操作冲突，请刷新后重试", 413: "提交的内容过大", 415: "不支持的内容类型",
     422: "提交的内容有误", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试",
 }
+CSRF_MESSAGE = "页面已过期或缺少安全校验信息（CSRF 令牌），请刷新页面后重试。"
 
 
 def wants_json() -> bool:
@@ -39,6 +41,8 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> object:
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or "")
+        if isinstance(exc, CSRFError):
+            message = CSRF_MESSAGE
         data = getattr(exc, "data", None) or {}
         errors = data.get("messages") if isinstance(data, dict) else None
         if status == 422 and errors:

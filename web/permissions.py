@@ -99,4 +99,19 @@ def _enforce() -> Any:
         return abort(401) if wants_json() else login_manager.unauthorized()
     if not permissions.allowed(current_user._get_current_object(), rule.permission):
         abort(403)
+    if _session_write_to_api():  # the API blueprints are CSRF-exempt for token callers, not for the browser
+        from web.extensions import csrf
+
+        csrf.protect()  # 400 (CSRFError) unless X-CSRFToken carries the token of one of our pages
     return None
+
+
+def _session_write_to_api() -> bool:
+    """A write to /api made with the session cookie: no bearer token, no channel key. A cross-site page can
+    make the browser send the cookie, never those headers (they need a CORS preflight we do not grant)."""
+    from web.api.channels import API_KEY_HEADER
+
+    return (current_app.config.get("WTF_CSRF_ENABLED", True)
+            and request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith("/api/")
+            and not request.headers.get("Authorization", "").startswith("Bearer ")
+            and not request.headers.get(API_KEY_HEADER))

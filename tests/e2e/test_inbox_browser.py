@@ -15,9 +15,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture
 def live_url(app, bundled_model_ids) -> Iterator[str]:  # noqa: ANN001
-    """The test app served on a free localhost port by a background thread."""
+    """The test app served on a free localhost port by a background thread, with CSRF checks on (as in
+    production: forms and our JavaScript's writes to /api must carry the token)."""
     from werkzeug.serving import make_server
 
+    csrf_before = app.config["WTF_CSRF_ENABLED"]
+    app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -27,6 +30,7 @@ def live_url(app, bundled_model_ids) -> Iterator[str]:  # noqa: ANN001
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        app.config["WTF_CSRF_ENABLED"] = csrf_before
 
 
 @pytest.fixture

@@ -12,9 +12,15 @@
       function (box) { return parseInt(box.value, 10); });
   }
 
+  function csrfToken() {  /* base.html's <meta name="csrf-token">: the API wants it with the session cookie */
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   function post(url, body) {
     return fetch(url, {method: "POST", credentials: "same-origin",
-                       headers: {"Content-Type": "application/json", "Accept": "application/json"},
+                       headers: {"Content-Type": "application/json", "Accept": "application/json",
+                                 "X-CSRFToken": csrfToken()},
                        body: JSON.stringify(body)})
       .then(function (response) {
         return response.json().then(function (data) {

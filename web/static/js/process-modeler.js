@@ -16,6 +16,11 @@
 
   function part(root, role) { return root.querySelector('[data-role="' + role + '"]'); }
 
+  function csrfToken() {  /* base.html's <meta name="csrf-token">: the API wants it with the session cookie */
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   function say(root, text, isError) {
     var box = part(root, "result");
     box.textContent = text;
@@ -101,7 +106,8 @@
         .then(function (saved) {
           return fetch(root.getAttribute("data-deploy-url"), {
             method: "POST", credentials: "same-origin",
-            headers: {"Content-Type": "application/json", "Accept": "application/json"},
+            headers: {"Content-Type": "application/json", "Accept": "application/json",
+                      "X-CSRFToken": csrfToken()},
             body: JSON.stringify({bpmn_xml: saved.xml, forms: forms, dmn: bundle.dmn,
                                   comment: part(root, "comment").value})
           });
