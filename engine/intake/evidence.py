@@ -27,8 +27,9 @@ from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
-from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import ConflictError, EngineError, FormInvalid, NotFound, PermissionDenied
 from engine.intake.models import EvidenceFile
+from engine.org import permissions
 from engine.org.models import Official
 
 logger = logging.getLogger(__name__)
@@ -228,13 +229,35 @@ def attach(session: Session, complaint: Complaint, uploads: Iterable[Upload], po
 
 def add_by_official(session: Session, complaint_id: int, official: Official, uploads: Iterable[Upload],
                     policy: EvidencePolicy, supplement_id: int | None = None) -> list[EvidenceFile]:
-    """Files an official adds to a case they may see (e.g. material the complainant handed in at the counter)."""
+    """Files a handler of an open case adds (e.g. material the complainant handed in at the counter)."""
+    complaint = case_to_add_to(session, complaint_id, official)
+    return attach(session, complaint, uploads, policy, "official", actor=official, supplement_id=supplement_id)
+
+
+def case_to_add_to(session: Session, complaint_id: int, official: Official) -> Complaint:
+    """The case, if `official` may add files to it (`add_evidence`: the provincial DRC, intake, the handling
+    departments — never the respondent or onlookers — and only while it is open); check before reading files."""
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound("投诉不存在")
     if not can_view_case(session, official, complaint):
         raise PermissionDenied("您无权查看该案件")
-    return attach(session, complaint, uploads, policy, "official", actor=official, supplement_id=supplement_id)
+    if permissions.allowed(official, permissions.VIEW_EVIDENCE, complaint):
+        ensure_open(complaint)  # a handler, but the case is over: say so (409) rather than 403
+    permissions.require(official, permissions.ADD_EVIDENCE, complaint)
+    return complaint
+
+
+def ensure_open(complaint: Complaint) -> None:
+    """No files are added to a closed or merged case (ConflictError)."""
+    if complaint.status in permissions.CLOSED_STATUSES:
+        raise ConflictError("案件已办结，不能再补充证据材料；如有新的材料，可以提出异议或重新投诉")
+
+
+def files_for(session: Session, complaint: Complaint, official: Official) -> list[EvidenceFile]:
+    """`files_of` for an official who may read the case's evidence (`view_evidence`), else PermissionDenied."""
+    permissions.require(official, permissions.VIEW_EVIDENCE, complaint)
+    return files_of(session, complaint)
 
 
 def count_for(session: Session, complaint: Complaint) -> int:
@@ -258,13 +281,15 @@ def files_submitted_with(session: Session, complaint: Complaint) -> list[Evidenc
 
 
 def open_for(session: Session, evidence_id: int, official: Official, policy: EvidencePolicy) -> tuple[EvidenceFile, Path]:
-    """(row, path) of a file for an official who may see its case; the download is audited."""
+    """(row, path) of a file for an official who may read its case's evidence (`view_evidence`: the provincial
+    DRC, intake, the handling departments — never the respondent, onlookers or administrators); audited."""
     row = session.get(EvidenceFile, evidence_id)
     if row is None:
         raise NotFound("证据材料不存在")
     complaint = session.get(Complaint, row.complaint_id)
-    if complaint is None or not can_view_case(session, official, complaint):
-        raise PermissionDenied("您无权查看该案件的证据材料")
+    if complaint is None:
+        raise NotFound("证据材料不存在")
+    permissions.require(official, permissions.VIEW_EVIDENCE, complaint)
     path = path_of(row, policy)
     if not path.is_file():
         raise NotFound("证据材料文件已不在存储目录中，请联系系统管理员")

@@ -145,6 +145,7 @@ def add_channel_evidence(session: Session, key: ChannelKey, complaint_id: int, u
                          policy: evidence.EvidencePolicy) -> list[Any]:
     """Evidence files a channel sends for one of its complaints (kept on the case that answers for it)."""
     complaint = survivor_of(session, complaint_for_channel(session, key, complaint_id))
+    evidence.ensure_open(complaint)
     return evidence.attach(session, complaint, uploads, policy, "channel", channel=key.channel)
 
 

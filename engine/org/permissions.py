@@ -27,6 +27,8 @@ SIGNED_IN = "signed_in"  # any active official: inbox, notifications, own profil
 REGISTER_COMPLAINT = "register_complaint"
 VIEW_CASE = "view_case"
 VIEW_CONTACT_DATA = "view_contact_data"
+VIEW_EVIDENCE = "view_evidence"
+ADD_EVIDENCE = "add_evidence"
 VIEW_TASK = "view_task"
 WORK_TASK = "work_task"
 UNCLAIM_TASK = "unclaim_task"
@@ -54,6 +56,8 @@ PERMISSIONS: dict[str, str] = {
     REGISTER_COMPLAINT: "登记投诉",
     VIEW_CASE: "查看案件",
     VIEW_CONTACT_DATA: "查看投诉人联系方式（每次查看留痕）",
+    VIEW_EVIDENCE: "查看、下载案件的证据材料（每次下载留痕）",
+    ADD_EVIDENCE: "为未办结的案件补充上传证据材料",
     VIEW_TASK: "查看任务",
     WORK_TASK: "认领、办理本部门本岗位的任务",
     UNCLAIM_TASK: "退回认领",
@@ -76,8 +80,8 @@ PERMISSIONS: dict[str, str] = {
     CHANNEL_FEED: "（渠道密钥）跟踪本渠道投诉的办理进展",
 }
 
-_CASE_WORK = {SIGNED_IN, VIEW_CASE, VIEW_CONTACT_DATA, VIEW_TASK, WORK_TASK, UNCLAIM_TASK, PAUSE_CLOCK,
-              REQUEST_SUPPLEMENT, VIEW_RECORDS}
+_CASE_WORK = {SIGNED_IN, VIEW_CASE, VIEW_CONTACT_DATA, VIEW_EVIDENCE, ADD_EVIDENCE, VIEW_TASK, WORK_TASK,
+              UNCLAIM_TASK, PAUSE_CLOCK, REQUEST_SUPPLEMENT, VIEW_RECORDS}
 
 # role code (engine.org.models.ROLES) → what it grants; an official holds the union of their roles' grants
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -92,12 +96,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "sysadmin": frozenset({  # 系统管理员: no case contents
         SIGNED_IN, ADMINISTER_PROCESSES, ADMINISTER_TIME_LIMITS, ADMINISTER_ORG, VIEW_AUDIT, OPERATE_EXCHANGE}),
 }
-# a channel's X-Api-Key: submit complaints and read its own (a reduced view, chosen by the web layer)
-CHANNEL_PERMISSIONS = frozenset({PUBLIC, REGISTER_COMPLAINT, VIEW_CASE, CHANNEL_FEED})
+# a channel's X-Api-Key: submit complaints, read its own (a reduced view, chosen by the web layer) and send and
+# list the files of its own complaints (engine.intake.services; it downloads none)
+CHANNEL_PERMISSIONS = frozenset({PUBLIC, REGISTER_COMPLAINT, VIEW_CASE, VIEW_EVIDENCE, ADD_EVIDENCE, CHANNEL_FEED})
 
 MESSAGES: dict[str, str] = {
     REGISTER_COMPLAINT: "只有受理登记人员和省发展改革委信用处人员可以登记投诉",
     VIEW_CASE: "您无权查看该案件",
+    VIEW_EVIDENCE: "证据材料仅省发展改革委、受理登记人员和承办部门可以查看",
+    ADD_EVIDENCE: "只有省发展改革委、受理登记人员或承办部门可以为案件补充证据材料",
     VIEW_TASK: "您无权查看该任务",
     WORK_TASK: "该任务不属于您所在部门或您的岗位，无权处理",
     UNCLAIM_TASK: "只有认领人或部门负责人可以退回认领",
@@ -118,6 +125,7 @@ MESSAGES: dict[str, str] = {
     MANAGE_BULLETINS: "只有省发展改革委可以生成、审核调度通报和维护考核评分表",
 }
 Principal = Official | ChannelKey | None
+CLOSED_STATUSES = frozenset({"closed", "merged"})  # no more evidence is added to these
 
 
 def granted(official: Official) -> frozenset[str]:
@@ -191,9 +199,9 @@ def _took_part(official: Official, complaint: Complaint) -> bool:
 
 
 def _view_contact(official: Official, complaint: Complaint | None) -> bool:
-    """Contact data: the provincial DRC and intake officials, and the handling departments of the case (its
-    determining department, or one that holds or held a task) — never the respondent, never from the mere
-    prefecture overview, never administrators."""
+    """Contact data and evidence files: the provincial DRC and intake officials, and the handling departments of
+    the case (its determining department, or one that holds or held a task) — never the respondent, never from
+    the mere prefecture overview, never administrators."""
     if complaint is None:
         return True
     if not _view_case(official, complaint):
@@ -204,6 +212,13 @@ def _view_contact(official: Official, complaint: Complaint | None) -> bool:
     if complaint.respondent_id == dept_id:
         return False
     return complaint.supervisor_id == dept_id or _took_part(official, complaint)
+
+
+def _add_evidence(official: Official, complaint: Complaint | None) -> bool:
+    """Those who may read the case's evidence, while the case is open (not closed, not merged)."""
+    if complaint is None:
+        return True
+    return complaint.status not in CLOSED_STATUSES and _view_contact(official, complaint)
 
 
 def _work_task(official: Official, human: HumanTask | None) -> bool:
@@ -286,7 +301,7 @@ def _apply_for_repair(official: Official, record: BreachRecord | None) -> bool:
 
 _RULES = {
     VIEW_CASE: _view_case, VIEW_CONTACT_DATA: _view_contact, VIEW_TASK: _view_task, WORK_TASK: _work_task,
-    UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, REQUEST_SUPPLEMENT: _request_supplement,
+    VIEW_EVIDENCE: _view_contact, ADD_EVIDENCE: _add_evidence, UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, REQUEST_SUPPLEMENT: _request_supplement,
     DECIDE_DUPLICATES: _decide_duplicates,
     SEE_OVERDUE: _see_overdue, VIEW_RECORDS: _view_record, APPLY_FOR_REPAIR: _apply_for_repair,
     SEE_STATISTICS: _see_statistics,
@@ -294,8 +309,9 @@ _RULES = {
 
 
 def _channel_rule(key: ChannelKey, permission: str, obj: Any) -> bool:
-    """A channel reads the complaints it registered or that answer for one of its references."""
-    if permission != VIEW_CASE or not isinstance(obj, Complaint):
+    """A channel reads the complaints it registered or that answer for one of its references, and lists and adds
+    the files it sends for them."""
+    if permission not in (VIEW_CASE, VIEW_EVIDENCE, ADD_EVIDENCE) or not isinstance(obj, Complaint):
         return False
     from engine.intake.services import channel_refs
 

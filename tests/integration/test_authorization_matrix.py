@@ -47,6 +47,9 @@ TASK_WORKERS = frozenset({"official", "leader"})  # the verify task lies with �
 PROCESS_ADMINS = frozenset({"process_admin", "sysadmin"})
 DRC = frozenset({"ndrc"})
 DRC_AND_INTAKE = frozenset({"intake", "ndrc"})
+# the case's evidence files: the DRC, intake and the determining department (昆明市商务局) — not a prefecture lead
+# looking on, not the process administrator
+EVIDENCE_HANDLERS = DRC_AND_INTAKE | TASK_WORKERS
 RECORD_VIEWERS = CASE_ROLES  # the world's record: determined by 昆明市商务局, in Kunming
 TIME_ADMINS = frozenset({"ndrc", "sysadmin"})
 AUDITORS = frozenset({"ndrc", "sysadmin"})
@@ -110,16 +113,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/cases/<int:complaint_id>/diagram"): Row(CASE_VIEWERS),
     ("POST", "/cases/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC),  # holds an open task, or the DRC
     ("POST", "/cases/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC),
-    ("POST", "/cases/<int:complaint_id>/evidence"): Row(CASE_VIEWERS),
-    ("GET", "/cases/evidence/<int:evidence_id>"): Row(CASE_VIEWERS),  # unknown id: 404 behind the check
+    ("POST", "/cases/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS),
+    ("GET", "/cases/evidence/<int:evidence_id>"): Row(EVIDENCE_HANDLERS),  # no file on disk: 404 behind the check
     ("POST", "/api/v1/complaints"): Row(DRC_AND_INTAKE | {"channel"}),
     ("GET", "/api/v1/complaints/<int:complaint_id>"): Row(CASE_VIEWERS | {"channel"}),  # the channel's own case
     ("POST", "/api/v1/complaints/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC, body={"reason": "补正"}),
     ("POST", "/api/v1/complaints/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC),
     ("GET", "/api/v1/channel/updates"): Row(frozenset({"channel"})),
-    ("GET", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(CASE_VIEWERS | {"channel"}),
-    ("POST", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(CASE_VIEWERS | {"channel"}),
-    ("GET", "/api/v1/evidence/<int:evidence_id>/content"): Row(CASE_VIEWERS),  # a channel key: 403
+    ("GET", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),
+    ("POST", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),
+    ("GET", "/api/v1/evidence/<int:evidence_id>/content"): Row(EVIDENCE_HANDLERS),  # a channel key: 403
     ("GET", "/api/v1/complaints/<int:complaint_id>/supplements"): Row(CASE_VIEWERS),
     ("POST", "/api/v1/complaints/<int:complaint_id>/supplements"): Row(TASK_WORKERS | DRC_AND_INTAKE,
                                                                        body={"note": "请补充付款凭证"}),
@@ -256,11 +259,12 @@ UNKNOWN_ID = 999_999  # for objects the world does not build: the check must sti
 
 @pytest.fixture
 def world(app, api, session: Session, bundled_model_ids) -> dict[str, Any]:  # noqa: ANN001
-    """One case of each kind, committed: a 12345-hotline complaint at verification with 昆明市商务局, a second
-    registration of it (a duplicate candidate), a breach record against 官渡区商务局 with its delivery."""
+    """One case of each kind, committed: a 12345-hotline complaint at verification with 昆明市商务局 with one
+    evidence file (its row; no file on disk), a second registration of it (a duplicate candidate), a breach
+    record against 官渡区商务局 with its delivery."""
     from engine.credit import services as credit
     from engine.credit.models import PlatformDelivery
-    from engine.intake.models import DuplicateCandidate
+    from engine.intake.models import DuplicateCandidate, EvidenceFile
     from engine.intake.services import create_channel_key
     from engine.workflow.models import HumanTask, ProcessInstance
 
@@ -292,12 +296,18 @@ def world(app, api, session: Session, bundled_model_ids) -> dict[str, Any]:  # n
     assert (task.spec_name, task.department_id) == ("verify", commerce.id)
     candidate = session.scalar(select(DuplicateCandidate).where(DuplicateCandidate.other_id == complaint_id))
     assert candidate is not None
+    evidence = EvidenceFile(complaint_id=complaint_id, original_name="营业执照.pdf", kind="pdf",
+                            content_type="application/pdf", size_bytes=1, sha256="0" * 64,
+                            storage_name="0" * 40, source="channel", channel="hotline_12345")
+    session.add(evidence)
+    session.commit()
     return {
         "channel_key": plain,
         "bearer": api(BEARER_OF).headers["Authorization"],
         "complaint_id": complaint_id,
         "task_id": task.id,
         "candidate_id": candidate.id,
+        "evidence_id": evidence.id,
         "record_id": record.id,
         "delivery_id": session.scalar(select(PlatformDelivery.id).where(PlatformDelivery.record_id == record.id)),
         "instance_id": session.scalar(select(ProcessInstance.id).where(

@@ -17,6 +17,7 @@ from engine.intake.models import DuplicateCandidate, EvidenceFile
 from engine.intake.services import create_channel_key
 from tests.evidence_samples import DOCM, DOCX, EXE, HTML, JPEG, ODT, OLE, PDF, PLAIN_ZIP, PNG, XLSX, files
 from tests.integration.test_channels import BASE, REWORDED
+from tests.integration.test_contact_data import case_at_rectification  # noqa: F401  (fixture)
 from tests.integration.test_public import FORM
 
 
@@ -289,3 +290,55 @@ def test_script_tags_are_stored_as_text_and_escaped_everywhere(app, client, stor
         assert "&lt;img src=x onerror=alert(2)&gt;.pdf" in html  # the file name, as text
     assert escaped in pages[0]  # receipt: the company name
     assert escaped in pages[2]  # case page: company name and facts
+
+
+HANDLERS = ("intake", "ndrc", "km-commerce", "km-commerce-lead")  # DRC, intake, the determining department
+ONLOOKERS = ("km-drc", "guandu-commerce", "procadmin")  # prefecture overview, the respondent, process admin
+
+
+def _add(caller, cid: int, name: str):  # noqa: ANN001, ANN202
+    return caller.post(f"/api/v1/complaints/{cid}/evidence", data={"evidence": files((name, PDF))},
+                       content_type="multipart/form-data")
+
+
+def test_evidence_is_read_and_added_only_by_the_handlers_of_an_open_case(store, api,  # noqa: ANN001
+                                                                         case_at_rectification) -> None:  # noqa: F811
+    cid = case_at_rectification
+    added = _add(api("intake"), cid, "营业执照.pdf")
+    assert added.status_code == 201, added.get_json()
+    [row] = added.get_json()
+    for username in HANDLERS:
+        assert _fetch(api(username).get, row["download_url"]).status_code == 200, username
+        assert _fetch(api(username).get, f"/cases/evidence/{row['id']}").status_code == 200, username
+        assert [f["id"] for f in api(username).get(f"/api/v1/complaints/{cid}/evidence").get_json()][0] == row["id"]
+        assert _add(api(username), cid, f"{username}.pdf").status_code == 201, username
+        assert f"/cases/evidence/{row['id']}" in api(username).get(f"/cases/{cid}").get_data(as_text=True)
+    for username in ONLOOKERS:
+        caller = api(username)
+        assert caller.get(f"/cases/{cid}").status_code == 200, username  # the case itself they may see
+        denied = caller.get(row["download_url"])
+        assert denied.status_code == 403, username
+        if username != "procadmin":  # the process admin's roles grant no evidence at all: the plain 403
+            assert "证据材料仅省发展改革委、受理登记人员和承办部门可以查看" in denied.get_json()["message"]
+        assert caller.get(f"/cases/evidence/{row['id']}").status_code == 403, username
+        assert caller.get(f"/api/v1/complaints/{cid}/evidence").status_code == 403, username
+        assert _add(caller, cid, "x.pdf").status_code == 403, username
+        page = caller.get(f"/cases/{cid}").get_data(as_text=True)
+        assert f"/cases/evidence/{row['id']}" not in page, username  # the history still names the file
+        assert "仅省发展改革委、受理登记人员和承办部门可以查看" in page, username
+        assert "补充上传" not in page, username
+
+
+def test_no_evidence_is_added_to_a_closed_case(store, api) -> None:  # noqa: ANN001
+    from tests.integration.test_api_smoke import COMPLAINT
+
+    intake = api("intake")
+    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
+    [task] = intake.get(f"/api/v1/tasks?complaint_id={cid}").get_json()["items"]
+    assert intake.post(f"/api/v1/tasks/{task['id']}/complete", json={
+        "accepted": False, "reason": "out_of_scope", "remarks": "不属于受理范围"}).status_code == 200
+    refused = _add(intake, cid, "迟到的材料.pdf")
+    assert refused.status_code == 409
+    assert "已办结" in refused.get_json()["message"]
+    assert "补充上传" not in intake.get(f"/cases/{cid}").get_data(as_text=True)
+    assert intake.get(f"/api/v1/complaints/{cid}/evidence").get_json() == []

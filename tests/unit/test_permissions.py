@@ -24,6 +24,8 @@ def test_every_role_grants_known_permissions_and_signing_in() -> None:
     assert p.roles_granting(p.ADMINISTER_ORG) == ["sysadmin"]
     assert "sysadmin" not in p.roles_granting(p.VIEW_CASE)  # administrators do not read cases
     assert p.roles_granting(p.VIEW_CONTACT_DATA) == ["intake", "official", "leader", "prefecture_lead", "ndrc"]
+    assert p.roles_granting(p.VIEW_EVIDENCE) == p.roles_granting(p.ADD_EVIDENCE) == p.roles_granting(
+        p.VIEW_CONTACT_DATA)  # administrators open no complainant's files
 
 
 def test_the_public_channel_keys_and_deactivated_officials() -> None:

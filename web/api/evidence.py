@@ -1,5 +1,5 @@
-"""Evidence files over the API: a channel (X-Api-Key) or an official adds files to a case (multipart), lists
-them, and officials who may see the case download them; officials ask the complainant for material (补正)."""
+"""Evidence files over the API: a channel (X-Api-Key) or a handler of the case adds files (multipart) and lists
+them, the handlers (`view_evidence`) download them; officials ask the complainant for material (补正)."""
 from __future__ import annotations
 
 from flask import abort, url_for
@@ -12,7 +12,7 @@ from engine.errors import FormInvalid, PermissionDenied
 from engine.intake import evidence, supplements
 from engine.intake import services as intake
 from engine.intake.dedup import survivor_of
-from engine.org.permissions import REQUEST_SUPPLEMENT, VIEW_CASE
+from engine.org.permissions import ADD_EVIDENCE, REQUEST_SUPPLEMENT, VIEW_CASE, VIEW_EVIDENCE
 from web.api import channels
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
@@ -22,7 +22,8 @@ from web.uploads import policy as upload_policy
 
 blp = Blueprint("api_evidence", __name__, url_prefix="",
                 description="证据材料：渠道或工作人员上传（multipart/form-data，字段 evidence，可多个），"
-                            "按内容识别类型；仅有权查看案件的工作人员可以下载")
+                            "按内容识别类型；仅省发展改革委、受理登记人员和承办部门可以查看、下载和补充上传（被投诉主体、"
+                            "州（市）信用牵头单位和管理员不能）")
 
 UPLOAD_BODY = {"content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["evidence"],
@@ -48,14 +49,15 @@ class EvidenceSchema(Schema):
 
 @blp.post("/complaints/<int:complaint_id>/evidence")
 @blp.doc(security=[{"bearer": []}, {"channelKey": []}], requestBody=UPLOAD_BODY,
-         description="渠道密钥：仅本渠道提交的投诉。工作人员：有权查看的案件。全部文件检查通过才保存（类型按内容识别、"
+         description="渠道密钥：仅本渠道提交的投诉。工作人员：省发展改革委、受理登记人员和承办部门（被投诉主体、州（市）"
+                     "信用牵头单位和管理员不能）。案件已办结或已合并时 409。全部文件检查通过才保存（类型按内容识别、"
                      "单个文件大小、每次文件个数、病毒扫描），否则 422 并在 errors.evidence 中说明每个文件的问题，一个也不保存。"
                      "请求体超过总限制时 413。")
 @blp.response(201, EvidenceSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(413, schema=ApiErrorSchema, description="请求体超过 MAX_CONTENT_LENGTH + EVIDENCE_MAX_TOTAL_BYTES")
 @blp.alt_response(422, schema=ApiErrorSchema, description="文件类型、大小或个数不符（errors.evidence）")
-@requires(VIEW_CASE, channel=True)  # the rule for the case: engine (channel's own / officials who may see it)
+@requires(ADD_EVIDENCE, channel=True)  # the rule for the case: engine (channel's own / the handlers, open cases)
 @accepts_uploads
 def upload(complaint_id: int) -> object:
     """Add evidence files to a complaint (all or none are kept)."""
@@ -65,7 +67,7 @@ def upload(complaint_id: int) -> object:
     if key is not None:  # who may add is checked before what was sent
         intake.complaint_for_channel(db.session, key, complaint_id)
     else:
-        cases.view_complaint(db.session, complaint_id, current_user)
+        evidence.case_to_add_to(db.session, complaint_id, current_user)
     files = uploads()
     if not files:
         return _no_files()
@@ -79,10 +81,11 @@ def upload(complaint_id: int) -> object:
 
 @blp.get("/complaints/<int:complaint_id>/evidence")
 @blp.doc(security=[{"bearer": []}, {"channelKey": []}],
-         description="工作人员：案件的全部证据材料（含合并进来的）。渠道密钥：本渠道为该投诉提交的材料。")
+         description="工作人员（省发展改革委、受理登记人员和承办部门）：案件的全部证据材料（含合并进来的）。"
+                     "渠道密钥：本渠道为该投诉提交的材料。")
 @blp.response(200, EvidenceSchema(many=True))
 @blp.alt_response(403, schema=ApiErrorSchema)
-@requires(VIEW_CASE, channel=True)
+@requires(VIEW_EVIDENCE, channel=True)
 def list_files(complaint_id: int) -> object:
     """Evidence files of a complaint."""
     key = channels.current_channel_key()
@@ -93,18 +96,19 @@ def list_files(complaint_id: int) -> object:
         return rows
     if not current_user.is_authenticated:
         abort(401)
-    return evidence.files_of(db.session, cases.view_complaint(db.session, complaint_id, current_user))
+    return evidence.files_for(db.session, cases.view_complaint(db.session, complaint_id, current_user), current_user)
 
 
 @blp.get("/evidence/<int:evidence_id>/content")
 @blp.doc(security=[{"bearer": []}],
-         description="文件内容（附件下载，Content-Type 为识别出的类型）。仅有权查看该案件的工作人员；每次下载记入审计日志。")
+         description="文件内容（附件下载，Content-Type 为识别出的类型）。仅省发展改革委、受理登记人员和承办部门的工作人员；"
+                     "每次下载记入审计日志。")
 @blp.response(200, description="文件")
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
-@requires(VIEW_CASE, channel=True)  # so that a channel key gets a clear 403 from the view, not a 401
+@requires(VIEW_EVIDENCE, channel=True)  # so that a channel key gets a clear 403 from the view, not a 401
 def download(evidence_id: int) -> object:
-    """Download an evidence file (officials who may see the case)."""
+    """Download an evidence file (the handlers of the case: `view_evidence`)."""
     if channels.current_channel_key() is not None:
         raise PermissionDenied("渠道密钥不能下载证据材料")
     if not current_user.is_authenticated:

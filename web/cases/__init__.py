@@ -9,10 +9,10 @@ from engine.cases.contact import MASKED_NOTE, contact_of
 from engine.cases.models import BREACH_TYPES, DOMAINS
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
-from engine.errors import EngineError, FormInvalid, PermissionDenied
+from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDenied
 from engine.intake import evidence
 from engine.intake import services as intake
-from engine.org.permissions import PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
+from engine.org.permissions import ADD_EVIDENCE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE, VIEW_EVIDENCE
 from engine.workflow.progress import diagram_progress
 from web.extensions import db
 from web.forms_render import department_choices
@@ -84,24 +84,24 @@ def show(complaint_id: int) -> str:
 
 
 @bp.post("/<int:complaint_id>/evidence")
-@requires(VIEW_CASE)
+@requires(ADD_EVIDENCE)
 @accepts_uploads
 def add_evidence(complaint_id: int) -> object:
-    """Add evidence files to a case (e.g. handed in at the counter); all or none are kept."""
+    """Add evidence files to an open case (e.g. handed in at the counter); all or none are kept."""
     try:
         rows = evidence.add_by_official(db.session, complaint_id, current_user, uploads(), upload_policy())
         db.session.commit()
         flash(f"已保存 {len(rows)} 个证据材料。" if rows else "请选择要上传的文件。", "success" if rows else "error")
-    except FormInvalid as exc:
+    except (FormInvalid, ConflictError) as exc:  # refused files; the case closed meanwhile
         db.session.rollback()
-        flash("；".join(exc.errors.values()) or exc.message, "error")
+        flash("；".join(getattr(exc, "errors", {}).values()) or exc.message, "error")
     return redirect(url_for("cases.show", complaint_id=complaint_id) + "#evidence", 303)
 
 
 @bp.get("/evidence/<int:evidence_id>")
-@requires(VIEW_CASE)
+@requires(VIEW_EVIDENCE)
 def download_evidence(evidence_id: int) -> object:
-    """Download one evidence file (only for officials who may see its case; audited)."""
+    """Download one evidence file (only for the handlers of its case: `view_evidence`; audited)."""
     row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
     db.session.commit()
     return send_evidence(row, path)
