@@ -184,3 +184,14 @@ def test_case_contents_in_the_audit_log_only_for_who_may_see_the_case(app, api, 
     [completed] = [e for e in export if e["action"] == "task_completed"]
     assert completed["after"]["form"]["remarks"] == SECRET
     assert completed["redacted"] is False
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("complaint_id=99999999999999999999999", "complaint_id"),
+    ("until=9999-12-31T23:59:59", "until"),
+    ("since=0001-01-01", "since"),
+])
+def test_the_audit_api_refuses_out_of_range_filters_with_422(api, query, field) -> None:  # noqa: ANN001
+    response = api("sysadmin").get(f"/api/v1/audit?{query}")
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["errors"]

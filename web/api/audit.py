@@ -28,11 +28,14 @@ class Moment(fields.Field):
             moment = datetime.fromisoformat(str(value))
         except ValueError as exc:
             raise ValidationError("请使用 ISO 8601 日期或时间，例如 2026-11-28 或 2026-11-28T09:30:00+08:00") from exc
+        if not 2000 <= moment.year <= 2100:  # as the audit page; 9999-12-31 overflows in the database driver
+            raise ValidationError("日期须在 2000 年至 2100 年之间")
         return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 class AuditQuery(Schema):
-    complaint_id = fields.Integer(load_default=None, metadata={"description": "案件 ID"})
+    complaint_id = fields.Integer(load_default=None, metadata={"description": "案件 ID"},
+                                  validate=validate.Range(min=1, max=2**31 - 1, error="案件 ID 应为正整数"))
     actor = fields.String(load_default=None, metadata={"description": "用户名或用户 ID"})
     action = fields.String(load_default=None, metadata={"description": "例如 login、login_failed、view_contact"})
     since = Moment(load_default=None, metadata={"description": "起（含），无时区按北京时间"})
