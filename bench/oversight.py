@@ -41,7 +41,7 @@ from engine.cases.models import CHANNELS, DOMAINS, Complaint  # noqa: E402
 from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery  # noqa: E402
 from engine.deadlines.models import ClockPause  # noqa: E402
 from engine.org.models import Department  # noqa: E402
-from engine.oversight import drill, statistics  # noqa: E402
+from engine.oversight import drill, query, statistics  # noqa: E402
 from engine.oversight.periods import Period  # noqa: E402
 from engine.oversight.scope import Scope  # noqa: E402
 from engine.oversight.statistics import figures, ranking  # noqa: E402
@@ -277,11 +277,11 @@ def run(url: str, rows: int, repeat: int, reuse: bool = False) -> dict[str, Any]
     set_indexes(engine, True)
     out["with_indexes"] = measure(engine, repeat)
     if engine.dialect.name == "postgresql":  # what turning PostgreSQL's JIT off for the statistics saves
-        statistics.DISABLE_JIT = False
+        query.DISABLE_JIT = False
         try:
             out["with_indexes_jit_on"] = measure(engine, repeat)
         finally:
-            statistics.DISABLE_JIT = True
+            query.DISABLE_JIT = True
     out["load_after"] = load()
     out["ratios"] = {k: round(out["without_indexes"][k] / out["with_indexes"][k], 2)
                      for k in out["with_indexes"] if k.endswith("_ms") and out["with_indexes"][k]}

@@ -19,16 +19,11 @@ from engine.db import as_utc
 from engine.errors import NotFound
 from engine.org.models import Department
 from engine.oversight.periods import Period
+from engine.oversight.query import intake_kind, verdict
 from engine.oversight.scope import PROVINCE_CODE, UNKNOWN_CODE, Scope
 from engine.oversight.sql import days_between, moment
-from engine.oversight.statistics import (
-    LATE_DELIVERY,
-    REQUIRED_RECORD_FIELDS,
-    STAGES,
-    VERIFY_TASK,
-    intake_kind,
-    verdict,
-)
+from engine.oversight.stages import STAGES
+from engine.oversight.statistics import LATE_DELIVERY, REQUIRED_RECORD_FIELDS, VERIFY_TASK
 from engine.workflow import clock
 from engine.workflow.models import HumanTask
 

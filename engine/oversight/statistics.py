@@ -25,13 +25,12 @@ first — these functions trust the scope they are given). `now` is the moment "
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     String,
     and_,
     case,
@@ -41,8 +40,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
-    union_all,
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, Select
@@ -50,35 +47,25 @@ from sqlalchemy.sql.expression import ColumnElement, Select
 from engine.cases.models import CHANNELS, DOMAINS, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, PlatformDelivery
 from engine.db import as_utc
-from engine.deadlines.models import ClockPause
 from engine.org.models import Department
 from engine.oversight.periods import Period
-from engine.oversight.scope import GROUP_LABELS, PREFECTURES, PROVINCE_CODE, UNKNOWN_CODE, Scope
-from engine.oversight.sql import (
-    days_between,
-    earlier,
-    histogram_distribution,
-    later,
-    local_month,
-    moment,
-    percentiles,
+from engine.oversight.query import (  # noqa: F401 - intake_kind, verdict re-exported
+    Query,
+    complaint_group,
+    intake_kind,
+    key_column,
+    no_jit,
+    record_group,
+    record_key,
+    round2,
+    verdict,
 )
+from engine.oversight.scope import GROUP_LABELS, PREFECTURES, PROVINCE_CODE, Scope
+from engine.oversight.sql import days_between, local_month
+from engine.oversight.stages import STAGES, StageTiming, stage_timings  # noqa: F401 - re-exported
 from engine.workflow import clock
 from engine.workflow.models import HumanTask
 
-# Stages of complaint.bpmn whose handling time is measured (task id → label), in procedure order.
-STAGES: dict[str, str] = {
-    "screening": "受理审查",
-    "designate_supervisor": "指定认定部门",
-    "verify": "核实认定",
-    "resolve_dispute": "协调分歧",
-    "order_rectification": "督促整改",
-    "report_rectification": "报告整改情况",
-    "review_rectification": "审查整改情况",
-    "confirm_breach_task": "确认违约失信",
-    "ndrc_review": "省发展改革委复核上报",
-    "total": "全流程（收到至办结）",
-}
 VERIFY_TASK = "verify"
 OVERDUE_BUCKETS: dict[str, str] = {"d0_5": "5 天以内", "d6_15": "6–15 天", "d16_30": "16–30 天", "d31_": "30 天以上"}
 # Fields of a breach record the collection standard needs (attribute → label); empty or NULL counts as missing.
@@ -92,10 +79,6 @@ REQUIRED_RECORD_FIELDS: dict[str, str] = {
     "facts": "失信事实",
 }
 LATE_DELIVERY = timedelta(days=1)  # 实时共享: a version delivered more than a day after it was queued is late
-PERCENTS = (50, 90)
-# PostgreSQL's JIT compiler spends ~100 ms compiling each of these mid-sized aggregates and wins nothing back
-# (measured in bench/oversight.py): the statistics turn it off for their own transaction (SET LOCAL).
-DISABLE_JIT = True
 
 
 # --- results ---------------------------------------------------------------------------------------------
@@ -125,16 +108,6 @@ class OnTime:
     @property
     def rate(self) -> float | None:
         return round(self.on_time / self.due, 4) if self.due else None
-
-
-@dataclass
-class StageTiming:
-    stage: str
-    label: str
-    count: int
-    mean_days: float | None
-    median_days: float | None
-    p90_days: float | None
 
 
 @dataclass
@@ -289,8 +262,8 @@ class RankRow:
 def figures(session: Session, period: Period, scope: Scope | None = None, *, channel: str | None = None,
             domain: str | None = None, now: datetime | None = None) -> Figures:
     """Every dashboard figure for `period` within `scope`, optionally narrowed to one channel and domain."""
-    q = _Query(period, scope or Scope.province(), channel, domain, as_utc(now) or clock.now())
-    _no_jit(session)
+    q = Query(period, scope or Scope.province(), channel, domain, as_utc(now) or clock.now())
+    no_jit(session)
     intake, by_channel, by_domain, by_pref, by_month = Intake(), {}, {}, {}, {}
     for channel_code, domain_code, group, month, kind, n in _intake_cells(session, q):
         intake.add(kind, n)
@@ -332,8 +305,8 @@ def ranking(session: Session, period: Period, by: str = "prefecture", scope: Sco
     """
     if by not in ("prefecture", "department"):
         raise ValueError("by must be 'prefecture' or 'department'")
-    q = _Query(period, scope or Scope.province(), channel, domain, as_utc(now) or clock.now())
-    _no_jit(session)
+    q = Query(period, scope or Scope.province(), channel, domain, as_utc(now) or clock.now())
+    no_jit(session)
     rows: dict[str, RankRow] = {}
 
     def row(key: Any) -> RankRow:
@@ -381,230 +354,9 @@ def ranking(session: Session, period: Period, by: str = "prefecture", scope: Sco
     return sorted(rows.values(), key=lambda r: order.index(r.key) if r.key in order else len(order))
 
 
-def stage_timings(session: Session, period: Period, scope: Scope | None = None, *, channel: str | None = None,
-                  domain: str | None = None, now: datetime | None = None,
-                  method: str | None = None) -> list[StageTiming]:
-    """Median and 90th-percentile handling days per stage (see module docstring).
-
-    Default (`method=None`): durations counted in hour buckets in SQL (GROUP BY stage, hour), percentiles taken
-    from those counts — exact for the hour-rounded durations, a few thousand rows at most whatever the number
-    of cases. Paused time is subtracted by moving only the paused tasks between buckets (a join with
-    clock_pause, which holds few rows). `method="window"` / `"native"` compute exact per-row percentiles with
-    sql.percentiles (kept to cross-check; they sort every duration and cost seconds on a million cases).
-    """
-    q = _Query(period, scope or Scope.province(), channel, domain, as_utc(now) or clock.now())
-    _no_jit(session)
-    if method in ("window", "native"):
-        return _exact_stage_timings(session, q, method)
-    hist: dict[str, Counter] = defaultdict(Counter)
-    for stage, hours_, n in _stage_hist(session, q):
-        hist[stage][int(hours_)] += int(n)
-    for stage, raw, adjusted, n in _pause_moves(session, q):
-        hist[stage][int(raw)] -= int(n)
-        hist[stage][max(int(adjusted), 0)] += int(n)
-    result = []
-    for stage, label in STAGES.items():
-        dist = histogram_distribution(hist.get(stage, Counter()), PERCENTS, per_unit=HOURS_PER_DAY)
-        result.append(StageTiming(stage, label, dist.count, _round(dist.mean), _round(dist.values.get(50)),
-                                  _round(dist.values.get(90))))
-    return result
-
-
-HOURS_PER_DAY = 24
-_TASK_STAGES = [s for s in STAGES if s != "total"]
-
-
-def _hours(days: ColumnElement) -> ColumnElement:
-    return cast(func.round(days * HOURS_PER_DAY), Integer)
-
-
-def _stage_rows(q: _Query, respondent: Any, task_columns: tuple = (),
-                total_columns: tuple = ()) -> tuple[Select, Select]:
-    """(tasks, total) selects of stage `g`, the extra columns and the raw duration in days (`raw`), filtered as
-    the figures are."""
-    tasks = q.tasks(select(HumanTask.spec_name.label("g"), *task_columns,
-                           days_between(HumanTask.completed_at, HumanTask.created_at).label("raw")),
-                    respondent, joined=q.filtered)
-    tasks = tasks.where(HumanTask.spec_name.in_(_TASK_STAGES), HumanTask.outcome == "completed",
-                        HumanTask.completed_at >= q.start, HumanTask.completed_at < q.end)
-    total = (select(literal_column("'total'").label("g"), *total_columns,
-                    days_between(Complaint.closed_at, Complaint.received_at).label("raw"))
-             .select_from(Complaint).outerjoin(respondent, respondent.id == Complaint.respondent_id)
-             .where(Complaint.status == "closed", Complaint.result.not_in(("rejected", "merged")),
-                    Complaint.closed_at >= q.start, Complaint.closed_at < q.end, *q.complaint_where(respondent)))
-    return tasks, total
-
-
-def _stage_hist(session: Session, q: _Query) -> list[tuple]:
-    tasks, total = _stage_rows(q, aliased(Department))
-    rows = union_all(tasks, total).subquery()
-    inner = select(rows.c.g, _hours(rows.c.raw).label("h")).subquery()
-    return [tuple(r) for r in session.execute(select(inner.c.g, inner.c.h, func.count()).group_by(inner.c.g, inner.c.h))]
-
-
-def _pause_moves(session: Session, q: _Query) -> list[tuple]:
-    """(stage, raw hours, hours net of pauses, count) for the durations that overlap a clock pause."""
-    pause_end = func.coalesce(ClockPause.resumed_at, q.now_param("pause_now"))
-
-    def overlap(start: ColumnElement, end: ColumnElement) -> ColumnElement:
-        return func.sum(days_between(earlier(pause_end, end), later(ClockPause.paused_at, start))).label("paused")
-
-    tasks, total = _stage_rows(q, aliased(Department), (overlap(HumanTask.created_at, HumanTask.completed_at),),
-                               (overlap(Complaint.received_at, Complaint.closed_at),))
-    paused_cases = select(ClockPause.complaint_id).where(ClockPause.paused_at < q.end)  # few: drives the join
-    tasks = (tasks.join(ClockPause, and_(ClockPause.complaint_id == HumanTask.complaint_id,
-                                         ClockPause.paused_at < HumanTask.completed_at, pause_end > HumanTask.created_at))
-             .where(HumanTask.complaint_id.in_(paused_cases))
-             .group_by(HumanTask.id, HumanTask.spec_name, HumanTask.completed_at, HumanTask.created_at))
-    total = (total.join(ClockPause, and_(ClockPause.complaint_id == Complaint.id,
-                                         ClockPause.paused_at < Complaint.closed_at, pause_end > Complaint.received_at))
-             .where(Complaint.id.in_(paused_cases))
-             .group_by(Complaint.id, Complaint.closed_at, Complaint.received_at))
-    per_case = union_all(tasks, total).subquery()
-    moved = select(per_case.c.g, _hours(per_case.c.raw).label("raw_h"),
-                   _hours(per_case.c.raw - per_case.c.paused).label("net_h")).subquery()
-    return [tuple(r) for r in session.execute(
-        select(moved.c.g, moved.c.raw_h, moved.c.net_h, func.count()).group_by(moved.c.g, moved.c.raw_h, moved.c.net_h))]
-
-
-def _exact_stage_timings(session: Session, q: _Query, method: str) -> list[StageTiming]:
-    respondent = aliased(Department)
-    pause_end = func.coalesce(ClockPause.resumed_at, q.now_param("pause_now"))
-
-    def paused_days(case_id: ColumnElement, start: ColumnElement, end: ColumnElement) -> ColumnElement:
-        overlap = days_between(earlier(pause_end, end), later(ClockPause.paused_at, start))
-        return (select(func.coalesce(func.sum(overlap), 0.0))
-                .where(ClockPause.complaint_id == case_id, ClockPause.paused_at < end, pause_end > start)
-                .scalar_subquery())
-
-    tasks, total = _stage_rows(q, respondent)
-    tasks = tasks.with_only_columns(HumanTask.spec_name.label("g"), (
-        days_between(HumanTask.completed_at, HumanTask.created_at)
-        - paused_days(HumanTask.complaint_id, HumanTask.created_at, HumanTask.completed_at)).label("v"))
-    total = total.with_only_columns(literal_column("'total'").label("g"), (
-        days_between(Complaint.closed_at, Complaint.received_at)
-        - paused_days(Complaint.id, Complaint.received_at, Complaint.closed_at)).label("v"))
-    found = percentiles(session, union_all(tasks, total), PERCENTS, method)
-    result = []
-    for stage, label in STAGES.items():
-        dist = found.get(stage)
-        if dist is None:
-            result.append(StageTiming(stage, label, 0, None, None, None))
-        else:
-            result.append(StageTiming(stage, label, dist.count, _round(dist.mean), _round(dist.values[50]),
-                                      _round(dist.values[90])))
-    return result
-
-
 # --- the queries --------------------------------------------------------------------------------------------
 
-@dataclass
-class _Query:
-    period: Period
-    scope: Scope
-    channel: str | None
-    domain: str | None
-    now: datetime
-
-    @property
-    def start(self) -> ColumnElement:
-        return moment("period_start", self.period.start_utc)
-
-    @property
-    def end(self) -> ColumnElement:
-        return moment("period_end", self.period.end_utc)
-
-    def now_param(self, name: str = "now") -> ColumnElement:
-        return moment(name, self.now)
-
-    @property
-    def filtered(self) -> bool:
-        """Whether any condition needs the complaint (scope, channel or domain)."""
-        return bool(self.scope.prefecture or self.scope.department_id or self.channel or self.domain)
-
-    def tasks(self, query: Select, respondent: Any, joined: bool) -> Select:
-        """`query` over human_task of complaints; joined to the complaint and its respondent only when needed
-        (`joined`): on a million cases the join costs more than everything else in the query."""
-        if not joined:
-            return query.select_from(HumanTask).where(HumanTask.complaint_id.is_not(None))
-        return (query.select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.complaint_id)
-                .outerjoin(respondent, respondent.id == Complaint.respondent_id).where(*self.complaint_where(respondent)))
-
-    def complaint_where(self, respondent: Any) -> list[ColumnElement]:
-        """Scope, channel and domain conditions on Complaint outer-joined to its respondent department."""
-        conditions = []
-        if self.scope.department_id:
-            conditions.append(Complaint.respondent_id == self.scope.department_id)
-        elif self.scope.prefecture == UNKNOWN_CODE:
-            conditions.append(Complaint.respondent_id.is_(None))
-        elif self.scope.prefecture == PROVINCE_CODE:
-            conditions += [Complaint.respondent_id.is_not(None), respondent.prefecture_code.is_(None)]
-        elif self.scope.prefecture:
-            conditions.append(respondent.prefecture_code == self.scope.prefecture)
-        if self.channel:
-            conditions.append(Complaint.channel == self.channel)
-        if self.domain:
-            conditions.append(Complaint.domain == self.domain)
-        return conditions
-
-    def record_where(self) -> list[ColumnElement]:
-        """Scope, channel and domain conditions on BreachRecord (channel: through its complaint)."""
-        conditions = []
-        if self.scope.department_id:
-            conditions.append(BreachRecord.respondent_id == self.scope.department_id)
-        elif self.scope.prefecture:
-            conditions.append(record_group() == literal_column(f"'{self.scope.prefecture}'"))
-        if self.domain:
-            conditions.append(BreachRecord.domain == self.domain)
-        if self.channel:
-            conditions.append(BreachRecord.complaint_id.in_(
-                select(Complaint.id).where(Complaint.channel == self.channel)))
-        return conditions
-
-
-def complaint_group(respondent: Any) -> ColumnElement:
-    """Prefecture group of a complaint (outer-joined respondent department `respondent`)."""
-    return case((Complaint.respondent_id.is_(None), literal_column(f"'{UNKNOWN_CODE}'")),
-                else_=func.coalesce(respondent.prefecture_code, literal_column(f"'{PROVINCE_CODE}'")))
-
-
-def record_group() -> ColumnElement:
-    """Prefecture group of a breach record (its stored respondent prefecture)."""
-    return case((BreachRecord.respondent_prefecture.is_not(None), BreachRecord.respondent_prefecture),
-                (BreachRecord.respondent_id.is_(None), literal_column(f"'{UNKNOWN_CODE}'")),
-                else_=literal_column(f"'{PROVINCE_CODE}'"))
-
-
-def intake_kind() -> ColumnElement:
-    """merged / rejected / pending (not screened yet) / accepted, from the case's status and result."""
-    return case((Complaint.status == "merged", literal_column("'merged'")),
-                (Complaint.result == "rejected", literal_column("'rejected'")),
-                (Complaint.status.in_(("registered", "screening")), literal_column("'pending'")),
-                else_=literal_column("'accepted'"))
-
-
-def verdict() -> ColumnElement:
-    """How verification came out: founded / unfounded / disputed, or NULL while not verified (or merged)."""
-    return case(
-        (Complaint.status == "merged", None),
-        (Complaint.result == "unfounded", literal_column("'unfounded'")),
-        (or_(Complaint.result == "disputed_resolved", Complaint.status == "negotiating"),
-         literal_column("'disputed'")),
-        (or_(Complaint.result.in_(("rectified", "breach_reported")), Complaint.breach_confirmed_at.is_not(None),
-             Complaint.status.in_(("rectifying", "reviewing", "confirming", "ndrc_review"))),
-         literal_column("'founded'")),
-        else_=None)
-
-
-def _key_column(key: str | None, respondent: Any, task_department: bool = False) -> ColumnElement:
-    if key == "prefecture":
-        return complaint_group(respondent)
-    if key == "department":
-        return cast(HumanTask.department_id if task_department else Complaint.respondent_id, String)
-    return literal_column("'all'")
-
-
-def _intake_cells(session: Session, q: _Query, key: str | None = None) -> list[tuple]:
+def _intake_cells(session: Session, q: Query, key: str | None = None) -> list[tuple]:
     """(channel, domain, group, month, kind, count) cells; `key="department"` puts the respondent in `group`."""
     respondent = aliased(Department)
     group = cast(Complaint.respondent_id, String) if key == "department" else complaint_group(respondent)
@@ -617,10 +369,10 @@ def _intake_cells(session: Session, q: _Query, key: str | None = None) -> list[t
     return [tuple(r) for r in session.execute(select(*dims, func.count()).group_by(*dims)).all()]
 
 
-def _verification(session: Session, q: _Query, key: str | None, by_month: bool) -> list[tuple[str, str, OnTime]]:
+def _verification(session: Session, q: Query, key: str | None, by_month: bool) -> list[tuple[str, str, OnTime]]:
     respondent = aliased(Department)
     now = q.now_param()
-    inner = (select(_key_column(key, respondent, task_department=True).label("k"),
+    inner = (select(key_column(key, respondent, task_department=True).label("k"),
                     (local_month(HumanTask.due_at) if by_month else literal_column("''")).label("month"),
                     case((and_(HumanTask.completed_at.is_not(None), HumanTask.completed_at <= HumanTask.due_at), 1),
                          else_=0).label("on_time"),
@@ -640,9 +392,9 @@ def _verification(session: Session, q: _Query, key: str | None, by_month: bool) 
     return result
 
 
-def _outcomes(session: Session, q: _Query, key: str | None) -> dict[str, Outcomes]:
+def _outcomes(session: Session, q: Query, key: str | None) -> dict[str, Outcomes]:
     respondent = aliased(Department)
-    inner = (select(_key_column(key, respondent).label("k"), verdict().label("verdict"),
+    inner = (select(key_column(key, respondent).label("k"), verdict().label("verdict"),
                     Complaint.result.label("result"), Complaint.status.label("status"))
              .select_from(Complaint).outerjoin(respondent, respondent.id == Complaint.respondent_id)
              .where(Complaint.received_at >= q.start, Complaint.received_at < q.end, *q.complaint_where(respondent))
@@ -661,10 +413,10 @@ def _outcomes(session: Session, q: _Query, key: str | None) -> dict[str, Outcome
     return {str(r[0]): Outcomes(*(int(v or 0) for v in r[1:])) for r in rows}
 
 
-def _overdue_rows(q: _Query, key: str | None) -> Select:
+def _overdue_rows(q: Query, key: str | None) -> Select:
     respondent = aliased(Department)
     now = q.now_param()
-    return (select(_key_column(key, respondent).label("k"), HumanTask.spec_name.label("stage"),
+    return (select(key_column(key, respondent).label("k"), HumanTask.spec_name.label("stage"),
                    days_between(now, HumanTask.due_at).label("days"),
                    case((Complaint.supervised_at.is_not(None), 1), else_=0).label("supervised"))
             .select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.complaint_id)
@@ -672,7 +424,7 @@ def _overdue_rows(q: _Query, key: str | None) -> Select:
             .where(HumanTask.completed_at.is_(None), HumanTask.due_at < now, *q.complaint_where(respondent)))
 
 
-def _overdue(session: Session, q: _Query) -> Overdue:
+def _overdue(session: Session, q: Query) -> Overdue:
     inner = _overdue_rows(q, None).subquery()
     d = inner.c.days
     bucket = case((d <= 5, literal_column("'d0_5'")), (d <= 15, literal_column("'d6_15'")),
@@ -690,28 +442,20 @@ def _overdue(session: Session, q: _Query) -> Overdue:
         result.max_days = max(result.max_days or 0.0, float(longest))
         total_days += float(days_sum or 0)
     if result.total:
-        result.max_days = _round(result.max_days)
-        result.mean_days = _round(total_days / result.total)
+        result.max_days = round2(result.max_days)
+        result.mean_days = round2(total_days / result.total)
     return result
 
 
-def _overdue_by(session: Session, q: _Query, key: str) -> dict[str, int]:
+def _overdue_by(session: Session, q: Query, key: str) -> dict[str, int]:
     inner = _overdue_rows(q, key).subquery()
     return {str(k): int(n) for k, n in session.execute(select(inner.c.k, func.count()).group_by(inner.c.k))}
 
 
-def _record_key(key: str | None) -> ColumnElement:
-    if key == "prefecture":
-        return record_group()
-    if key == "department":
-        return cast(BreachRecord.respondent_id, String)
-    return literal_column("'all'")
-
-
-def _credit(session: Session, q: _Query, key: str | None) -> dict[str, Credit]:
+def _credit(session: Session, q: Query, key: str | None) -> dict[str, Credit]:
     start, end = q.period.start, q.period.end
     has_measure = exists().where(AppliedMeasure.record_id == BreachRecord.id)
-    inner = (select(_record_key(key).label("k"),
+    inner = (select(record_key(key).label("k"),
                     case((BreachRecord.source != "complaint", 1), else_=0).label("migrated"),
                     case((has_measure, 1), else_=0).label("measured"))
              .where(BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())
@@ -722,14 +466,14 @@ def _credit(session: Session, q: _Query, key: str | None) -> dict[str, Credit]:
         c = result[str(k)]
         c.breaches_confirmed, c.breaches_migrated, c.records_with_measures = int(n), int(migrated or 0), int(measured or 0)
     # respondents with a record in the period and at least two up to its end (重复失信)
-    base = (select(_record_key(key).label("k"), BreachRecord.respondent_name.label("who"),
+    base = (select(record_key(key).label("k"), BreachRecord.respondent_name.label("who"),
                    BreachRecord.determined_on.label("day"))
             .where(BreachRecord.determined_on <= end, *q.record_where()).subquery())
     repeat = (select(base.c.k, base.c.who).group_by(base.c.k, base.c.who)
               .having(func.count() >= 2, func.max(base.c.day) >= start)).subquery()
     for k, n in session.execute(select(repeat.c.k, func.count()).group_by(repeat.c.k)):
         result[str(k)].repeat_respondents = int(n)
-    measures = (select(_record_key(key).label("k"),
+    measures = (select(record_key(key).label("k"),
                        case((and_(AppliedMeasure.applied_at >= q.start, AppliedMeasure.applied_at < q.end), 1),
                             else_=0).label("applied"),
                        case((and_(AppliedMeasure.ended_at >= q.start, AppliedMeasure.ended_at < q.end), 1),
@@ -743,7 +487,7 @@ def _credit(session: Session, q: _Query, key: str | None) -> dict[str, Credit]:
             .group_by(measures.c.k)):
         c = result[str(k)]
         c.measures_applied, c.measures_ended, c.measures_active = int(applied or 0), int(ended or 0), int(active or 0)
-    repairs = (select(_record_key(key).label("k"))
+    repairs = (select(record_key(key).label("k"))
                .where(BreachRecord.repaired_on >= start, BreachRecord.repaired_on <= end, *q.record_where())
                .subquery())
     for k, n in session.execute(select(repairs.c.k, func.count()).group_by(repairs.c.k)):
@@ -756,7 +500,7 @@ def _missing(attr: str) -> ColumnElement:
     return or_(col.is_(None), col == "")
 
 
-def _quality(session: Session, q: _Query) -> Quality:
+def _quality(session: Session, q: Query) -> Quality:
     start, end = q.period.start, q.period.end
     result = Quality()
     columns = [func.count(), func.sum(case((or_(*(_missing(a) for a in REQUIRED_RECORD_FIELDS)), 1), else_=0))]
@@ -776,7 +520,7 @@ def _quality(session: Session, q: _Query) -> Quality:
     return result
 
 
-def _delivery_status(q: _Query) -> ColumnElement:
+def _delivery_status(q: Query) -> ColumnElement:
     late_days = LATE_DELIVERY.total_seconds() / 86400
     delivered = PlatformDelivery.delivered_at.is_not(None)
     return case(
@@ -787,10 +531,10 @@ def _delivery_status(q: _Query) -> ColumnElement:
         else_=literal_column("'pending'"))
 
 
-def _quality_by(session: Session, q: _Query, key: str) -> dict[str, tuple[int, int, int]]:
+def _quality_by(session: Session, q: Query, key: str) -> dict[str, tuple[int, int, int]]:
     start, end = q.period.start, q.period.end
     any_missing = or_(*(_missing(a) for a in REQUIRED_RECORD_FIELDS))
-    inner = (select(_record_key(key).label("k"), case((any_missing, 1), else_=0).label("missing"))
+    inner = (select(record_key(key).label("k"), case((any_missing, 1), else_=0).label("missing"))
              .where(BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())
              .subquery())
     result: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -798,7 +542,7 @@ def _quality_by(session: Session, q: _Query, key: str) -> dict[str, tuple[int, i
         result[str(k)][0] = int(missing or 0)
     status = _delivery_status(q)
     bad = case((status.in_(("delivered_late", "failing")), 1), else_=0)
-    deliveries = (select(_record_key(key).label("k"), bad.label("bad")).select_from(PlatformDelivery)
+    deliveries = (select(record_key(key).label("k"), bad.label("bad")).select_from(PlatformDelivery)
                   .join(BreachRecord, BreachRecord.id == PlatformDelivery.record_id)
                   .where(PlatformDelivery.created_at >= q.start, PlatformDelivery.created_at < q.end,
                          *q.record_where()).subquery())
@@ -808,15 +552,8 @@ def _quality_by(session: Session, q: _Query, key: str) -> dict[str, tuple[int, i
     return {k: (v[0], v[1], v[2]) for k, v in result.items()}
 
 
-def _no_jit(session: Session) -> None:
-    if DISABLE_JIT and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-
-
 def _ordered(items: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     order = list(labels)
     return dict(sorted(items.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
