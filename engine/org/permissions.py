@@ -172,10 +172,13 @@ def sees_all_cases(official: Official) -> bool:
     return official.has_role("ndrc") or (dept.level == "province" and dept.is_credit_lead)
 
 
-def _prefecture_lead_of(official: Official) -> str | None:
-    """The prefecture a credit-lead department watches over, or None."""
+def prefecture_lead_of(official: Official) -> str | None:
+    """The prefecture a prefecture lead (role prefecture_lead in a prefecture's credit lead department) answers
+    for — its overdue list and statistics — or None. Others of that department (e.g. intake) are not leads."""
     dept = official.department
-    return dept.prefecture_code if dept.is_credit_lead and dept.level == "prefecture" else None
+    if official.has_role("prefecture_lead") and dept.is_credit_lead and dept.level == "prefecture":
+        return dept.prefecture_code
+    return None
 
 
 def _view_case(official: Official, complaint: Complaint | None) -> bool:
@@ -272,12 +275,12 @@ def _decide_duplicates(official: Official, candidate: DuplicateCandidate | None)
 
 
 def _see_overdue(official: Official, _obj: Any) -> bool:
-    return official.has_role("ndrc") or bool(_prefecture_lead_of(official))
+    return official.has_role("ndrc") or bool(prefecture_lead_of(official))
 
 
 def _see_statistics(official: Official, _obj: Any) -> bool:
     """The provincial DRC (all of Yunnan) and prefecture credit leads (their prefecture: engine.oversight.scope)."""
-    return sees_all_cases(official) or bool(_prefecture_lead_of(official))
+    return sees_all_cases(official) or bool(prefecture_lead_of(official))
 
 
 def _view_record(official: Official, record: BreachRecord | None) -> bool:
@@ -352,4 +355,4 @@ def record_filter(official: Official) -> ColumnElement[bool] | None:
 def overdue_prefecture(official: Official) -> str | None:
     """The scope of the overdue view: None for the whole province (provincial DRC), else a prefecture code."""
     require(official, SEE_OVERDUE)
-    return None if official.has_role("ndrc") else _prefecture_lead_of(official)
+    return None if official.has_role("ndrc") else prefecture_lead_of(official)

@@ -61,16 +61,13 @@ def group_of(department: Department | None) -> str:
 
 
 def sees_province(official: Official) -> bool:
-    dept = official.department
-    return official.has_role("ndrc") or bool(dept.level == "province" and dept.is_credit_lead)
+    """The provincial DRC (engine.org.permissions.sees_all_cases)."""
+    return permissions.sees_all_cases(official)
 
 
 def lead_prefecture(official: Official) -> str | None:
-    """The prefecture a prefecture credit lead answers for, or None."""
-    dept = official.department
-    if official.has_role("prefecture_lead") and dept.is_credit_lead and dept.level == "prefecture":
-        return dept.prefecture_code
-    return None
+    """The prefecture a prefecture credit lead answers for, or None (engine.org.permissions.prefecture_lead_of)."""
+    return permissions.prefecture_lead_of(official)
 
 
 def may_see_dashboard(official: Official) -> bool:

@@ -161,3 +161,16 @@ def test_the_dashboard_figures_are_kept_for_a_while_but_case_lists_are_live(
         assert "共 10 件" in client.get(f"/oversight/cases?figure=received&{Q1}").get_data(as_text=True)  # live
     finally:
         web.oversight._CACHE.clear()
+
+
+def test_an_intake_official_in_a_prefecture_lead_department_sees_no_dashboard(client, login, api, session,  # noqa: ANN001
+                                                                              official, data) -> None:
+    """Only the role prefecture_lead makes a credit lead department's official a prefecture lead: no link to
+    a page that would then refuse them."""
+    clerk = official("km-drc")
+    clerk.roles = ["intake"]  # registers complaints at Kunming's credit lead department
+    session.commit()
+    login("km-drc")
+    assert "统计调度" not in client.get("/inbox/").get_data(as_text=True)
+    assert client.get(f"/oversight/?{Q1}").status_code == 403
+    assert api("km-drc").get(f"/api/v1/oversight/figures?{Q1}").status_code == 403
