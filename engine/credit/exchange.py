@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -304,6 +304,15 @@ def failed_deliveries(session: Session, limit: int = 100, target: str | None = N
     if target:
         query = query.where(PlatformDelivery.target == target)
     return list(session.scalars(query.order_by(PlatformDelivery.id).limit(limit)))
+
+
+def backlog(session: Session) -> dict[str, int]:
+    """Deliveries not yet delivered (due, waiting for a retry, or given up), counted per destination."""
+    from engine.credit.models import PlatformDelivery
+
+    return dict(session.execute(select(PlatformDelivery.target, func.count())
+                                .where(PlatformDelivery.delivered_at.is_(None))
+                                .group_by(PlatformDelivery.target)).all())
 
 
 def deliveries_of(session: Session, record_id: int) -> list[PlatformDelivery]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -67,6 +68,20 @@ def get_department(session: Session, code: str) -> Department:
     if dept is None:
         raise NotFound(f"未找到部门：{code}")
     return dept
+
+
+def active_departments(session: Session) -> list[Department]:
+    """Departments in use, province first (level descending), then by code."""
+    return list(session.scalars(select(Department).where(Department.is_active.is_(True))
+                                .order_by(Department.level.desc(), Department.code)))
+
+
+def department_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Department id → code for `ids` (unknown ids are left out)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Department.id, Department.code).where(Department.id.in_(wanted))).all())
 
 
 def provincial_credit_office(session: Session) -> Department:

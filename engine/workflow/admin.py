@@ -131,6 +131,13 @@ def instances_needing_attention(session: Session, limit: int = 200) -> list[dict
     return [{"instance": instance, "tracking_code": code} for instance, code in rows]
 
 
+def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
+    """The case's newest process instance in `error` or `suspended` (the warning on the case page), or None."""
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status.in_(("error", "suspended")))
+        .order_by(ProcessInstance.id.desc()).limit(1))
+
+
 def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
     """What diagrams may name, for the modeler's pick lists: lane roles, service operations, forms."""
     from engine.workflow.lane_roles import known_lanes

@@ -187,6 +187,13 @@ def get_task(session: Session, task_id: str) -> HumanTask:
     return human
 
 
+def first_open_task(session: Session, instance: ProcessInstance) -> HumanTask | None:
+    """The earliest open task of `instance` (where a process just started waits), or None."""
+    return session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                  HumanTask.completed_at.is_(None))
+                          .order_by(HumanTask.created_at).limit(1))
+
+
 def task_form(human: HumanTask) -> dict:
     """The JSON Schema of a task's form, from the process version its case runs on."""
     return human.instance.model.forms.get(human.form or "", {"type": "object", "properties": {}})

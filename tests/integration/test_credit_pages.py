@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
 from engine.credit import exchange, services
+from engine.credit.models import PLATFORM_TARGETS, PlatformDelivery
 from engine.org.models import Department
 
 NOW = datetime(2026, 3, 2, 2, tzinfo=UTC)
@@ -131,6 +132,10 @@ def test_failed_deliveries_page_and_retry(client, login, session: Session, recor
     page = client.get("/credit/deliveries").get_data(as_text=True)
     assert failed.idempotency_key in page
     assert "立即重试" in page
+    waiting = session.scalars(select(PlatformDelivery.target).where(PlatformDelivery.delivered_at.is_(None))).all()
+    assert waiting
+    for code, label in PLATFORM_TARGETS.items():  # the backlog line: undelivered rows per destination
+        assert f"{label} {waiting.count(code)} 条" in page
     retried = client.post(f"/credit/deliveries/{failed.id}/retry", follow_redirects=True)
     assert "已安排立即重试" in retried.get_data(as_text=True)
     session.expire_all()

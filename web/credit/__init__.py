@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from engine.cases.models import DOMAINS, Complaint
 from engine.credit import exchange, exposure
@@ -24,7 +23,6 @@ from engine.credit.models import (
     SELECTION_REASONS,
     SEVERITIES,
     TYPICAL_CASE_STATUSES,
-    PlatformDelivery,
 )
 from engine.errors import ConflictError, EngineError, FormInvalid
 from engine.org.permissions import (
@@ -36,7 +34,6 @@ from engine.org.permissions import (
     VIEW_TASK,
 )
 from engine.workflow import clock, instances
-from engine.workflow.models import HumanTask
 from web.extensions import db
 from web.permissions import may, protect, requires
 
@@ -167,11 +164,8 @@ def start_typical_case(record_id: int) -> Any:
 @requires(OPERATE_EXCHANGE)
 def deliveries() -> str:
     """Operators: deliveries attempted and not delivered, per destination, with a retry button each."""
-    backlog = dict(db.session.execute(select(PlatformDelivery.target, func.count())
-                                      .where(PlatformDelivery.delivered_at.is_(None))
-                                      .group_by(PlatformDelivery.target)).all())
     return render_template("credit/deliveries.html", rows=exchange.failed_deliveries(db.session, limit=500),
-                           backlog=backlog, **LABELS)
+                           backlog=exchange.backlog(db.session), **LABELS)
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
@@ -242,8 +236,7 @@ def _started(record_id: int, start: Any) -> Any:
         db.session.rollback()
         flash(exc.message if not isinstance(exc, FormInvalid) else "；".join(exc.errors.values()), "error")
         return redirect(url_for(".record", record_id=record_id), 303)
-    task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                     HumanTask.completed_at.is_(None)).order_by(HumanTask.created_at))
+    task = instances.first_open_task(db.session, instance)
     if task is not None and instances.can_work_on(task, current_user):
         return redirect(url_for("inbox.task", task_id=task.id), 303)
     flash(f"已发起「{instance.model.name}」" + (f"，待办已送{task.department.name}" if task else ""), "success")

@@ -11,11 +11,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import String, cast, select
 
 from engine.cases.models import CHANNELS, DOMAINS
-from engine.org.models import Department
 from engine.org.permissions import SEE_STATISTICS
+from engine.org.services import department_codes
 from engine.oversight import drill
 from engine.oversight.periods import Period
 from engine.oversight.scope import GROUP_LABELS, PREFECTURES, may_see_dashboard, resolve_scope, sees_province
@@ -52,8 +51,7 @@ def index() -> str:
     query = {"start": period.start.isoformat(), "end": period.end.isoformat(),
              **{k: args[k] for k in ("prefecture", "department", "channel", "domain") if args[k]}}
     shown = by_department[:RANK_LIMIT]
-    codes = dict(db.session.execute(select(cast(Department.id, String), Department.code)
-                                    .where(Department.id.in_([int(r.key) for r in shown]))).all())
+    codes = {str(i): code for i, code in department_codes(db.session, (int(r.key) for r in shown)).items()}
     charts = {"figures": {**result.as_dict(), "labels": LABELS}, "ranking": {"rows": [r.as_dict() for r in by_prefecture]}}
     return render_template(
         "oversight/index.html", f=result, period=period, scope=scope, query=query, cases_url=_cases_url(query),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from engine.audit.disclosure import Disclosure
 from engine.errors import EngineError, FormInvalid
-from engine.org.models import ROLES, Department
+from engine.org.models import ROLES
 from engine.org.permissions import ADMINISTER_PROCESSES
+from engine.org.services import active_departments
 from engine.workflow import admin, lane_roles, repair
 from engine.workflow.models import ProcessInstance
 from web.extensions import db
@@ -85,9 +85,7 @@ def repair_instance(instance_id: int, action: str) -> object:
 
 def case_process_trouble(complaint_id: int) -> ProcessInstance | None:
     """The case's process instance when it is in `error` or `suspended` (shown on the case page)."""
-    return db.session.scalar(select(ProcessInstance).where(
-        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status.in_(("error", "suspended")))
-        .order_by(ProcessInstance.id.desc()).limit(1))
+    return admin.trouble_of(db.session, complaint_id)
 
 
 @bp.route("/lane-roles", methods=["GET", "POST"])
@@ -135,8 +133,7 @@ def lane_role_edit(role_id: int) -> object:
 
 
 def _lane_role_page() -> dict[str, object]:
-    departments = db.session.scalars(select(Department).where(Department.is_active.is_(True))
-                                     .order_by(Department.level.desc(), Department.code)).all()
+    departments = active_departments(db.session)
     builtin = [lane for lane in lane_roles.known_lanes(db.session) if lane["kind"] == "builtin"]
     return {"roles": lane_roles.list_roles(db.session), "builtin": builtin, "departments": departments,
             "official_roles": ROLES}
