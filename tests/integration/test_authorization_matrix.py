@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/login"): Row(EVERYONE),
     ("POST", "/login"): Row(EVERYONE),
     ("GET", "/public/static/<path:filename>"): Row(EVERYONE, {"filename": "public.css"}),
+    ("GET", "/public/"): Row(EVERYONE),
     ("GET", "/public/complaints/new"): Row(EVERYONE),
     ("POST", "/public/complaints/new"): Row(EVERYONE),
     ("GET", "/public/complaints/receipt"): Row(EVERYONE),

@@ -164,3 +164,11 @@ def test_oversize_body_is_refused_in_chinese(client, session) -> None:  # noqa: 
     assert huge.status_code == 413
     assert "提交的内容过大" in huge.get_data(as_text=True)
     assert _count(session) == 0
+
+
+def test_the_column_address_opens_the_complaint_form(client) -> None:  # noqa: ANN001
+    answer = client.get("/public/")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith("/public/complaints/new")
+    page = client.get("/public/", follow_redirects=True).get_data(as_text=True)
+    assert "典型案例" in page  # the public site's navigation

@@ -81,6 +81,12 @@ def _search_limit() -> str:
     return current_app.config.get("PUBLIC_SEARCH_RATE_LIMIT", "60 per minute")
 
 
+@bp.get("/")
+def index() -> Any:
+    """The column's address on the public site opens the complaint form."""
+    return redirect(url_for("public.new_complaint"))
+
+
 @bp.route("/complaints/new", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
 @accepts_uploads
