@@ -184,3 +184,23 @@ def test_case_list_and_diagram(client, login) -> None:
     page = client.get(f"/cases/{cid}").get_data(as_text=True)
     assert "js/case-diagram.js" in page
     assert "核实认定中" in page
+
+
+def test_inbox_pages_keep_the_filters(client, login, api, monkeypatch) -> None:  # noqa: ANN001
+    import web.inbox
+    from tests.integration.test_api_smoke import COMPLAINT
+
+    monkeypatch.setattr(web.inbox, "PAGE_SIZE", 2)
+    for n in range(3):
+        assert api("intake").post("/api/v1/complaints", json={**COMPLAINT, "agreement_number": f"P-{n}"}).status_code == 201
+    login("intake")
+    first = client.get("/", query_string={"lane": "intake", "sort": "due"}).get_data(as_text=True)
+    assert "第 1 / 2 页" in first
+    assert "上一页" not in first
+    [link] = re.findall(r'<a href="([^"]+)">下一页</a>', first)
+    assert "lane=intake" in link
+    assert "page=2" in link
+    second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "第 2 / 2 页" in second
+    assert "下一页" not in second
+    assert re.search(r'<a href="[^"]*lane=intake[^"]*">上一页</a>', second)
