@@ -178,6 +178,8 @@ def test_case_list_and_diagram(client, login) -> None:
     assert "已于" in client.get(f"/tasks/{task_id}").get_data(as_text=True)  # read-only once done
     body = client.get(f"/cases/{cid}/diagram").get_json()
     assert body["xml"].lstrip().startswith("<?xml")
+    assert 'name="被投诉主体的上级部门或主管部门（认定部门）"' in body["xml"]  # lanes by label, not role code
+    assert 'name="supervisor"' not in body["xml"]
     assert "screening" in body["completed"]
     assert "verify" in body["current"]  # with its waiting boundary timers
     assert "verify" not in body["completed"]

@@ -13,7 +13,7 @@ from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDen
 from engine.intake import evidence
 from engine.intake import services as intake
 from engine.org.permissions import ADD_EVIDENCE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE, VIEW_EVIDENCE
-from engine.workflow.progress import diagram_progress
+from engine.workflow.progress import diagram_for_display, diagram_progress
 from web.extensions import db
 from web.forms_render import department_choices
 from web.permissions import requires
@@ -149,7 +149,8 @@ def diagram(complaint_id: int) -> object:
     instance = cases.instance_of(db.session, complaint)
     if instance is None:
         abort(404)
-    return jsonify({"xml": instance.model.bpmn_xml, "version": instance.model.version, **diagram_progress(instance)})
+    return jsonify({"xml": diagram_for_display(db.session, instance.model.bpmn_xml), "version": instance.model.version,
+                    **diagram_progress(instance)})
 
 
 def _complaint_input(form: dict[str, str]) -> dict:
