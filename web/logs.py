@@ -82,6 +82,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> logging.Handler
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in ("alembic.runtime.plugins",):  # lines at every app start
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     return handler
 
 
