@@ -2,8 +2,9 @@
 
 Diagrams are edited by administrators in the browser, so nothing they write may run arbitrary server
 code: no imports, no names or attributes starting with an underscore, no I/O builtins, no
-`str.format` (which reaches attributes without an AST node). Every expression is checked on its
-syntax tree before it runs, at deploy time and again at run time.
+`str.format` (which reaches attributes without an AST node), no `while` loops and no `**` with a large or
+computed exponent. Every expression is checked on its syntax tree before it runs, at deploy time and again
+at run time. There is no CPU or memory limit beyond that: a `for` over a huge `range` still runs.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ FORBIDDEN_NAMES = frozenset({
     "breakpoint", "help", "memoryview", "type", "object", "super", "classmethod", "staticmethod", "property",
     "dir", "id", "hash", "exit", "quit", "print", "bytearray", "bytes", "frozenset", "issubclass",
 })
+MAX_EXPONENT = 64  # `9**9**9` would keep a worker busy for hours
 FORBIDDEN_ATTRIBUTES = frozenset({
     "format", "format_map", "mro", "func_globals",
     # frames, tracebacks and code objects lead back to the caller's real builtins and globals
@@ -72,6 +74,12 @@ def source_problem(source: str, mode: str = "eval") -> str | None:
             return f"表达式中不允许使用名称「{node.name}」"
         if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
             return f"表达式中不允许定义函数「{node.name}」"
+        if isinstance(node, ast.While):  # the cheapest way to hang a worker; diagrams need no open-ended loop
+            return "表达式中不允许使用 while 循环（请用 for 遍历有限的数据）"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and not (
+                isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)
+                and abs(node.right.value) <= MAX_EXPONENT):
+            return f"表达式中的乘方（**）只允许不超过 {MAX_EXPONENT} 的整数常量指数"
     return None
 
 

@@ -200,6 +200,8 @@ def test_an_unsafe_service_parameter_is_refused(session: Session, source: str) -
     ("x = __import__('os')", "不允许使用名称「__import__」"),
     ("x = ().__class__.__bases__", "不允许访问属性"),
     ("data = open('/etc/passwd').read()", "不允许使用名称「open」"),
+    ("while True:\n    pass", "不允许使用 while 循环"),
+    ("x = 9 ** 9 ** 9", "乘方（**）只允许不超过 64 的整数常量指数"),
 ])
 def test_an_unsafe_script_is_refused(session: Session, script: str, message: str) -> None:
     escaped = script.replace("'", "&apos;")

@@ -18,6 +18,7 @@ ALLOWED = [
     ("lambda v: v + 1", "eval"),
     ('f"{amount:.2f} 元"', "eval"),
     ("workdays(15)", "eval"),
+    ("amount * 1.5 ** 2", "eval"),
     ("total = sum(items)\nlabel = str(total)", "exec"),
     ("def double(v):\n    return v * 2\nresult = double(2)", "exec"),
     ("match kind:\n    case {'a': x}:\n        y = x\n    case _:\n        y = None", "exec"),
@@ -47,6 +48,9 @@ REFUSED = [
     ("global x", "exec", "表达式中不允许使用 Global 语句"),
     ("class A:\n    pass", "exec", "表达式中不允许使用 ClassDef 语句"),
     ("def _hidden():\n    pass", "exec", "表达式中不允许定义函数「_hidden」"),
+    ("while True:\n    pass", "exec", "表达式中不允许使用 while 循环（请用 for 遍历有限的数据）"),
+    ("9 ** 9 ** 9", "eval", "表达式中的乘方（**）只允许不超过 64 的整数常量指数"),
+    ("2 ** n", "eval", "表达式中的乘方（**）只允许不超过 64 的整数常量指数"),
     ("x = 1", "eval", "表达式语法错误（第1行）"),
     ("1 +", "eval", "表达式语法错误（第1行）"),
 ]
