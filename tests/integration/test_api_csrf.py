@@ -62,3 +62,19 @@ def test_a_bearer_token_needs_no_csrf_token(strict) -> None:  # noqa: ANN001
     made = strict.test_client().post("/api/v1/complaints", json=COMPLAINT,
                                      headers={"Authorization": f"Bearer {token}"})
     assert made.status_code == 201, made.get_json()
+
+
+def test_a_bearer_header_decides_who_calls_even_with_a_session_cookie(strict, demo_password) -> None:  # noqa: ANN001
+    from engine.org.services import create_token
+    from web.extensions import db
+
+    browser, _ = _signed_in(strict, "intake", demo_password)
+    fake = browser.get("/api/v1/tasks", headers={"Authorization": "Bearer not-a-token"})
+    assert fake.status_code == 401  # not served as the signed-in intake official
+    with strict.app_context():
+        token = create_token(db.session, db.session.scalar(select(Official).where(Official.username == "ndrc")),
+                             "header test")
+        db.session.commit()
+    assert browser.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert "王鹏" in browser.get("/profile", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
+    assert browser.get("/api/v1/tasks").status_code == 200  # the cookie alone still signs intake in

@@ -101,6 +101,8 @@ def init_app(app: Flask) -> None:
 def _load_user(user_id: str) -> Official | None:
     """The session's official — while active and while the session's generation is theirs (sign-out everywhere,
     a new password and deactivation raise it)."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None  # a request that names a token is the token's, never the cookie's (a bad token → 401)
     official = db.session.get(Official, int(user_id)) if user_id.isdigit() else None
     if official is None or not official.is_active:
         return None
