@@ -12,6 +12,7 @@ from web.config import DEV_SECRET_KEY, Defaults, database_url, engine_options
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: defaults → instance/config.py → LVYUE_* environment → `test_config`."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json.ensure_ascii = False  # Chinese unescaped in JSON answers (Flask 3 ignores JSON_AS_ASCII)
     app.config.from_object(Defaults)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_pyfile("config.py", silent=True)

@@ -35,7 +35,6 @@ class Defaults:
     EVIDENCE_SCANNER: object = None  # callable(path, name) → reason to refuse | None, or "module:function"
     SCHEDULER_ENABLED = False
     SCHEDULER_INTERVAL_SECONDS = 30
-    JSON_AS_ASCII = False
     SMTP_HOST = "localhost"
     SMTP_PORT = 25
     SMTP_USERNAME: str | None = None

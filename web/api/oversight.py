@@ -21,6 +21,7 @@ blp = Blueprint("api_oversight", __name__, url_prefix="/oversight",
                 description="调度统计：受理、核实、整改、违约失信记录、惩戒、修复与数据质量（省发展改革委看全省，州（市）信用牵头单位看本州（市））")
 protect(blp, SEE_STATISTICS)  # the scope (all of Yunnan or one prefecture): engine.oversight.scope
 MAX_DAYS = 3 * 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # as the audit filters; far dates overflow in the UTC conversion
 LABELS = {"channels": CHANNELS, "domains": DOMAINS, "prefectures": GROUP_LABELS, "stages": STAGES,
           "overdue_buckets": OVERDUE_BUCKETS, "required_fields": REQUIRED_RECORD_FIELDS,
           "intake": {"received": "收到", "accepted": "受理", "rejected": "不予受理", "merged": "合并办理",
@@ -42,11 +43,23 @@ class FiguresQuery(Schema):
 
     @validates_schema
     def _period(self, data: dict, **_kwargs: Any) -> None:
-        start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            raise ValidationError("结束日期不能早于开始日期", "end")
-        if start and end and (end - start).days > MAX_DAYS:
-            raise ValidationError("统计期最长三年", "end")
+        """Check the period as it will be used: a missing bound is the current quarter's."""
+        for name in ("start", "end"):
+            if data.get(name) and not FIRST_YEAR <= data[name].year <= LAST_YEAR:
+                raise ValidationError(f"日期须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间", name)
+        given_start, given_end = data.get("start"), data.get("end")
+        quarter = Period.quarter_of(clock.now())
+        start, end = given_start or quarter.start, given_end or quarter.end
+        if end < start:
+            if given_start and given_end:
+                raise ValidationError("结束日期不能早于开始日期", "end")
+            if given_end:
+                raise ValidationError(f"结束日期早于本季度第一天（{start.isoformat()}），请同时填写开始日期", "end")
+            raise ValidationError(f"开始日期晚于本季度最后一天（{end.isoformat()}），请同时填写结束日期", "start")
+        if (end - start).days > MAX_DAYS:
+            if given_start and given_end:
+                raise ValidationError("统计期最长三年", "end")
+            raise ValidationError("统计期最长三年，请同时填写开始日期和结束日期", "end" if given_end else "start")
 
 
 class RankingQuery(FiguresQuery):
