@@ -20,7 +20,7 @@ from web.extensions import db
 @click.option("--division", "division_code", required=True, help="行政区划代码（6 位）")
 @click.option("--prefecture", "prefecture_code", default="", help="所属州（市）代码；省级部门省略")
 @click.option("--superior", default="", help="上级部门或主管部门的代码")
-@click.option("--uscc", default="", help="统一社会信用代码")
+@click.option("--uscc", default="", help="统一社会信用代码（必填：机关以 11 开头，事业单位以 12 开头）")
 @click.option("--credit-lead", "is_credit_lead", is_flag=True, help="社会信用体系建设牵头单位（发展改革委）")
 @with_appcontext
 def create_department_command(code: str, name: str, **data: object) -> None:

@@ -21,3 +21,19 @@ def uscc_problem(code: str) -> str | None:
 
 def is_valid_uscc(code: str) -> bool:
     return uscc_problem(code) is None
+
+
+def check_character(first17: str) -> str:
+    """The 18th character of a USCC whose first 17 characters are `first17`."""
+    total = sum(CHARSET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    return CHARSET[(31 - total % 31) % 31]
+
+
+ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def organisation_code(body: str) -> str:
+    """The 9-character organisation code (GB 11714, characters 9–17 of a USCC) of an 8-character `body`."""
+    total = sum(int(c, 36) * w for c, w in zip(body, ORG_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    return body + ("X" if check == 10 else "0" if check == 11 else str(check))

@@ -19,7 +19,7 @@ from engine.credit import exchange
 from engine.credit.models import SEVERITIES, AppliedMeasure, BreachRecord, MeasureType
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions
-from engine.org.models import Official
+from engine.org.models import Department, Official
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
 
@@ -154,6 +154,39 @@ def record_for_complaint(session: Session, complaint_id: int) -> BreachRecord | 
                           .order_by(BreachRecord.id.desc()).limit(1))
 
 
+CODES_MISSING = ("不能确认违约失信：{names}在组织数据中没有统一社会信用代码，违约失信记录无法报送信用平台。"
+                 "请系统管理员在「系统管理 → 部门管理」中补充后重新提交。")
+RESPONDENT_UNKNOWN = ("不能确认违约失信：被投诉主体「{name}」不在组织数据中，无法取得其统一社会信用代码。请系统管理员在"
+                      "「系统管理 → 部门管理」中新增名称为「{name}」的部门（含统一社会信用代码）后重新提交。")
+
+
+def confirmation_parties(session: Session, complaint: Complaint) -> tuple[Department, Department]:
+    """The respondent and the determining department (the case's supervisor: 谁认定) of a confirmation, both with
+    a 统一社会信用代码 — else FormInvalid naming the department to fix, so no record leaves without the codes.
+
+    A respondent registered by name only is looked up by that exact name among the active departments (an
+    administrator may have added it since) and linked to the case when exactly one matches.
+    """
+    respondent = complaint.respondent
+    if respondent is None:
+        matches = session.scalars(select(Department).where(Department.name == complaint.respondent_name.strip(),
+                                                           Department.is_active.is_(True))).all()
+        if len(matches) != 1:
+            message = RESPONDENT_UNKNOWN.format(name=complaint.respondent_name)
+            raise FormInvalid({"_form": message}, message)
+        respondent = complaint.respondent = matches[0]
+    determining = complaint.supervisor or respondent.superior
+    if determining is None:
+        message = "不能确认违约失信：本案没有认定部门（被投诉主体没有上级部门或主管部门），请省发展改革委先指定认定部门。"
+        raise FormInvalid({"_form": message}, message)
+    missing = [f"{role}「{dept.name}」（部门代码 {dept.code}）" for role, dept in
+               (("被投诉主体", respondent), ("认定部门", determining)) if not dept.uscc]
+    if missing:
+        message = CODES_MISSING.format(names="、".join(missing))
+        raise FormInvalid({"_form": message}, message)
+    return respondent, determining
+
+
 def confirm_from_complaint(
     session: Session, complaint: Complaint, now: datetime, document_number: str, basis: str, facts: str,
     severity: str | None = None, rectification_deadline: Any = None,
@@ -166,17 +199,16 @@ def confirm_from_complaint(
     severity = severity or "ordinary"
     determined_on = _local_day(now)
     eligible, publication_end = repair_dates(severity, determined_on)
-    determining = complaint.supervisor or (complaint.respondent.superior if complaint.respondent else None)
-    respondent = complaint.respondent
+    respondent, determining = confirmation_parties(session, complaint)
     fields = dict(
-        respondent_id=respondent.id if respondent else None,
+        respondent_id=respondent.id,
         respondent_name=complaint.respondent_name,
-        respondent_uscc=respondent.uscc if respondent else None,
-        respondent_division=respondent.division_code if respondent else None,
-        respondent_prefecture=respondent.prefecture_code if respondent else None,
-        determining_department_id=determining.id if determining else None,
-        determining_name=determining.name if determining else "",
-        determining_uscc=determining.uscc if determining else None,
+        respondent_uscc=respondent.uscc,
+        respondent_division=respondent.division_code,
+        respondent_prefecture=respondent.prefecture_code,
+        determining_department_id=determining.id,
+        determining_name=determining.name,
+        determining_uscc=determining.uscc,
         determined_on=determined_on, document_number=document_number, basis=basis, facts=facts,
         domain=complaint.domain, amount=complaint.disputed_amount or complaint.contract_amount,
         rectification_deadline=_as_date(rectification_deadline), rectification_state="not_rectified",

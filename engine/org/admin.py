@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 DIVISION = re.compile(r"^\d{6}$")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+USCC_REQUIRED = ("请填写统一社会信用代码（机关以 11 开头，事业单位以 12 开头）：被投诉主体和认定部门的代码随违约失信记录"
+                 "报送信用平台")
 DEPARTMENT_FIELDS = ("name", "level", "division_code", "prefecture_code", "superior", "uscc", "is_credit_lead",
                      "is_active")
 
@@ -109,7 +111,9 @@ def _apply(session: Session, dept: Department, data: dict[str, Any], errors: dic
     if prefecture and not DIVISION.match(prefecture):
         errors["prefecture_code"] = "所属州（市）代码为 6 位数字，例如 530100；省级部门留空"
     uscc = str(data.get("uscc") or "").strip().upper() or None
-    if uscc and (problem := uscc_problem(uscc)):
+    if uscc is None:  # any department may be complained about or determine a breach; the platforms need its code
+        errors["uscc"] = USCC_REQUIRED
+    elif problem := uscc_problem(uscc):
         errors["uscc"] = problem
     elif uscc and session.scalar(select(Department.id).where(Department.uscc == uscc, Department.id != dept.id)):
         errors["uscc"] = "该统一社会信用代码已属于另一个部门"

@@ -1,11 +1,13 @@
 """Demo organisation data: a believable slice of Yunnan's government for `make run` and the tests."""
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases.uscc import check_character, organisation_code
 from engine.org.models import Department, Official
 from engine.org.services import hash_password
 
@@ -54,6 +56,22 @@ DEPARTMENTS += [
     ("yx-hongta-park", "玉溪高新技术产业开发区管理委员会", "county", "530402", "530400", None, False),
 ]
 
+# 事业单位 among the demo departments (their codes begin with 12); every other one is a 机关 (11)
+PUBLIC_INSTITUTIONS = {"yn-university-hospital"}
+
+
+def demo_uscc(code: str, division: str) -> str:
+    """A made-up but well-formed 统一社会信用代码 for the demo department `code` (GB 32100: registration
+    authority 1 = 机构编制, category 1 机关 or 2 事业单位, the division's code, a GB 11714 organisation code with
+    its own check digit, the check character); the same code every time."""
+    digits = int(hashlib.sha256(code.encode()).hexdigest(), 16) % 10**7
+    first17 = ("12" if code in PUBLIC_INSTITUTIONS else "11") + division + organisation_code(f"0{digits:07d}")
+    return first17 + check_character(first17)
+
+
+DEMO_USCC = {code: demo_uscc(code, division) for code, _n, _l, division, *_rest in DEPARTMENTS}
+assert len(set(DEMO_USCC.values())) == len(DEMO_USCC), "demo codes must differ"
+
 # username, full name, department code, roles
 OFFICIALS: list[tuple[str, str, str, list[str]]] = [
     ("intake", "张受理", "ndrc", ["intake"]),
@@ -83,13 +101,22 @@ OFFICIALS: list[tuple[str, str, str, list[str]]] = [
 
 
 def load_demo_organisation(session: Session, password: str = DEMO_PASSWORD) -> int:
-    """Insert the demo departments and officials that are missing; returns how many rows were added."""
+    """Insert the demo departments and officials that are missing; returns how many rows were added.
+
+    A demo department loaded before the codes existed gets its 统一社会信用代码 now (unless another department
+    holds that code)."""
     by_code = {d.code: d for d in session.scalars(select(Department))}
+    taken = {d.uscc for d in by_code.values() if d.uscc}
     added = 0
     for code, name, level, division, prefecture, superior, lead in DEPARTMENTS:
         if code in by_code:
+            known = by_code[code]
+            if known.uscc is None and DEMO_USCC[code] not in taken:
+                known.uscc = DEMO_USCC[code]
+                taken.add(known.uscc)
             continue
         dept = Department(code=code, name=name, level=level, division_code=division, prefecture_code=prefecture,
+                          uscc=DEMO_USCC[code] if DEMO_USCC[code] not in taken else None,
                           is_credit_lead=lead, superior=by_code.get(superior) if superior else None)
         session.add(dept)
         by_code[code] = dept

@@ -131,6 +131,8 @@ def build(session: Session, official: Callable[[str], Official]) -> Builder:
     b.step("D", "ndrc_review", "ndrc", {"approved": True, "national_report_number": "云发改信用〔2026〕9号"},
            yn(2026, 3, 10, 9))
     record_d = credit.record_for_complaint(session, b.cases["D"].id)
+    # as a record confirmed before the codes were required (confirmation now refuses a party without a code)
+    record_d.respondent_uscc = record_d.determining_uscc = None
     credit.apply_measure(session, record_d, "public_criticism", "红发改〔2026〕3号", None, official("ndrc"),
                          yn(2026, 3, 12, 9))
     session.commit()

@@ -50,13 +50,13 @@ def test_departments_are_created_edited_and_listed_for_sync(app, admin_client, a
         assert message in page
     created = admin_client.post("/admin/departments/new", data={
         "code": "km-xishan-commerce", "name": "昆明市西山区商务局", "level": "county", "division_code": "530112",
-        "prefecture_code": "530100", "superior": "km-commerce", "is_active": "true"})
+        "prefecture_code": "530100", "superior": "km-commerce", "uscc": "11530112087176331J", "is_active": "true"})
     assert created.status_code == 303
     assert "km-xishan-commerce" in admin_client.get("/admin/departments?q=西山").get_data(as_text=True)
 
     edited = admin_client.post("/admin/departments/km-xishan-commerce", data={
         "name": "昆明市西山区商务局（改）", "level": "county", "division_code": "530112", "prefecture_code": "530100",
-        "superior": "km-commerce"})  # no is_active box: deactivated
+        "superior": "km-commerce", "uscc": "11530112087176331J"})  # no is_active box: deactivated
     assert edited.status_code == 303
     [update] = _events(app, "department_updated")
     assert update.before["name"] == "昆明市西山区商务局"
@@ -67,7 +67,7 @@ def test_departments_are_created_edited_and_listed_for_sync(app, admin_client, a
     body = api("sysadmin").get("/api/v1/departments?q=xishan").get_json()
     assert body["total"] == 1
     assert body["items"][0] == {
-        "code": "km-xishan-commerce", "name": "昆明市西山区商务局（改）", "uscc": None, "level": "county",
+        "code": "km-xishan-commerce", "name": "昆明市西山区商务局（改）", "uscc": "11530112087176331J", "level": "county",
         "division_code": "530112", "prefecture_code": "530100", "superior_code": "km-commerce",
         "is_credit_lead": False, "is_active": False}
     assert api("ndrc").get("/api/v1/departments").status_code == 403
@@ -219,7 +219,8 @@ def test_a_new_installation_gets_its_first_department_and_administrator_from_the
     assert bad.exit_code == 2
     assert "division_code: 行政区划代码为 6 位数字" in bad.output
     made = runner.invoke(args=["create-department", "bs-drc2", "保山市发展和改革委员会（二）", "--level", "prefecture",
-                               "--division", "530500", "--prefecture", "530500", "--credit-lead"])
+                               "--division", "530500", "--prefecture", "530500", "--uscc", "115305000079739482",
+                               "--credit-lead"])
     assert made.exit_code == 0, made.output
     user = runner.invoke(args=["create-user", "bs-admin", "--name", "保山管理员", "--department", "bs-drc2",
                                "--role", "sysadmin", "--password", "Baoshan2026ok"])
