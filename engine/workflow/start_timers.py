@@ -25,7 +25,7 @@ from engine.db import as_utc
 from engine.errors import EngineError
 from engine.workflow import clock
 from engine.workflow.models import ProcessModel, TimerStart
-from engine.workflow.sandbox import SandboxEnvironment
+from engine.workflow.sandbox import constant_text
 
 logger = logging.getLogger(__name__)
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
@@ -94,11 +94,11 @@ def read_start_timers(process_key: str, bpmn_xml: str) -> list[StartTimer]:
                             namespaces=NS)
         if not exprs:
             raise EngineError(f"定时开始事件「{event.get('id')}」须使用 timeCycle（循环）或 timeDate（日期时间）")
-        try:
-            value = SandboxEnvironment({}).evaluate((exprs[0].text or "").strip(), {})
-        except Exception as exc:  # noqa: BLE001 - any failure is the diagram author's to fix
-            raise EngineError(f"定时开始事件「{event.get('id')}」的表达式须为带引号的常量：{exc}") from exc
-        timer = StartTimer(process_key, event.get("id"), event.get("name") or event.get("id"), str(value))
+        value = constant_text((exprs[0].text or "").strip())  # read, never run: there is no case data here
+        if value is None:
+            raise EngineError(f"定时开始事件「{event.get('id')}」的表达式须为带引号的常量，"
+                              "例如 \"R/2026-01-01T09:00:00+08:00/P1M\"")
+        timer = StartTimer(process_key, event.get("id"), event.get("name") or event.get("id"), value)
         timer.occurrences(datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC))  # validates
         found.append(timer)
     return found

@@ -21,7 +21,7 @@ ALLOWED = [
     ("amount * 1.5 ** 2", "eval"),
     ("total = sum(items)\nlabel = str(total)", "exec"),
     ("def double(v):\n    return v * 2\nresult = double(2)", "exec"),
-    ("match kind:\n    case {'a': x}:\n        y = x\n    case _:\n        y = None", "exec"),
+    ("for i, v in enumerate(items):\n    if v > 1:\n        break\nelse:\n    i = -1", "exec"),
 ]
 
 REFUSED = [
@@ -52,6 +52,18 @@ REFUSED = [
     ("9 ** 9 ** 9", "eval", "表达式中的乘方（**）只允许不超过 64 的整数常量指数"),
     ("2 ** n", "eval", "表达式中的乘方（**）只允许不超过 64 的整数常量指数"),
     ("x = 1", "eval", "表达式语法错误（第1行）"),
+    # the evaluator runs assignments, if, for, def and return; other statements are refused before they could run
+    ("match kind:\n    case {'a': x}:\n        y = x\n    case _:\n        y = None", "exec", "脚本中不支持 match 语句"),
+    ("try:\n    x = 1\nexcept ValueError:\n    x = 2", "exec", "脚本中不支持 try 语句"),
+    ("with x:\n    pass", "exec", "脚本中不支持 with 语句"),
+    ("{v for v in items}", "eval", "表达式中不支持集合推导式"),
+    ("*a, b = items", "exec", "表达式中不支持带 * 的解包赋值"),
+    ("def f(*args):\n    return args", "exec", "脚本中的函数只支持普通参数"),
+    # sizes of the source itself: a 500 at deploy before (ast.parse raised RecursionError or MemoryError)
+    ("(" * 100_000 + "1" + ")" * 100_000, "eval", "表达式过长"),
+    ("-" * 15_000 + "1", "eval", "表达式嵌套过深"),
+    ("(" * 300 + "1" + ")" * 300, "eval", "表达式嵌套过深"),
+    ("[" * 100 + "]" * 100, "eval", "表达式嵌套过深"),
     ("1 +", "eval", "表达式语法错误（第1行）"),
 ]
 
