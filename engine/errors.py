@@ -54,15 +54,28 @@ class InvalidDiagram(EngineError):
 
     http_status = 422
 
-    def __init__(self, problems: list[dict[str, str]]) -> None:
-        super().__init__("流程模型校验未通过：" + "；".join(p["message"] for p in problems), problems=problems)
+    def __init__(self, problems: list[dict[str, str]], acknowledgeable: bool = False) -> None:
+        """`acknowledgeable`: only warnings, which the administrator may acknowledge and deploy anyway."""
+        prefix = "流程模型有需要确认的警告（确认后可部署）：" if acknowledgeable else "流程模型校验未通过："
+        super().__init__(prefix + "；".join(p["message"] for p in problems), problems=problems)
         self.problems = problems
+        self.acknowledgeable = acknowledgeable
 
 
 class UnsafeExpression(EngineError):
     """An expression or script in a diagram uses something outside the restricted environment."""
 
     http_status = 422
+
+
+class ExpressionFailed(EngineError):
+    """An expression or script failed while it ran: a name not defined, a wrong type, or a run-time limit hit."""
+
+    http_status = 422
+
+
+class ExpressionLimit(ExpressionFailed):
+    """An expression or script exceeded a limit on time, steps, number size or text/list length."""
 
 
 class WorkflowFailed(EngineError):

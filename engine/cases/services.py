@@ -21,9 +21,11 @@ from engine.org.models import Department, Official
 from engine.org.services import provincial_credit_office
 from engine.workflow import clock, instances
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
+from engine.workflow.registry import start_facts
 
 logger = logging.getLogger(__name__)
 COMPLAINT_PROCESS = "complaint"
+start_facts(COMPLAINT_PROCESS, "complaint_id", "domain", "breach_type", "in_litigation", "respondent_known")  # _process_data
 _CODE_CHARS = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 

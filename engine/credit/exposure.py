@@ -31,10 +31,12 @@ from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
+from engine.workflow.registry import start_facts
 
 logger = logging.getLogger(__name__)
 
 PROCESS = "typical_case"
+start_facts(PROCESS, "record_id", "typical_case_id")  # start_typical_case
 OPEN_STATUSES = ("selecting", "redacting", "pending_approval")
 REPAIR_WITHDRAWAL = "违约失信记录已完成信用修复，停止公示"
 TITLE_MAX, TEXT_MAX = 200, 5000

@@ -22,11 +22,14 @@ from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
+from engine.workflow.registry import START_FACT_VALUES, start_facts
 
 logger = logging.getLogger(__name__)
 
 MEASURES_PROCESS = "measures"
 REPAIR_PROCESS = "credit_repair"
+start_facts(MEASURES_PROCESS, "record_id", "measure_id", action=("apply", "end"))  # start_measures
+start_facts(REPAIR_PROCESS, "record_id", "eligible_from", "repair_rule")  # start_repair
 REPAIR_END_REASON = "信用修复"
 
 # code, name, level — the seed's clause (四): national measures, those for cities, local ones
@@ -389,7 +392,7 @@ def start_measure_action(session: Session, record: BreachRecord, actor: Official
     from engine.workflow.instances import start_instance
 
     permissions.require(actor, permissions.MANAGE_MEASURES)
-    if action not in ("apply", "end"):
+    if action not in START_FACT_VALUES[MEASURES_PROCESS]["action"]:
         raise FormInvalid({"action": "操作应为 apply（实施）或 end（解除）"})
     if record.status != "active":
         raise ConflictError("该违约失信记录已修复，不能再实施或解除惩戒措施")

@@ -27,9 +27,11 @@ from engine.notify.models import Notification
 from engine.org.models import Official
 from engine.org.services import provincial_credit_office
 from engine.workflow import clock
+from engine.workflow.registry import start_facts
 
 logger = logging.getLogger(__name__)
 OBJECTION_PROCESS = "objection"
+start_facts(OBJECTION_PROCESS, "objection_id", "complaint_id", "objection_reason", "result")  # file_objection
 DEFAULT_WINDOW_DAYS = 15
 COMMENT_MAX = 1000
 REASON_MAX = 3000

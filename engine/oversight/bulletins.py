@@ -25,9 +25,11 @@ from engine.oversight import statistics
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS, Bulletin
 from engine.oversight.periods import SHANGHAI, Period
 from engine.workflow import clock
+from engine.workflow.registry import start_facts
 
 logger = logging.getLogger(__name__)
 PROCESS_KEY = "bulletin"
+start_facts(PROCESS_KEY, "period_kind", "period_start", "timer_due", "timer_start", "regenerate_reason")  # start_bulletin
 STALE_AFTER = timedelta(minutes=30)  # a generation claimed longer ago than this is taken over (its runner died)
 # Figures shown in the ranking tables and on the public page (RankRow attributes; rates are 0..1).
 RANK_COLUMNS: dict[str, str] = {

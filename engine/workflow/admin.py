@@ -5,7 +5,7 @@ Validation and storage stay in `specs.deploy`; this module only shapes what admi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ OPEN_STATUSES = ("running", "paused", "suspended", "error")
 class DeployResult:
     model: ProcessModel
     created: bool  # False: exactly this bundle was deployed already
+    warnings: list[dict[str, str]] = field(default_factory=list)  # acknowledged by the administrator
 
 
 def list_models(session: Session) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def list_models(session: Session) -> list[dict[str, Any]]:
 
 def deploy_bundle_from_upload(
     session: Session, bpmn_xml: str, forms: dict[str, Any] | None, dmn: dict[str, Any] | None,
-    actor: str, comment: str = "",
+    actor: str, comment: str = "", acknowledge_warnings: bool = False,
 ) -> DeployResult:
     """Deploy what the browser editor sends; malformed forms or tables become problems, never a 500."""
     problems = []
@@ -76,9 +77,9 @@ def deploy_bundle_from_upload(
     if problems:
         raise InvalidDiagram(problems)
     bundle = specs.Bundle(bpmn_xml, dmn=clean_dmn, forms=clean_forms)
-    existing = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
-    model = specs.deploy(session, bundle, deployed_by=actor, comment=comment)
-    return DeployResult(model, existing is None)
+    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment,
+                                    acknowledge_warnings=acknowledge_warnings)
+    return DeployResult(deployed.model, deployed.created, deployed.warnings)
 
 
 def get_version(session: Session, key: str, version: int) -> ProcessModel:
@@ -114,9 +115,8 @@ def write_bundle(bundle: specs.Bundle, key: str, directory: Path) -> Path:
 def deploy_file(session: Session, path: Path, actor: str, comment: str = "") -> DeployResult:
     """Deploy one diagram file with the forms/ and decisions/ beside it."""
     bundle = specs.bundle_from_directory(path)
-    existing = session.scalar(select(ProcessModel.id).where(ProcessModel.sha256 == bundle.sha256()))
-    model = specs.deploy(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署")
-    return DeployResult(model, existing is None)
+    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署")
+    return DeployResult(deployed.model, deployed.created, deployed.warnings)
 
 
 def instances_needing_attention(session: Session, limit: int = 200) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def close_case(ctx: StepContext, result: str) -> dict[str, Any]:
     return {"closed": True}
 
 
-@operation("notify_lane", "通知泳道对应的部门（站内消息）", ("lane", "kind", "title", "message"))
+@operation("notify_lane", "通知泳道对应的部门（站内消息）", ("lane", "kind", "title", "message"), lane_parameters=("lane",))
 def notify_lane(ctx: StepContext, lane: str, kind: str, title: str, message: str) -> dict[str, Any]:
     from sqlalchemy import select
 

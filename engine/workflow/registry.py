@@ -45,10 +45,15 @@ class Operation:
     label: str
     run: Callable[..., dict[str, Any]]
     parameters: tuple[str, ...] = ()
+    lane_parameters: tuple[str, ...] = ()  # parameters whose value names a lane (checked at deploy)
 
 
 LANES: dict[str, Lane] = {}
 OPERATIONS: dict[str, Operation] = {}
+# process key → the names the code that starts it puts into the task data (deploy checks names against them)
+START_FACTS: dict[str, frozenset[str]] = {}
+START_FACT_VALUES: dict[str, dict[str, tuple[Any, ...]]] = {}  # process key → fact → every value it can have
+TIMER_START_FACTS = frozenset({"timer_start", "timer_due"})  # what a timer start event gives (start_timers.py)
 
 
 def lane(name: str, label: str) -> Callable:
@@ -61,20 +66,32 @@ def lane(name: str, label: str) -> Callable:
     return register
 
 
-def operation(name: str, label: str, parameters: tuple[str, ...] = ()) -> Callable:
+def operation(name: str, label: str, parameters: tuple[str, ...] = (), lane_parameters: tuple[str, ...] = ()
+              ) -> Callable:
     """Register a service operation that service tasks name in `spiffworkflow:serviceTaskOperator`."""
 
     def register(fn: Callable[..., dict[str, Any]]) -> Callable:
-        OPERATIONS[name] = Operation(name, label, fn, parameters)
+        OPERATIONS[name] = Operation(name, label, fn, parameters, lane_parameters)
         return fn
 
     return register
 
 
+def start_facts(process_key: str, *names: str, **values: tuple[Any, ...]) -> None:
+    """Declare the task data a process starts with (the code that starts `process_key` passes these names);
+    `values`: facts whose every possible value is known (a gateway branching on them can be seen to cover all)."""
+    START_FACTS[process_key] = START_FACTS.get(process_key, frozenset()) | frozenset(names) | frozenset(values)
+    START_FACT_VALUES.setdefault(process_key, {}).update(values)
+
+
 def load_builtin() -> None:
     """Import the modules that register the built-in lanes and operations."""
     import engine.models  # noqa: F401 - every table known to the metadata
+    from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
+    from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
     from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.intake import feedback  # noqa: F401 - start facts of objection
     from engine.intake import operations as intake_operations  # noqa: F401
+    from engine.oversight import bulletins  # noqa: F401 - start facts of bulletin
     from engine.oversight import operations as oversight_operations  # noqa: F401
     from engine.workflow import lanes, operations  # noqa: F401

@@ -71,11 +71,26 @@ def bundle_from_directory(bpmn_path: Path) -> Bundle:
     return bundle
 
 
-def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[str, str, Any, dict[str, Any]]:
-    """Validate and parse; returns (process key, name, spec, subprocess specs) or raises InvalidDiagram.
+@dataclass
+class Checked:
+    """A bundle that passed validation: its process key and name, the parsed spec, and the warnings found."""
 
+    key: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    warnings: list[dict[str, str]]
+
+
+def check_bundle(bundle: Bundle, defined_lanes: Collection[str] = (),
+                 acknowledge_warnings: bool = False) -> Checked:
+    """Validate and parse without running anything; raises InvalidDiagram listing every problem.
+
+    Errors always refuse; warnings (`"severity": "warning"`) refuse unless `acknowledge_warnings`.
     `defined_lanes`: names of administrator-defined lane roles accepted besides the code-backed ones.
     """
+    from engine.workflow import checks
+
     load_builtin()
     problems: list[dict[str, str]] = []
     try:
@@ -97,10 +112,16 @@ def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[s
     key, name = process_el.get("id"), process_el.get("name") or process_el.get("id")
     problems += _check_lanes(tree, defined_lanes) + _check_user_tasks(tree, bundle) + _check_service_tasks(tree)
     problems += _check_expressions(tree, dmn_trees) + _check_task_properties(tree)
-    problems += _check_timer_values(tree, bundle) if not problems else []
-    problems += _check_start_timers(key, bundle) if not problems else []
-    if problems:
-        raise InvalidDiagram(problems)
+    problems += checks.structure_problems(tree) + checks.lane_parameter_problems(tree, defined_lanes)
+    if not problems:  # these read the expressions, which must parse first
+        problems += checks.gateway_problems(tree, key, bundle.forms)
+        problems += checks.name_problems(tree, key, bundle.forms, checks.dmn_output_names(dmn_trees))
+        problems += _check_timer_values(tree, bundle)
+        problems += _check_start_timers(key, bundle)
+    errors = [p for p in problems if p.get("severity") != "warning"]
+    warnings = [p for p in problems if p.get("severity") == "warning"]
+    if errors:
+        raise InvalidDiagram(errors + warnings)
     parser = SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(tree, filename=f"{key}.bpmn")
@@ -109,21 +130,40 @@ def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = ()) -> tuple[s
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        raise InvalidDiagram([{"element": getattr(exc, "id", "") or "", "message": f"流程解析失败：{exc}"}]) from exc
+        raise InvalidDiagram([checks.parser_problem(exc)]) from exc
     except Exception as exc:  # parsers of foreign diagrams fail in many ways; never a 500
-        raise InvalidDiagram([{"element": "", "message": f"流程解析失败：{exc}"}]) from exc
-    return key, name, spec, subprocess_specs
+        raise InvalidDiagram([checks.parser_problem(exc)]) from exc
+    if warnings and not acknowledge_warnings:
+        raise InvalidDiagram(warnings, acknowledgeable=True)
+    return Checked(key, name, spec, subprocess_specs, warnings)
 
 
-def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "") -> ProcessModel:
-    """Store `bundle` as the next version of its process, unless that exact bundle is deployed already."""
-    sha = bundle.sha256()
-    existing = session.scalar(select(ProcessModel).where(ProcessModel.sha256 == sha))
-    if existing is not None:
-        return existing
+def parse_bundle(bundle: Bundle, defined_lanes: Collection[str] = (),
+                 acknowledge_warnings: bool = False) -> tuple[str, str, Any, dict[str, Any]]:
+    """Validate and parse; returns (process key, name, spec, subprocess specs) or raises InvalidDiagram."""
+    checked = check_bundle(bundle, defined_lanes, acknowledge_warnings)
+    return checked.key, checked.name, checked.spec, checked.subprocess_specs
+
+
+@dataclass
+class Deployed:
+    model: ProcessModel
+    created: bool  # False: exactly this bundle was deployed already (and passed validation again)
+    warnings: list[dict[str, str]]
+
+
+def deploy_checked(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "",
+                   acknowledge_warnings: bool = False) -> Deployed:
+    """Validate `bundle` (always, also when it is stored already) and store it as the next version unless that
+    exact bundle is deployed already."""
     from engine.workflow.lane_roles import active_names
 
-    key, name, spec, subprocess_specs = parse_bundle(bundle, active_names(session))
+    sha = bundle.sha256()
+    checked = check_bundle(bundle, active_names(session), acknowledge_warnings)
+    existing = session.scalar(select(ProcessModel).where(ProcessModel.sha256 == sha))
+    if existing is not None:
+        return Deployed(existing, False, checked.warnings)
+    key, name, spec, subprocess_specs = checked.key, checked.name, checked.spec, checked.subprocess_specs
     version = (session.scalar(select(func.max(ProcessModel.version)).where(ProcessModel.key == key)) or 0) + 1
     model = ProcessModel(
         key=key, version=version, name=name, sha256=sha, bpmn_xml=bundle.bpmn_xml, dmn=bundle.dmn,
@@ -136,9 +176,16 @@ def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", commen
     from engine.audit.services import record as audit
 
     audit(session, "process_deployed", deployed_by, "process_model", model.id, after={
-        "key": key, "version": version, "sha256": sha, "comment": comment})
+        "key": key, "version": version, "sha256": sha, "comment": comment,
+        **({"acknowledged_warnings": [w["message"] for w in checked.warnings]} if checked.warnings else {})})
     logger.info("deployed process %s version %s (%s) by %s", key, version, sha[:12], deployed_by)
-    return model
+    return Deployed(model, True, checked.warnings)
+
+
+def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "",
+           acknowledge_warnings: bool = False) -> ProcessModel:
+    """Store `bundle` as the next version of its process, unless that exact bundle is deployed already."""
+    return deploy_checked(session, bundle, deployed_by, comment, acknowledge_warnings).model
 
 
 def deploy_directory(session: Session, directory: Path, deployed_by: str = "system") -> list[ProcessModel]:
@@ -300,29 +347,21 @@ def _check_start_timers(key: str, bundle: Bundle) -> list[dict[str, str]]:
     return []
 
 
-TIMER_STUB_MOMENT = "2026-01-05T17:00:00+08:00"
-
-
 def _check_timer_values(tree: etree._Element, bundle: Bundle) -> list[dict[str, str]]:
-    """Evaluate each timer expression once with stub deadline helpers and form fields as None.
+    """Read each timer expression without running it: its names must be defined, its result a moment or duration.
 
-    Catches what passes the syntax check but cannot work, e.g. a bare `PT5M` copied from another modeler
-    (an undefined name) or a value that is no ISO 8601 date, duration or cycle.
+    Catches what passes the syntax check but cannot work, e.g. a bare `PT5M` copied from another modeler (an
+    undefined name), a quoted value that is no ISO 8601 date, duration or cycle, or arithmetic whose result is a
+    number. Nothing is evaluated: a diagram's expressions are data at deploy time.
     """
-    import ast
-    from datetime import date as date_type
-    from datetime import datetime as datetime_type
+    from engine.workflow.sandbox import HELPERS, SAFE_BUILTINS, STEP_HELPERS, constant_text, names_used
 
-    from engine.workflow.sandbox import SAFE_BUILTINS, SandboxEnvironment
-
-    stubs = {name: (lambda *args, **kwargs: TIMER_STUB_MOMENT)
-             for name in ("workdays", "limit", "reminder", "end_of", "before")}
-    environment = SandboxEnvironment(stubs)
     fields = {name for schema in bundle.forms.values() if isinstance(schema, dict)
               for name in (schema.get("properties") or {}) if isinstance(schema.get("properties"), dict)}
     for script in tree.xpath("//bpmn:script/text() | //spiffworkflow:preScript/text() | "
                              "//spiffworkflow:postScript/text()", namespaces=NS):
-        fields |= {n.id for n in ast.walk(ast.parse(script.strip())) if isinstance(n, ast.Name)}  # checked above
+        fields |= _assigned_names(script)
+    known = fields | set(HELPERS) | set(SAFE_BUILTINS) | set(STEP_HELPERS)
     problems = []
     for el in tree.xpath("//bpmn:timeDuration | //bpmn:timeDate | //bpmn:timeCycle", namespaces=NS):
         source = (el.text or "").strip()
@@ -330,29 +369,68 @@ def _check_timer_values(tree: etree._Element, bundle: Bundle) -> list[dict[str, 
             continue
         owner = el.getparent().getparent()
         kind = etree.QName(el).localname
-        names = {n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name)}
-        unknown = sorted(n for n in names - fields - set(environment.globals) - set(SAFE_BUILTINS) if n not in ("True", "False", "None"))
+        unknown = sorted(names_used(source) - known)
         if unknown:
             problems.append({"element": owner.get("id", ""), "message": (
                 f"{_label(owner)}：定时器表达式「{source}」使用了未定义的名称「{'、'.join(unknown)}」"
                 "（固定值须加引号，例如 \"PT5M\"；期限请用 workdays(n)、limit(\"键\") 等）")})
             continue
-        try:
-            value = environment.evaluate(source, {name: None for name in fields & names})
-        except (TypeError, AttributeError):
-            continue  # depends on form data that is unknown before the case runs
-        except Exception as exc:  # noqa: BLE001 - any failure of the expression is the administrator's to fix
-            problems.append({"element": owner.get("id", ""),
-                             "message": f"{_label(owner)}：定时器表达式「{source}」无法计算：{exc}"})
-            continue
-        if value is None or isinstance(value, datetime_type | date_type):
-            continue
-        if not isinstance(value, str) or not _timer_value_ok(kind, value):
-            expected = {"timeDate": "ISO 8601 日期时间", "timeDuration": "ISO 8601 时长（如 \"P5D\"）",
-                        "timeCycle": "ISO 8601 循环（如 \"R3/P1D\"）"}[kind]
+        expected = {"timeDate": "ISO 8601 日期时间", "timeDuration": "ISO 8601 时长（如 \"P5D\"）",
+                    "timeCycle": "ISO 8601 循环（如 \"R3/P1D\"）"}[kind]
+        value = constant_text(source)
+        if value is not None and not _timer_value_ok(kind, value):
             problems.append({"element": owner.get("id", ""),
                              "message": f"{_label(owner)}：定时器表达式「{source}」的结果「{value}」不是{expected}"})
+        elif value is None and _numeric(source):
+            problems.append({"element": owner.get("id", ""),
+                             "message": f"{_label(owner)}：定时器表达式「{source}」的结果是数字，不是{expected}"})
+        elif value is None and _helper_result(source) not in (None, {"timeDate": "moment", "timeDuration": "duration",
+                                                                     "timeCycle": "cycle"}[kind]):
+            got = {"moment": "日期时间", "duration": "时长"}[_helper_result(source) or "moment"]
+            problems.append({"element": owner.get("id", ""),
+                             "message": f"{_label(owner)}：定时器表达式「{source}」的结果是{got}，不是{expected}"})
     return problems
+
+
+def _assigned_names(script: str) -> set[str]:
+    """Names a script assigns at its top level or in its blocks (they become task data)."""
+    import ast
+
+    try:
+        tree = ast.parse(script.strip())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()  # reported by the expression check
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+MOMENT_HELPERS = {"workdays", "calendar_days", "limit", "reminder", "end_of", "before", "today"}
+
+
+def _helper_result(source: str) -> str | None:
+    """`moment` or `duration` when `source` is a call of a deadline helper (read from the call, not run)."""
+    import ast
+
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    body = tree.body
+    if isinstance(body, ast.Call) and isinstance(body.func, ast.Name):
+        return "moment" if body.func.id in MOMENT_HELPERS else "duration" if body.func.id == "days" else None
+    return None
+
+
+def _numeric(source: str) -> bool:
+    """Whether `source` is arithmetic on number constants only (its value is a number, whatever it is)."""
+    import ast
+
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.operator, ast.unaryop)
+    return all(isinstance(n, allowed) and not (isinstance(n, ast.Constant) and not isinstance(n.value, int | float))
+               for n in ast.walk(tree))
 
 
 def _timer_value_ok(kind: str, value: str) -> bool:

@@ -52,6 +52,14 @@ class DeployArgs(Schema):
     forms = fields.Dict(load_default=dict)
     dmn = fields.Dict(load_default=dict)
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    acknowledge_warnings = fields.Boolean(load_default=False, metadata={
+        "description": "true：已确认校验警告（severity=warning 的问题），仍然部署；错误总是拒绝部署"})
+
+
+class ProblemSchema(Schema):
+    element = fields.String()
+    message = fields.String()
+    severity = fields.String(metadata={"description": "warning：可确认后部署；缺省为错误"})
 
 
 class DeployedSchema(Schema):
@@ -60,6 +68,7 @@ class DeployedSchema(Schema):
     version = fields.Integer()
     sha = fields.String()
     created = fields.Boolean(metadata={"description": "false：完全相同的版本已部署，未新增"})
+    warnings = fields.List(fields.Nested(ProblemSchema), metadata={"description": "已确认的校验警告"})
 
 
 class MigrationArgs(Schema):
@@ -138,15 +147,20 @@ def get_version(key: str, version: int) -> object:
 @blp.arguments(DeployArgs)
 @blp.response(201, DeployedSchema)
 @blp.alt_response(200, schema=DeployedSchema, description="完全相同的版本已部署，未新增")
-@blp.alt_response(422, schema=ApiErrorSchema, description="校验未通过：errors._diagram 逐条列出问题及其元素")
+@blp.alt_response(422, schema=ApiErrorSchema, description=(
+    "校验未通过：errors._diagram 逐条列出问题及其元素；只有警告（severity=warning）时，"
+    "以 acknowledge_warnings=true 重新提交即可部署"))
 def deploy(args: dict[str, Any]) -> object:
-    """Validate and deploy a diagram with its forms and tables as the next version; nothing stored if invalid."""
+    """Validate and deploy a diagram with its forms and tables as the next version; nothing stored if invalid.
+
+    A bundle identical to a stored version is validated too (and answered 200 when it passes)."""
     result = admin.deploy_bundle_from_upload(db.session, args["bpmn_xml"], args["forms"], args["dmn"],
-                                             actor=current_user.username, comment=args["comment"])
+                                             actor=current_user.username, comment=args["comment"],
+                                             acknowledge_warnings=args["acknowledge_warnings"])
     db.session.commit()
     model = result.model
     body = {"id": model.id, "key": model.key, "version": model.version, "sha": model.sha256[:12],
-            "created": result.created}
+            "created": result.created, "warnings": result.warnings}
     return body, (201 if result.created else 200)
 
 

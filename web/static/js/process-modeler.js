@@ -35,7 +35,9 @@
     (problems || []).forEach(function (problem) {
       var item = document.createElement("li");
       var id = problem.element || "";
-      item.textContent = (id ? "[" + id + "] " : "") + problem.message;
+      item.textContent = (problem.severity === "warning" ? "（警告）" : "") + (id ? "[" + id + "] " : "") +
+        problem.message + (problem.detail ? "（原文：" + problem.detail + "）" : "");
+      if (problem.severity === "warning") { item.setAttribute("data-severity", "warning"); }
       if (id && registry.get(id)) {
         canvas.addMarker(id, "lv-problem");
         item.className = "clickable";
@@ -90,9 +92,16 @@
       })
       .catch(function (error) { say(root, "流程图加载失败：" + error.message, true); });
 
+    var acknowledge = part(root, "acknowledge");
+    acknowledge.addEventListener("click", function () { deploy(true); });
     part(root, "deploy-form").addEventListener("submit", function (event) {
       event.preventDefault();
+      deploy(false);
+    });
+
+    function deploy(acknowledgeWarnings) {
       var forms;
+      acknowledge.hidden = true;
       try {
         forms = JSON.parse(part(root, "forms").value || "{}");
       } catch (error) {
@@ -109,27 +118,32 @@
             headers: {"Content-Type": "application/json", "Accept": "application/json",
                       "X-CSRFToken": csrfToken()},
             body: JSON.stringify({bpmn_xml: saved.xml, forms: forms, dmn: bundle.dmn,
-                                  comment: part(root, "comment").value})
+                                  comment: part(root, "comment").value, acknowledge_warnings: acknowledgeWarnings})
           });
         })
         .then(function (response) {
           return response.json().then(function (body) { return {status: response.status, body: body}; });
         })
         .then(function (result) {
+          var noted = (result.body.warnings || []).length ?
+            "（已确认 " + result.body.warnings.length + " 条警告）" : "";
           if (result.status === 201) {
-            say(root, "已部署为 " + result.body.key + " 第 " + result.body.version + " 版。新案件将使用此版本。", false);
+            say(root, "已部署为 " + result.body.key + " 第 " + result.body.version + " 版。新案件将使用此版本。" + noted, false);
           } else if (result.status === 200) {
-            say(root, "与已部署的第 " + result.body.version + " 版完全相同，未新增版本。", false);
+            say(root, "与已部署的第 " + result.body.version + " 版完全相同，校验通过，未新增版本。" + noted, false);
           } else {
-            say(root, result.body.message || ("部署失败（HTTP " + result.status + "）"), true);
-            showProblems(root, modeler, (result.body.errors || {})._diagram ||
+            var problems = (result.body.errors || {})._diagram ||
               Object.keys(result.body.errors || {}).map(function (key) {
                 return {element: "", message: key + "：" + result.body.errors[key]};
-              }));
+              });
+            say(root, result.body.message || ("部署失败（HTTP " + result.status + "）"), true);
+            showProblems(root, modeler, problems);
+            /* only warnings: the administrator may acknowledge them and deploy */
+            acknowledge.hidden = !(problems.length && problems.every(function (p) { return p.severity === "warning"; }));
           }
         })
         .catch(function (error) { say(root, "部署失败：" + error.message, true); });
-    });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
