@@ -144,11 +144,32 @@ def update_time_limit(session: Session, key: str, amount: int, unit: str, basis:
         errors["extension"] = "延长期限应在 0–365 之间"
     if errors:
         raise FormInvalid(errors)
+    before = _limit_values(limit)
     limit.amount, limit.unit, limit.basis, limit.extension = amount, unit, basis.strip(), extension or None
     limit.updated_by, limit.updated_at = actor, utcnow()
     session.flush()
+    after = _limit_values(limit)
+    if after != before:
+        from engine.audit.services import record as audit
+
+        audit(session, "time_limit_changed", actor, "time_limit", key, before=before,
+              after={**after, "label": limit.label})
     logger.info("time limit %s set to %s %s by %s", key, amount, unit, actor)
     return limit
+
+
+def _limit_values(limit: TimeLimit) -> dict[str, object]:
+    return {"amount": limit.amount, "unit": limit.unit, "extension": limit.extension, "basis": limit.basis}
+
+
+def limit_history(session: Session, key: str) -> list[dict[str, object]]:
+    """Every change of time limit `key` (who, when, before and after), newest first, from the audit log."""
+    from engine.audit.models import AuditEvent
+
+    events = session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "time_limit", AuditEvent.object_id == key,
+        AuditEvent.action == "time_limit_changed").order_by(AuditEvent.id.desc()))
+    return [{"at": e.at, "actor": e.actor_label, "before": e.before or {}, "after": e.after or {}} for e in events]
 
 
 def enter_year(session: Session, year: int, days: list[tuple[date, bool, str]], actor: str) -> CalendarYear:

@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.cases.models import Complaint
@@ -273,3 +274,33 @@ def test_calendar_year_entry(client, login) -> None:  # noqa: ANN001
     assert "2 个调整日" in page
     again = client.get("/admin/calendar?year=2027").get_data(as_text=True)
     assert "2027-02-07 班 春节调休" in again
+
+
+def test_time_limit_changes_are_audited_and_shown_on_the_limits_page(client, login, session: Session) -> None:  # noqa: ANN001
+    original = session.get(TimeLimit, "screen")
+    saved = (original.amount, original.unit, original.extension, original.basis, original.updated_by)
+    session.rollback()
+    login("ndrc")
+    try:
+        assert "自部署以来未修改过" in client.get("/admin/time-limits/screen").get_data(as_text=True)
+        for amount in ("8", "9"):
+            done = client.post("/admin/time-limits/screen", data={
+                "amount": amount, "unit": "workday", "extension": "", "basis": f"测试依据{amount}"})
+            assert done.status_code == 303
+        page = client.get("/admin/time-limits/screen").get_data(as_text=True)
+        history = page[page.index('data-role="limit-history"'):]
+        assert history.count("王鹏（ndrc）") == 2
+        assert history.index("测试依据9") < history.index(f"依据：{saved[3]}")  # newest change first
+        assert f"{saved[0]} 个工作日" in history
+        from engine.audit.models import AuditEvent
+
+        [first, second] = session.scalars(select(AuditEvent).where(AuditEvent.action == "time_limit_changed")
+                                          .order_by(AuditEvent.id)).all()
+        assert (first.before["amount"], first.after["amount"], second.after["amount"]) == (saved[0], 8, 9)
+        assert first.object_id == "screen"
+        assert "王鹏" in first.actor_label
+        session.rollback()
+    finally:
+        limit = session.get(TimeLimit, "screen")
+        limit.amount, limit.unit, limit.extension, limit.basis, limit.updated_by = saved
+        session.commit()

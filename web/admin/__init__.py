@@ -66,7 +66,7 @@ def edit_time_limit(key: str) -> object:
                 flash(f"已保存时限「{limit.label}」。此后新计算的期限按新规定执行，已确定的期限不变。", "success")
                 return redirect(url_for("admin.time_limits"), 303)
     return render_template("admin/time_limit_edit.html", limit=limit, values=values, errors=errors,
-                           units=UNITS), 422 if errors else 200
+                           units=UNITS, history=deadlines.limit_history(db.session, key)), 422 if errors else 200
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
