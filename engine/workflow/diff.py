@@ -1,8 +1,11 @@
 """What changed between two versions of a process: diagram elements added, removed and changed, forms, tables.
 
-Compared by element id on the BPMN XML (the diagram layout, `bpmndi`, is ignored). An element is a child
-with an id of a process, sub-process, lane set, lane or collaboration; everything inside it without an id
-of its own (event definitions, conditions, extension properties, scripts) counts as part of it.
+Compared by element id on the BPMN XML. An element is a child with an id of a process, sub-process, lane
+set, lane or collaboration; everything inside it without an id of its own (event definitions, conditions,
+extension properties, scripts) counts as part of it. The comparison is semantic: attribute order, namespace
+prefixes, whitespace, entity spelling, quotes and spacing inside expressions, and the `incoming`/`outgoing`
+references a modeler writes from the flows do not count as changes of behaviour. Elements that differ only
+in such ways, or whose shape or edge moved (`bpmndi`), are listed apart under `layout`.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from engine.workflow.checks import normalised
 from engine.workflow.specs import Bundle
 
 CONTAINERS = {"process", "subProcess", "adHocSubProcess", "transaction", "laneSet", "lane", "childLaneSet",
@@ -26,14 +30,27 @@ def diff_bundles(old: Bundle, new: Bundle) -> dict[str, Any]:
     before, after = _elements(old.bpmn_xml), _elements(new.bpmn_xml)
     added = [_describe(after[i]) for i in after if i not in before]
     removed = [_describe(before[i]) for i in before if i not in after]
-    changed = []
+    changed, layout = [], []
+    shapes_before, shapes_after = _layout(old.bpmn_xml), _layout(new.bpmn_xml)
     for element_id in after:
-        if element_id in before and before[element_id]["signature"] != after[element_id]["signature"]:
+        if element_id not in before:
+            continue
+        if before[element_id]["signature"] != after[element_id]["signature"]:
             aspects = sorted({_aspect(key) for key in _changed_keys(before[element_id]["signature"],
                                                                      after[element_id]["signature"])})
             changed.append({**_describe(after[element_id]), "changes": aspects})
-    return {"elements": {"added": added, "removed": removed, "changed": changed},
-            "forms": _files(old.forms, new.forms), "dmn": _files(old.dmn, new.dmn)}
+            continue
+        notes = []
+        if before[element_id]["raw"] != after[element_id]["raw"]:
+            notes.append("书写格式（属性顺序、空白、引号、连接引用等）")
+        if shapes_before.get(element_id) != shapes_after.get(element_id):
+            notes.append("位置或形状")
+        if notes:
+            layout.append({**_describe(after[element_id]), "changes": notes})
+    forms, dmn = _files(old.forms, new.forms), _files(old.dmn, new.dmn)
+    behaviour = bool(added or removed or changed or any(forms.values()) or any(dmn.values()))
+    return {"elements": {"added": added, "removed": removed, "changed": changed}, "layout": layout,
+            "behaviour_changed": behaviour, "forms": forms, "dmn": dmn}
 
 
 def _elements(xml: str) -> dict[str, dict[str, Any]]:
@@ -52,8 +69,60 @@ def _elements(xml: str) -> dict[str, dict[str, Any]]:
             continue  # the layout
         kind = etree.QName(el).localname
         found[el.get("id")] = {"id": el.get("id"), "type": kind, "name": el.get("name") or "",
-                               "signature": _signature(el)}
+                               "signature": _semantic(el), "raw": _signature(el)}
     return found
+
+
+def _layout(xml: str) -> dict[str, str]:
+    """Element id → where the diagram draws it (bounds of its shape, waypoints of its edge, label position)."""
+    try:
+        root = etree.fromstring(xml.encode())
+    except etree.XMLSyntaxError:
+        return {}
+    drawn: dict[str, str] = {}
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("bpmnElement") and (etree.QName(el).namespace or "").endswith("/DI"):
+            points = [",".join(f"{float(n.get(a) or 0):g}" for a in ("x", "y", "width", "height") if n.get(a))
+                      for n in el.iter() if isinstance(n.tag, str) and n is not el]
+            drawn[el.get("bpmnElement")] = ";".join(points) + f"|{el.get('isExpanded', '')}"
+    return drawn
+
+
+EXPRESSION_TAGS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "script", "preScript",
+                   "postScript"}
+DERIVED = {"incoming", "outgoing"}  # a modeler writes them from the flows' sourceRef/targetRef
+
+
+def _semantic(el: etree._Element) -> dict[str, str]:
+    """What an element does: its type, attributes and inner parts, with the way it is written normalised."""
+    parts: dict[str, list[str]] = {"type": [etree.QName(el).localname]}
+    for name, value in el.attrib.items():
+        if name != "id":
+            parts[f"@{etree.QName(name).localname}"] = [" ".join(value.split())]
+    for child in el:
+        if not isinstance(child.tag, str) or child.get("id") is not None and _is_element(child):
+            continue
+        kind = etree.QName(child).localname
+        if kind in DERIVED:
+            continue
+        parts.setdefault(kind, []).append(_canonical(child))
+    return {key: "\n".join(sorted(values)) for key, values in parts.items()}
+
+
+def _canonical(node: etree._Element) -> str:
+    """A namespace-prefix, attribute-order and whitespace independent text of one part of an element."""
+    kind = etree.QName(node).localname
+    attributes = []
+    for name, value in sorted((etree.QName(n).localname, v) for n, v in node.attrib.items()):
+        if name == "id" and kind.endswith("EventDefinition"):
+            continue
+        if name == "value" and kind in ("parameter", "property"):
+            value = normalised(value) if value.strip() else ""
+        attributes.append(f"{name}={' '.join(value.split())}")
+    text = node.text or ""
+    text = normalised(text) if kind in EXPRESSION_TAGS and text.strip() else " ".join(text.split())
+    children = sorted(_canonical(child) for child in node if isinstance(child.tag, str))
+    return f"{kind}[{';'.join(attributes)}]({text}){{{','.join(children)}}}"
 
 
 def _signature(el: etree._Element) -> dict[str, str]:
