@@ -92,7 +92,11 @@ def test_panel_edits_conditions_and_operation_parameters(page, api, demo_passwor
     page.press("#panel-param-message", "Tab")
     page.fill("#deploy-comment", "浏览器测试：条件与参数")
     page.click("button:has-text('部署为新版本')")
+    # `accepted` / `not accepted and True` no longer obviously cover every case: a warning to acknowledge
+    page.wait_for_selector("[data-role=problems] li[data-severity=warning]:has-text('gw_accepted')")
+    page.click("button:has-text('已阅警告，仍然部署')")
     page.wait_for_selector(".modeler-result.success:has-text('已部署为 complaint')")
+    assert "已确认 1 条警告" in page.text_content(".modeler-result")
     xml = api("procadmin").get(f"/api/v1/processes/complaint/versions/{max(versions(api))}").get_json()["bpmn_xml"]
     assert "not accepted and True" in xml
     assert "您的投诉不予受理（浏览器测试）" in xml
