@@ -38,16 +38,18 @@ def main_type(prop: dict) -> str:
 
 def build_fields(
     schema: dict, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-    departments: list[tuple[str, str]] | None = None,
+    departments: list[tuple[str, str]] | None = None, hints: dict[str, str] | None = None,
 ) -> list[FormField]:
-    """The fields of `schema` in its order, filled with `values` (as posted or stored) and `errors`."""
-    values, errors = values or {}, errors or {}
+    """The fields of `schema` in its order, filled with `values` (as posted or stored) and `errors`; `hints` are
+    appended to a field's description (e.g. a date's default, earliest and latest day)."""
+    values, errors, hints = values or {}, errors or {}, hints or {}
     required = set(schema.get("required", []))
     result = []
     for name, prop in schema.get("properties", {}).items():
         kind = main_type(prop)
         item = FormField(name=name, title=prop.get("title", name), widget="text",
-                         description=prop.get("description", ""), required=name in required,
+                         description="；".join(t for t in (prop.get("description", ""), hints.get(name, "")) if t),
+                         required=name in required,
                          value=_as_text(values.get(name)), error=errors.get(name),
                          max_length=prop.get("maxLength"))
         if kind == "boolean":

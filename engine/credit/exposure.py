@@ -263,11 +263,12 @@ def withdraw(session: Session, case: TypicalCase, reason: str, actor: Official, 
     return _withdraw(session, case, reason, actor, now or clock.now())
 
 
-def withdraw_for_repair(session: Session, record: BreachRecord, actor: Official | None, now: datetime) -> None:
-    """Credit repair stops publication: the record's published cases are withdrawn with it."""
+def withdraw_for_repair(session: Session, record: BreachRecord, actor: Official | None, now: datetime,
+                        reason: str = REPAIR_WITHDRAWAL) -> None:
+    """Credit repair (or the record's withdrawal) stops publication: the record's published cases go with it."""
     for case in session.scalars(select(TypicalCase).where(TypicalCase.record_id == record.id,
                                                           TypicalCase.status == "published")):
-        _withdraw(session, case, REPAIR_WITHDRAWAL, actor, now)
+        _withdraw(session, case, reason, actor, now)
 
 
 def _withdraw(session: Session, case: TypicalCase, reason: str, actor: Official | None, now: datetime

@@ -24,12 +24,14 @@ from engine.db import Base, utcnow
 from engine.org.models import Department, Official
 
 SEVERITIES = {"minor": "轻微", "ordinary": "一般", "serious": "严重"}
-RECORD_STATUSES = {"active": "有效（公示中）", "repaired": "已修复"}
+RECORD_STATUSES = {"draft": "待省发展改革委复核（未公开）", "active": "有效（公示中）", "repaired": "已修复",
+                   "withdrawn": "已撤回"}
 RECTIFICATION_STATES = {"not_rectified": "未整改", "rectifying": "整改中", "rectified": "已整改"}
 MEASURE_LEVELS = {"national": "国家层面", "city": "城市层面", "local": "地方层面"}
+APPROVED_STATUSES = ("active", "repaired")  # records the DRC approved at 复核: the ones that count as breaches
 PLATFORM_TARGETS = {"provincial": "省信用信息共享平台", "national": "全国信用信息共享平台"}
 DELIVERY_EVENTS = {"created": "新建", "updated": "更新", "measure_applied": "实施惩戒措施", "measure_ended": "惩戒措施结束",
-                   "repaired": "信用修复"}
+                   "repaired": "信用修复", "withdrawn": "撤回", "corrected": "更正"}
 TYPICAL_CASE_STATUSES = {
     "selecting": "待选定", "redacting": "脱敏编辑中", "pending_approval": "待负责人审核",
     "published": "已公开曝光", "withdrawn": "已撤下", "dropped": "未选定",

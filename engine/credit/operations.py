@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.credit import exposure, services
+from engine.errors import EngineError
 from engine.org.services import provincial_credit_office
 from engine.workflow.registry import LaneAssignment, StepContext, lane, operation
 
@@ -13,6 +14,27 @@ from engine.workflow.registry import LaneAssignment, StepContext, lane, operatio
 def ndrc_leader(ctx: StepContext) -> LaneAssignment | None:
     """Approvals that need a leader of the provincial credit office (role `leader` there)."""
     return LaneAssignment(provincial_credit_office(ctx.session), "leader")
+
+
+@operation("publish_breach_record", "复核同意：公开案件的违约失信记录并推送信用信息共享平台")
+def publish_breach_record(ctx: StepContext) -> dict[str, Any]:
+    record = _draft_of_case(ctx)
+    services.publish_record(ctx.session, record, ctx.actor, ctx.now)
+    return {"record_id": record.id, "published": True}
+
+
+@operation("withdraw_breach_record", "撤回案件的违约失信记录（未公开的不公开；已推送的通知平台撤回）", ("reason",))
+def withdraw_breach_record(ctx: StepContext, reason: str) -> dict[str, Any]:
+    record = _draft_of_case(ctx)
+    services.withdraw_record(ctx.session, record, reason, ctx.actor, ctx.now)
+    return {"record_id": record.id, "withdrawn": True}
+
+
+def _draft_of_case(ctx: StepContext) -> Any:
+    record = services.record_for_complaint(ctx.session, ctx.complaint.id) if ctx.complaint else None
+    if record is None:
+        raise EngineError("本案没有违约失信记录：请先由认定部门确认违约失信")
+    return record
 
 
 @operation("apply_measure", "对违约失信记录实施惩戒措施", ("record_id", "measure_code", "document_number", "until"))

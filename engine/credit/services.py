@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.credit import exchange
-from engine.credit.models import SEVERITIES, AppliedMeasure, BreachRecord, MeasureType
+from engine.credit.models import (
+    RECORD_STATUSES,
+    SEVERITIES,
+    AppliedMeasure,
+    BreachRecord,
+    MeasureType,
+    PlatformDelivery,
+)
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions
 from engine.org.models import Department, Official
@@ -194,10 +201,11 @@ def confirm_from_complaint(
     session: Session, complaint: Complaint, now: datetime, document_number: str, basis: str, facts: str,
     severity: str | None = None, rectification_deadline: Any = None,
 ) -> BreachRecord:
-    """Create the breach record of a confirmed breach, or update the record of a re-confirmation.
+    """The draft breach record of a confirmed breach (or the case's earlier draft/withdrawn record, updated).
 
-    The determining department is the case's supervisor (谁认定); the publication period starts on the day of
-    the determination.
+    The determining department is the case's supervisor (谁认定). The record stays internal — not public, not
+    sent to the platforms, not eligible as a typical case — until the provincial DRC approves it at 复核
+    (`publish_record`); sent back, it is withdrawn (`withdraw_record`).
     """
     severity = severity or "ordinary"
     determined_on = _local_day(now)
@@ -219,19 +227,77 @@ def confirm_from_complaint(
         repair_eligible_from=eligible,
     )
     record = record_for_complaint(session, complaint.id)
-    if record is not None and record.status == "active":  # sent back by the DRC and confirmed again
+    if record is not None and record.status in ("draft", "withdrawn"):  # sent back by the DRC and confirmed again
         for key, value in fields.items():
             setattr(record, key, value)
-        _changed(session, record, "updated", now)
+        record.status, record.version, record.updated_at = "draft", record.version + 1, now
+        session.flush()
+        _audit_record(session, record, "updated", None, now, before={"version": record.version - 1})
         return record
-    record = BreachRecord(complaint_id=complaint.id, source="complaint", status="active", version=1,
+    if record is not None and record.status == "active":
+        raise ConflictError("该案件已有公示中的违约失信记录，请先由省发展改革委纠错撤回后再重新确认")
+    record = BreachRecord(complaint_id=complaint.id, source="complaint", status="draft", version=1,
                           created_at=now, updated_at=now, **fields)
     session.add(record)
     session.flush()
-    exchange.queue(session, record, "created", now)
     _audit_record(session, record, "created", None, now)
-    logger.info("breach record %s created for complaint %s", record.id, complaint.id)
+    logger.info("draft breach record %s created for complaint %s", record.id, complaint.id)
     return record
+
+
+def publish_record(session: Session, record: BreachRecord, actor: Official | None, now: datetime) -> BreachRecord:
+    """The provincial DRC approved at 复核: the record is published from today, queued for the platforms and
+    may become a typical case. A record the platforms already held (withdrawn, then confirmed again) goes out
+    as a correction."""
+    if record.status != "draft":
+        raise ConflictError(f"违约失信记录当前为「{RECORD_STATUSES.get(record.status, record.status)}」，不能复核公开")
+    today = _local_day(now)
+    eligible, publication_end = repair_dates(record.severity, today)
+    record.status = "active"
+    record.publication_start, record.publication_end, record.repair_eligible_from = today, publication_end, eligible
+    if _was_delivered(session, record):  # withdrawn earlier, confirmed again: the platforms get a correction
+        _changed(session, record, "corrected", now, actor, audit_as="published", before={"status": "draft"})
+    else:  # the first version anyone outside sees
+        record.updated_at = now
+        exchange.queue(session, record, "created", now)
+        _audit_record(session, record, "published", actor, now, before={"version": record.version, "status": "draft"})
+    _case_event(session, record, now, actor, "breach_published",
+                f"省发展改革委复核同意：违约失信记录自 {today:%Y年%m月%d日} 起公示，并推送信用信息共享平台")
+    logger.info("breach record %s published", record.id)
+    return record
+
+
+def withdraw_record(session: Session, record: BreachRecord, reason: str, actor: Official | None,
+                    now: datetime) -> BreachRecord:
+    """Take a draft or published record back (sent back at 复核, or a decision corrected by the DRC): it is no
+    longer shown or eligible; measures end; platforms that received it get a withdrawal; typical cases stop."""
+    if record.status not in ("draft", "active"):
+        raise ConflictError(f"违约失信记录当前为「{RECORD_STATUSES.get(record.status, record.status)}」，不能撤回")
+    before = record.status
+    for measure in record.active_measures:
+        end_measure(session, measure, f"违约失信记录撤回：{reason}", actor, now, bump=False)
+    record.status = "withdrawn"
+    record.published_until = _local_day(now) if before == "active" else None
+    if _was_delivered(session, record):
+        _changed(session, record, "withdrawn", now, actor, before={"status": before, "reason": reason})
+    else:  # never left the building: nothing to tell the platforms
+        record.updated_at = now
+        session.flush()
+        _audit_record(session, record, "withdrawn", actor, now,
+                      before={"version": record.version, "status": before, "reason": reason})
+    shown = "（此前已公示的，停止公示并通知平台撤回）" if before == "active" else "（尚未公开，未推送平台）"
+    _case_event(session, record, now, actor, "breach_withdrawn", f"违约失信记录撤回{shown}：{reason}")
+    if before == "active":
+        from engine.credit import exposure
+
+        exposure.withdraw_for_repair(session, record, actor, now, reason=f"违约失信记录撤回：{reason}")
+    logger.info("breach record %s withdrawn (%s)", record.id, before)
+    return record
+
+
+def _was_delivered(session: Session, record: BreachRecord) -> bool:
+    """Whether any version of the record was ever queued for a platform."""
+    return session.scalar(select(PlatformDelivery.id).where(PlatformDelivery.record_id == record.id).limit(1)) is not None
 
 
 def create_record(session: Session, now: datetime | None = None, **fields: Any) -> BreachRecord:
@@ -251,16 +317,19 @@ def create_record(session: Session, now: datetime | None = None, **fields: Any) 
     return record
 
 
-def _changed(session: Session, record: BreachRecord, event: str, now: datetime, actor: Official | None = None) -> None:
-    """A new version of the record: queued for the platforms and appended to the audit chain."""
+def _changed(session: Session, record: BreachRecord, event: str, now: datetime, actor: Official | None = None,
+             audit_as: str | None = None, before: dict | None = None) -> None:
+    """A new version of the record: queued for the platforms and appended to the audit chain (as `audit_as`, by
+    default the delivery event)."""
     record.version += 1
     record.updated_at = now
     session.flush()
     exchange.queue(session, record, event, now)
-    _audit_record(session, record, event, actor, now, before={"version": record.version - 1})
+    _audit_record(session, record, audit_as or event, actor, now, before={"version": record.version - 1, **(before or {})})
 
 
 RECORD_ACTIONS = {"created": "breach_record_created", "updated": "breach_record_updated",
+                  "published": "breach_record_published", "withdrawn": "breach_record_withdrawn",
                   "measure_applied": "measure_applied", "measure_ended": "measure_ended", "repaired": "credit_repaired"}
 
 

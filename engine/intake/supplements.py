@@ -43,7 +43,7 @@ def request_supplement(session: Session, complaint: Complaint, official: Officia
     if not may_request(session, official, complaint):
         if complaint.status in CLOSED:
             raise ConflictError("该案件已办结或已合并，不能再要求补正")
-        raise PermissionDenied("只有省发展改革委、受理登记人员或当前承办部门可以要求投诉人补正材料")
+        raise PermissionDenied(permissions.MESSAGES[permissions.REQUEST_SUPPLEMENT])
     note = (note or "").strip()
     moment = as_utc(now) or utcnow()
     errors = {}

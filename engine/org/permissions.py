@@ -108,8 +108,10 @@ MESSAGES: dict[str, str] = {
     VIEW_TASK: "您无权查看该任务",
     WORK_TASK: "该任务不属于您所在部门或您的岗位，无权处理",
     UNCLAIM_TASK: "只有认领人或部门负责人可以退回认领",
-    PAUSE_CLOCK: "只有省发展改革委或当前承办部门可以暂停、恢复计时",
-    REQUEST_SUPPLEMENT: "只有省发展改革委、受理登记人员或当前承办部门可以要求投诉人补正材料",
+    PAUSE_CLOCK: ("只有省发展改革委、受理登记人员或认定部门可以暂停、恢复计时；"
+                  "被投诉主体不能暂停本案计时，确有正当理由的，可在报告整改情况时申请延期，由认定部门决定"),
+    REQUEST_SUPPLEMENT: ("只有省发展改革委、受理登记人员或承办部门可以要求投诉人补正材料；"
+                         "被投诉主体不能向投诉人提出补正要求"),
     DECIDE_DUPLICATES: "只有受理登记人员和省发展改革委信用处人员可以处理疑似重复投诉",
     SEE_OVERDUE: "只有省发展改革委和州（市）信用牵头单位可以查看逾期督办",
     VIEW_RECORDS: "您无权查看该违约失信记录",
@@ -246,21 +248,28 @@ def _unclaim(official: Official, human: HumanTask | None) -> bool:
 
 
 def _pause_clock(official: Official, complaint: Complaint | None) -> bool:
-    """The provincial DRC, or a department holding an open task of the case."""
-    if complaint is None:
-        return True
-    if not _view_case(official, complaint):
-        return False
-    return official.has_role("ndrc") or _holds_open_task(official, complaint)
+    """The provincial DRC, intake officials, the determining department or a department holding an open task —
+    never the respondent: it may not stop the clock on its own deadlines (it applies for an extension instead)."""
+    return _steers_case(official, complaint)
 
 
 def _request_supplement(official: Official, complaint: Complaint | None) -> bool:
-    """The provincial DRC and intake officials, or a department holding an open task of the case."""
+    """As `_pause_clock`: the respondent never asks the complainant for material."""
+    return _steers_case(official, complaint)
+
+
+def _steers_case(official: Official, complaint: Complaint | None) -> bool:
     if complaint is None:
         return True
-    if not _view_case(official, complaint):
+    if not _view_case(official, complaint) or is_respondent_of(official, complaint):
         return False
-    return official.has_role("ndrc") or official.has_role("intake") or _holds_open_task(official, complaint)
+    return (official.has_role("ndrc") or official.has_role("intake")
+            or complaint.supervisor_id == official.department_id or _holds_open_task(official, complaint))
+
+
+def is_respondent_of(official: Official, complaint: Complaint) -> bool:
+    """Whether the official works for the body the complaint is about."""
+    return complaint.respondent_id is not None and complaint.respondent_id == official.department_id
 
 
 def _holds_open_task(official: Official, complaint: Complaint) -> bool:

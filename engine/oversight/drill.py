@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from engine.cases.models import Complaint
-from engine.credit.models import AppliedMeasure, BreachRecord, PlatformDelivery
+from engine.credit.models import APPROVED_STATUSES, AppliedMeasure, BreachRecord, PlatformDelivery
 from engine.db import as_utc
 from engine.errors import NotFound
 from engine.org.models import Department
@@ -69,7 +69,7 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
                       or_(HumanTask.completed_at.is_not(None), HumanTask.due_at < current))
     overdue = and_(HumanTask.complaint_id == Complaint.id, HumanTask.completed_at.is_(None), HumanTask.due_at < current)
     record_in_period = and_(BreachRecord.complaint_id == Complaint.id, BreachRecord.determined_on >= period.start,
-                            BreachRecord.determined_on <= period.end)
+                            BreachRecord.determined_on <= period.end, BreachRecord.status.in_(APPROVED_STATUSES))
     if figure in ("received", "accepted", "rejected", "merged", "pending"):
         where.append(received)
         if figure != "received":

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Select
 
 from engine.cases.models import Complaint
-from engine.credit.models import BreachRecord
+from engine.credit.models import APPROVED_STATUSES, BreachRecord
 from engine.oversight.periods import Period
 from engine.oversight.scope import PROVINCE_CODE, UNKNOWN_CODE, Scope
 from engine.oversight.sql import moment
@@ -73,8 +73,9 @@ class Query:
         return conditions
 
     def record_where(self) -> list[ColumnElement]:
-        """Scope, channel and domain conditions on BreachRecord (channel: through its complaint)."""
-        conditions = []
+        """Scope, channel and domain conditions on BreachRecord (channel: through its complaint); only records the
+        DRC approved count (drafts awaiting 复核 and withdrawn records are not breaches)."""
+        conditions: list[ColumnElement] = [BreachRecord.status.in_(APPROVED_STATUSES)]
         if self.scope.department_id:
             conditions.append(BreachRecord.respondent_id == self.scope.department_id)
         elif self.scope.prefecture:
@@ -116,7 +117,8 @@ def verdict() -> ColumnElement:
         (or_(Complaint.result == "disputed_resolved", Complaint.status == "negotiating"),
          literal_column("'disputed'")),
         (or_(Complaint.result.in_(("rectified", "breach_reported")), Complaint.breach_confirmed_at.is_not(None),
-             Complaint.status.in_(("rectifying", "reviewing", "confirming", "ndrc_review"))),
+             Complaint.status.in_(("ordering", "rectifying", "extension_review", "reviewing", "confirming",
+                                    "ndrc_review"))),
          literal_column("'founded'")),
         else_=None)
 

@@ -59,6 +59,18 @@ def describe(schema: dict, data: dict[str, Any]) -> str:
     return "；".join(parts)
 
 
+def labelled_values(schema: dict, data: dict[str, Any]) -> dict[str, str]:
+    """Each filled-in field of `data` as title → display value, in the form's order (unknown fields last)."""
+    props = schema.get("properties", {})
+    found = {}
+    for name in [*props, *(k for k in data if k not in props)]:
+        if data.get(name) in (None, ""):
+            continue
+        prop = props.get(name, {})
+        found[str(prop.get("title", name))] = display_value(prop, data[name])
+    return found
+
+
 def display_value(prop: dict, value: Any) -> str:
     if isinstance(value, bool):
         labels = prop.get("x-labels") or {}

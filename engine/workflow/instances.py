@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
+from engine.deadlines.dates import check_dates
 from engine.deadlines.services import Due, WorkCalendar, due_for_limit, workdays_before
 from engine.errors import (
     ConcurrentUpdate,
@@ -87,6 +88,7 @@ def complete_task(
     schema = model.forms.get(human.form or "", {"type": "object"})
     clean = validate_form(schema, data)
     moment = as_utc(now) or clock.now()
+    check_dates(session, schema, clean, moment)
     complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
     ctx = StepContext(session, complaint, actor, moment)
 
@@ -106,7 +108,9 @@ def complete_task(
         session.add(CaseEvent(
             complaint_id=complaint.id, at=moment, actor_id=actor.id, actor_label=actor.label,
             kind="task_completed", summary=f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""),
-            data={"task": human.spec_name, "form": _jsonable(clean)},
+            data={"task": human.spec_name, "task_id": human.id, "title": human.title, "form_name": human.form,
+                  "department": human.department.name if human.department else None,
+                  "form": _jsonable(clean)},
         ))
     status_before = complaint.status if complaint is not None else None
     with clock.frozen_at(moment):
@@ -197,6 +201,13 @@ def first_open_task(session: Session, instance: ProcessInstance) -> HumanTask | 
 def task_form(human: HumanTask) -> dict:
     """The JSON Schema of a task's form, from the process version its case runs on."""
     return human.instance.model.forms.get(human.form or "", {"type": "object", "properties": {}})
+
+
+def task_properties(human: HumanTask) -> dict[str, str]:
+    """The `spiffworkflow:properties` the diagram gives a task (form, case status, time limit, compareWith …)."""
+    spec, _ = specs.spec_for(human.instance.model)
+    task_spec = spec.task_specs.get(human.spec_name)
+    return dict(task_spec.extensions.get("properties", {})) if task_spec is not None else {}
 
 
 def load_workflow(instance: ProcessInstance, ctx: StepContext | None = None) -> BpmnWorkflow:

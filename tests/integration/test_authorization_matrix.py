@@ -112,14 +112,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/cases/new"): Row(DRC_AND_INTAKE),
     ("GET", "/cases/<int:complaint_id>"): Row(CASE_VIEWERS),
     ("GET", "/cases/<int:complaint_id>/diagram"): Row(CASE_VIEWERS),
-    ("POST", "/cases/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC),  # holds an open task, or the DRC
-    ("POST", "/cases/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC),
+    # holds an open task (never the respondent), the DRC or intake
+    ("POST", "/cases/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC_AND_INTAKE),
+    ("POST", "/cases/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC_AND_INTAKE),
     ("POST", "/cases/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS),
     ("GET", "/cases/evidence/<int:evidence_id>"): Row(EVIDENCE_HANDLERS),  # no file on disk: 404 behind the check
     ("POST", "/api/v1/complaints"): Row(DRC_AND_INTAKE | {"channel"}),
     ("GET", "/api/v1/complaints/<int:complaint_id>"): Row(CASE_VIEWERS | {"channel"}),  # the channel's own case
-    ("POST", "/api/v1/complaints/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC, body={"reason": "补正"}),
-    ("POST", "/api/v1/complaints/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC),
+    ("POST", "/api/v1/complaints/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC_AND_INTAKE, body={"reason": "补正"}),
+    ("POST", "/api/v1/complaints/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC_AND_INTAKE),
     ("GET", "/api/v1/channel/updates"): Row(frozenset({"channel"})),
     ("GET", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),
     ("POST", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),

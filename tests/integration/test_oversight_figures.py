@@ -25,8 +25,8 @@ from tests.integration.oversight_data import NOW, build, set_deliveries, yn
 
 Q1 = Period.quarter(2026, 1)
 DELIVERIES = {  # record document number:version → (status, delay after queueing, attempts)
-    "红工信认〔2026〕1号:1": ("on_time", timedelta(hours=1), 1),
-    "红工信认〔2026〕1号:2": ("late", timedelta(days=3), 3),
+    # D's record: version 1 was the draft the DRC sent back (never sent); version 2 went out when it approved
+    "红工信认〔2026〕1号:2": ("on_time", timedelta(hours=1), 1),
     "红工信认〔2026〕1号:3": ("failing", None, 2),
     "曲商认〔2025〕2号:1": ("on_time", timedelta(minutes=10), 1),  # queued in 2025: outside Q1
     "曲商认〔2025〕2号:2": ("on_time", timedelta(hours=20), 1),
@@ -147,7 +147,7 @@ def test_breaches_measures_repairs_and_data_quality(session: Session, data) -> N
     q = f.quality
     assert (q.records, q.records_missing) == (2, 1)  # D's respondent and determining department have no uscc
     assert {k: v for k, v in q.missing_by_field.items() if v} == {"respondent_uscc": 1, "determining_uscc": 1}
-    assert (q.deliveries, q.delivered_on_time, q.delivered_late, q.failing, q.pending) == (6, 2, 2, 1, 1)
+    assert (q.deliveries, q.delivered_on_time, q.delivered_late, q.failing, q.pending) == (5, 2, 1, 1, 1)
 
 
 def test_scope_prefecture_department_channel_and_domain(session: Session, data, official) -> None:  # noqa: ANN001
@@ -155,7 +155,7 @@ def test_scope_prefecture_department_channel_and_domain(session: Session, data, 
     assert km.intake.__dict__ == intake(3, accepted=1, rejected=1, merged=1)
     assert (km.verification.due, km.overdue.total, km.credit.breaches_confirmed) == (1, 1, 0)  # B0 is overdue
     hh = figures(session, Q1, Scope.of_prefecture("532500"), now=NOW)
-    assert (hh.intake.received, hh.credit.breaches_confirmed, hh.quality.deliveries, hh.quality.failing) == (1, 2, 4, 1)
+    assert (hh.intake.received, hh.credit.breaches_confirmed, hh.quality.deliveries, hh.quality.failing) == (1, 2, 3, 1)
     guandu = resolve_scope(session, official("ndrc"), department_code="km-guandu-commerce")
     dept = figures(session, Q1, guandu, now=NOW)
     assert (dept.intake.received, dept.intake.merged, dept.outcomes.rectified) == (2, 1, 1)
@@ -177,7 +177,7 @@ def test_ranking_by_prefecture_and_department(session: Session, data) -> None:  
     assert (qj.verify_due, qj.verify_on_time, qj.founded, qj.rectified) == (3, 3, 1, 1)  # C, R twice; R
     assert (hh.breaches_confirmed, hh.records_with_measures, hh.repeat_respondents, hh.records_missing) == (2, 1, 1, 1)
     assert (hh.on_time_rate, hh.rectification_rate, hh.data_quality_rate, hh.punishment_rate) == (0.0, 0.0, 0.5, 0.5)
-    assert (hh.deliveries, hh.deliveries_late_or_failing) == (4, 3)
+    assert (hh.deliveries, hh.deliveries_late_or_failing) == (3, 2)  # D:2 on time, D:3 failing, M2:1 late
     assert by["530000"].overdue_now == 1
     assert by["532900"].founded_rate == 0.0
     assert by["533400"].received == 0

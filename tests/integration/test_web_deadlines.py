@@ -188,7 +188,7 @@ def test_pause_and_resume_from_the_case_page(client, login, session: Session, of
 
     login("km-drc")  # may see the case, holds no task and is not the provincial DRC: the engine refuses
     refused = client.post(f"/cases/{complaint.id}/pause", data={"reason": "补正"}, follow_redirects=True)
-    assert "只有省发展改革委或当前承办部门可以暂停、恢复计时" in refused.get_data(as_text=True)
+    assert "只有省发展改革委、受理登记人员或认定部门可以暂停、恢复计时" in refused.get_data(as_text=True)
 
 
 def test_admin_pages_only_for_ndrc_and_sysadmin(client, login) -> None:  # noqa: ANN001

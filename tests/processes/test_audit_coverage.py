@@ -85,8 +85,12 @@ def test_credit_actions_are_audited(run_complaint: RunComplaint, save_restore: b
     [confirming] = [e for e in events(run.session, "task_completed", run.complaint.id)
                     if e.after["task"] == "confirm_breach_task"]
     assert confirming.actor_label.startswith("km-commerce ")  # who confirmed it, in the same transaction
-    assert created.after == {"version": 1, "status": "active", "severity": "serious",
+    assert created.after == {"version": 1, "status": "draft", "severity": "serious",
                              "document_number": "昆商认〔2026〕3号", "active_measures": []}
+    [published] = events(run.session, "breach_record_published", run.complaint.id)  # by the DRC at 复核
+    assert published.actor_id == run.official("ndrc").id
+    assert (published.before, published.after["status"]) == ({"version": 1, "status": "draft"}, "active")
+    assert published.after["version"] == 1  # the first version the platforms receive
 
     apply(run, record, "public_criticism", "云发改信用〔2026〕30号", until="2026-12-31")
     [applied] = events(run.session, "measure_applied", run.complaint.id)

@@ -173,7 +173,7 @@ def test_founded_and_rectified(run_complaint: RunComplaint, save_restore: bool) 
     assert review.lane == "supervisor"
     run.complete("review_rectification", "km-commerce", {"rectified": True, "review_comment": "资金已到账"})
     run.assert_closed("rectified")
-    assert run.notices() == ["被投诉主体已完成整改。资金已到账"]
+    assert run.notices() == ["经核实，投诉反映情况属实，已督促被投诉主体整改，整改期限至 2026-04-30。", "被投诉主体已完成整改。资金已到账"]
     assert run.complaint.breach_confirmed_at is None
 
 
@@ -195,7 +195,8 @@ def test_refused_rectification_is_confirmed_and_reported(run_complaint: RunCompl
     assert run.complaint.breach_confirmed_at is not None
     reports = {e.data["recipient"]: e.summary for e in run.events("report")}
     assert "云发改信用〔2026〕21号" in reports["国家发展改革委"]
-    assert run.notices() == ["经认定，被投诉主体拒不整改，已确认为违约失信并依规上报。"]
+    assert run.notices() == ["经核实，投诉反映情况属实，已督促被投诉主体整改，整改期限至 2026-04-30。",
+                             "经认定，被投诉主体拒不整改，已确认为违约失信并依规上报。"]
 
 
 @save_restore

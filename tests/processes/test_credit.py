@@ -79,15 +79,22 @@ def test_a_breach_confirmed_again_updates_the_same_record(run_complaint: RunComp
     first = confirmed(run, severity=None, close=False)
     assert first.severity == "ordinary"  # not chosen: ordinary
     assert first.repair_eligible_from == date(2026, 6, 2)
+    assert (first.status, keys(run.session, first)) == ("draft", [])  # internal until the DRC approves
     run.complete("ndrc_review", "ndrc", {"approved": False, "review_remarks": "请补充认定依据"})
+    run.session.refresh(first)
+    assert (first.status, keys(run.session, first)) == ("withdrawn", [])  # sent back: never shown, never sent
     run.complete("confirm_breach_task", "km-commerce", {**BREACH, "basis": "协议第五条、第九条", "severity": "minor"})
     again = services.record_for_complaint(run.session, run.complaint.id)
     assert again.id == first.id
-    assert (again.basis, again.severity, again.version) == ("协议第五条、第九条", "minor", 2)
+    assert (again.basis, again.severity, again.version, again.status) == ("协议第五条、第九条", "minor", 2, "draft")
     assert again.repair_eligible_from == date(2026, 3, 2)  # minor: any time
     assert again.publication_end == date(2026, 6, 2)
     assert run.session.scalar(select(BreachRecord.id).where(BreachRecord.id != first.id)) is None
-    assert keys(run.session, again) == [(f"{first.id}:1", "created"), (f"{first.id}:2", "updated")]
+    assert keys(run.session, again) == []
+    run.complete("ndrc_review", "ndrc", {"approved": True, "national_report_number": "云发改信用〔2026〕22号"})
+    run.session.refresh(again)
+    assert again.status == "active"
+    assert keys(run.session, again) == [(f"{first.id}:2", "created")]  # the approved version, once
 
 
 def test_the_severity_must_be_a_known_class(run_complaint: RunComplaint, session: Session, official: Callable) -> None:

@@ -120,7 +120,7 @@ def test_a_service_task_must_name_a_registered_operation(session: Session) -> No
     [problem] = problems_of(session, changed('serviceTaskOperator id="confirm_breach"',
                                              'serviceTaskOperator id="send_fax"'))
     assert problem["element"] == "push_breach"
-    assert "push_breach（记录违约失信并推送省发展改革委）" in problem["message"]
+    assert "push_breach（生成违约失信记录（待复核，不公开）并推送省发展改革委）" in problem["message"]
     assert "指定的操作「send_fax」未注册" in problem["message"]
 
 

@@ -71,12 +71,12 @@ def with_review_in_new_lane(lane_name: str = "法规审查处") -> specs.Bundle:
                    "<bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef></bpmn:lane>\n    </bpmn:laneSet>")
     xml = _replace(xml, '<bpmndi:BPMNShape id="Lane_prefecture_lead_di"',
                    '<bpmndi:BPMNShape id="Lane_legal_di" bpmnElement="Lane_legal" isHorizontal="true">'
-                   '<dc:Bounds x="40" y="890" width="3110" height="170" /></bpmndi:BPMNShape>\n      '
+                   '<dc:Bounds x="40" y="970" width="4120" height="170" /></bpmndi:BPMNShape>\n      '
                    '<bpmndi:BPMNShape id="Lane_prefecture_lead_di"')
     xml = _replace(xml, '<dc:Bounds x="1130" y="255" width="110" height="80" />',
-                   '<dc:Bounds x="1130" y="935" width="110" height="80" />')
-    xml = _replace(xml, '<dc:Bounds x="10" y="40" width="3140" height="850" />',
-                   '<dc:Bounds x="10" y="40" width="3140" height="1020" />')
+                   '<dc:Bounds x="1130" y="1015" width="110" height="80" />')
+    xml = _replace(xml, '<dc:Bounds x="10" y="40" width="4150" height="930" />',
+                   '<dc:Bounds x="10" y="40" width="4150" height="1100" />')
     bundle.bpmn_xml = xml
     return bundle
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from marshmallow import Schema, fields
 
 from engine.cases.status import result_label, status_label
@@ -37,11 +38,54 @@ class TaskSchema(Schema):
     completed_at = UtcDateTime()
 
 
+class DecisionSchema(Schema):
+    task = fields.String(metadata={"description": "流程图中的任务 ID，例如 order_rectification"})
+    title = fields.String(metadata={"description": "任务名称"})
+    completed_at = UtcDateTime()
+    department = fields.String(allow_none=True, metadata={"description": "办理部门"})
+    official = fields.String(allow_none=True, metadata={"description": "办理人"})
+    values = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "表单各项：字段标题 → 显示值（选项显示中文标签）"})
+    superseded = fields.Boolean(metadata={"description": "true：该决定已被退回（纠错）撤销，不再有效"})
+
+
+class TaskEvidenceSchema(Schema):
+    id = fields.Integer()
+    original_name = fields.String()
+    kind = fields.String()
+    size_bytes = fields.Integer()
+    uploaded_at = UtcDateTime()
+    download_url = fields.Function(lambda row: url_for("api_evidence.download", evidence_id=row.id))
+
+
+class TaskSupplementSchema(Schema):
+    id = fields.Integer()
+    department = fields.Function(lambda r: r.department.name)
+    requested_at = UtcDateTime()
+    note = fields.String()
+    due_date = fields.Date(allow_none=True)
+    answered_at = UtcDateTime(allow_none=True)
+    answer_text = fields.String(allow_none=True)
+
+
 class TaskDetailSchema(TaskSchema):
     form_name = fields.String(attribute="form", metadata={"description": "表单文件名"})
     due_basis = fields.String(allow_none=True, metadata={"description": "期限及其依据"})
     due_provisional = fields.Boolean(metadata={"description": "跨入尚未录入节假日安排的年份，暂按周一至周五计算"})
     form = fields.Function(lambda t: task_form(t), metadata={"description": "表单的 JSON Schema"})
+    decisions = fields.List(fields.Nested(DecisionSchema), attribute="case_file.decisions", metadata={
+        "description": "本案已办理的步骤（从早到晚），每步的办理部门、办理人和表单内容"})
+    compare = fields.List(fields.Nested(DecisionSchema), attribute="case_file.compare", metadata={
+        "description": "流程图为本任务指定对照查看的步骤（compareWith），例如审查整改情况时的整改要求与整改报告"})
+    evidence = fields.List(fields.Nested(TaskEvidenceSchema), attribute="case_file.evidence", allow_none=True, metadata={
+        "description": "本案证据材料；无权查看证据材料时为 null（见 evidence_count）"})
+    evidence_count = fields.Integer(attribute="case_file.evidence_count")
+    supplements = fields.List(fields.Nested(TaskSupplementSchema), attribute="case_file.supplements", metadata={
+        "description": "与投诉人之间的补正往来"})
+    form_defaults = fields.Dict(attribute="case_file.defaults", metadata={
+        "description": "表单预填值（例如按「整改」时限计算的整改期限）"})
+    date_hints = fields.Dict(attribute="case_file.hints", metadata={
+        "description": "日期字段的默认值、最早和最晚日期说明"})
 
 
 class EventSchema(Schema):

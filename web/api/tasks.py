@@ -6,6 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.cases import dossier
 from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances
@@ -48,9 +49,10 @@ def list_tasks(args: dict) -> object:
 @blp.alt_response(404, schema=ApiErrorSchema)
 @requires(VIEW_TASK)
 def get_task(task_id: str) -> object:
-    """A task with its form (JSON Schema)."""
+    """A task with its form (JSON Schema), the decisions made so far, evidence and 补正 exchanges."""
     human = instances.get_task(db.session, task_id)
     instances.ensure_can_see(db.session, human, current_user)
+    human.case_file = dossier.for_task(db.session, human, current_user)  # type: ignore[attr-defined]
     return human
 
 

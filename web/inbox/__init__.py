@@ -7,9 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from engine.cases import dossier
 from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
 from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.intake import evidence
 from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
@@ -111,13 +113,18 @@ def _render_task(human: HumanTask, schema: dict, values: dict | None = None, err
     from web.credit.previews import task_preview
 
     complaint = db.session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    case_file = dossier.for_task(db.session, human, current_user)
     preview = task_preview(human, schema, values)
     if preview is not None and values is None:
         values = preview.defaults  # the text so far: the first draft, or what was sent back
+    if values is None:
+        values = case_file.defaults  # e.g. the rectification deadline from the administrator's time limit
     needs_departments = any(p.get("x-widget") == "department" for p in schema.get("properties", {}).values())
-    fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None)
+    fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None,
+                          hints=case_file.hints)
     return render_template(
         "inbox/task.html", task=human, complaint=complaint, schema=schema, fields=fields, preview=preview,
+        case_file=case_file, kind_label=evidence.kind_label,
         form_errors=(errors or {}).get("_form"), message=message,
         can_work=instances.can_work_on(human, current_user) and human.completed_at is None,
     )
