@@ -203,3 +203,15 @@ def api(app, client, bundled_model_ids: set[int]):  # noqa: ANN001, ANN201
 @pytest.fixture
 def demo_password() -> str:
     return DEMO_PASSWORD
+
+
+@pytest.fixture
+def login(client, demo_password):  # noqa: ANN001, ANN201
+    """Sign the test client in as a demo official: login("km-commerce")."""
+
+    def sign_in(username: str) -> None:
+        client.post("/logout")
+        response = client.post("/login", data={"username": username, "password": demo_password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+    return sign_in

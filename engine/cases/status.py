@@ -14,6 +14,7 @@ STATUSES = {
     "reviewing": "整改审查中",
     "confirming": "违约失信确认中",
     "ndrc_review": "省发展改革委复核中",
+    "correcting": "纠错重办中",
     "closed": "已办结",
     "merged": "已合并办理",  # administrative merge of a duplicate (engine/intake/dedup.py)
 }

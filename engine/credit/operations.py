@@ -26,7 +26,8 @@ def publish_breach_record(ctx: StepContext) -> dict[str, Any]:
 @operation("withdraw_breach_record", "撤回案件的违约失信记录（未公开的不公开；已推送的通知平台撤回）", ("reason",))
 def withdraw_breach_record(ctx: StepContext, reason: str) -> dict[str, Any]:
     record = _draft_of_case(ctx)
-    services.withdraw_record(ctx.session, record, reason, ctx.actor, ctx.now)
+    if record.status != "withdrawn":  # already withdrawn by the DRC's correction
+        services.withdraw_record(ctx.session, record, reason, ctx.actor, ctx.now)
     return {"record_id": record.id, "withdrawn": True}
 
 

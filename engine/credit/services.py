@@ -249,18 +249,19 @@ def publish_record(session: Session, record: BreachRecord, actor: Official | Non
     """The provincial DRC approved at 复核: the record is published from today, queued for the platforms and
     may become a typical case. A record the platforms already held (withdrawn, then confirmed again) goes out
     as a correction."""
-    if record.status != "draft":
+    if record.status not in ("draft", "withdrawn"):  # withdrawn: the DRC corrected the case back to 复核
         raise ConflictError(f"违约失信记录当前为「{RECORD_STATUSES.get(record.status, record.status)}」，不能复核公开")
+    before = record.status
     today = _local_day(now)
     eligible, publication_end = repair_dates(record.severity, today)
     record.status = "active"
     record.publication_start, record.publication_end, record.repair_eligible_from = today, publication_end, eligible
     if _was_delivered(session, record):  # withdrawn earlier, confirmed again: the platforms get a correction
-        _changed(session, record, "corrected", now, actor, audit_as="published", before={"status": "draft"})
+        _changed(session, record, "corrected", now, actor, audit_as="published", before={"status": before})
     else:  # the first version anyone outside sees
         record.updated_at = now
         exchange.queue(session, record, "created", now)
-        _audit_record(session, record, "published", actor, now, before={"version": record.version, "status": "draft"})
+        _audit_record(session, record, "published", actor, now, before={"version": record.version, "status": before})
     _case_event(session, record, now, actor, "breach_published",
                 f"省发展改革委复核同意：违约失信记录自 {today:%Y年%m月%d日} 起公示，并推送信用信息共享平台")
     logger.info("breach record %s published", record.id)

@@ -48,6 +48,7 @@ ADMINISTER_TIME_LIMITS = "administer_time_limits"
 ADMINISTER_ORG = "administer_org"
 SEE_STATISTICS = "see_statistics"
 MANAGE_BULLETINS = "manage_bulletins"
+CORRECT_CASE = "correct_case"
 CHANNEL_FEED = "channel_feed"  # channel keys only
 
 PERMISSIONS: dict[str, str] = {
@@ -77,6 +78,7 @@ PERMISSIONS: dict[str, str] = {
     ADMINISTER_ORG: "部门和用户管理",
     SEE_STATISTICS: "查看统计调度、调度通报和年度考核",
     MANAGE_BULLETINS: "生成、审核调度通报，维护年度考核评分表",
+    CORRECT_CASE: "纠错：将案件退回到此前的办理步骤（写明理由，撤回据此作出的违约失信记录）",
     CHANNEL_FEED: "（渠道密钥）跟踪本渠道投诉的办理进展",
 }
 
@@ -91,7 +93,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "prefecture_lead": frozenset(_CASE_WORK | {SEE_OVERDUE, SEE_STATISTICS}),  # 州（市）信用牵头单位
     "ndrc": frozenset(_CASE_WORK | {  # 省发展改革委信用处
         REGISTER_COMPLAINT, DECIDE_DUPLICATES, SEE_OVERDUE, APPLY_FOR_REPAIR, MANAGE_MEASURES, PUBLISH_CASES,
-        OPERATE_EXCHANGE, VIEW_AUDIT, ADMINISTER_TIME_LIMITS, SEE_STATISTICS, MANAGE_BULLETINS}),
+        OPERATE_EXCHANGE, VIEW_AUDIT, ADMINISTER_TIME_LIMITS, SEE_STATISTICS, MANAGE_BULLETINS, CORRECT_CASE}),
     "process_admin": frozenset({SIGNED_IN, VIEW_CASE, VIEW_TASK, ADMINISTER_PROCESSES}),  # 流程管理员
     "sysadmin": frozenset({  # 系统管理员: no case contents
         SIGNED_IN, ADMINISTER_PROCESSES, ADMINISTER_TIME_LIMITS, ADMINISTER_ORG, VIEW_AUDIT, OPERATE_EXCHANGE}),
@@ -125,6 +127,7 @@ MESSAGES: dict[str, str] = {
     ADMINISTER_ORG: "只有系统管理员可以管理部门和用户",
     SEE_STATISTICS: "只有省发展改革委和州（市）信用牵头单位可以查看统计调度",
     MANAGE_BULLETINS: "只有省发展改革委可以生成、审核调度通报和维护考核评分表",
+    CORRECT_CASE: "只有省发展改革委可以纠错退回案件",
 }
 Principal = Official | ChannelKey | None
 CLOSED_STATUSES = frozenset({"closed", "merged"})  # no more evidence is added to these

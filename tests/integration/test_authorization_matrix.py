@@ -121,6 +121,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/complaints/<int:complaint_id>"): Row(CASE_VIEWERS | {"channel"}),  # the channel's own case
     ("POST", "/api/v1/complaints/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC_AND_INTAKE, body={"reason": "补正"}),
     ("POST", "/api/v1/complaints/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC_AND_INTAKE),
+    ("POST", "/cases/<int:complaint_id>/correct"): Row(DRC),  # 纠错: the provincial DRC only
+    ("GET", "/api/v1/complaints/<int:complaint_id>/correction"): Row(DRC),
+    ("POST", "/api/v1/complaints/<int:complaint_id>/correction"): Row(DRC, body={"task_id": "x", "reason": "纠错"}),
     ("GET", "/api/v1/channel/updates"): Row(frozenset({"channel"})),
     ("GET", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),
     ("POST", "/api/v1/complaints/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS | {"channel"}),

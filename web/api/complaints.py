@@ -6,12 +6,13 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.cases import correction
 from engine.cases import services as cases
 from engine.cases.contact import CONTACT_FIELDS, contact_of
 from engine.cases.schemas import ComplaintInput
 from engine.deadlines import pauses
 from engine.intake import services as intake
-from engine.org.permissions import PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
+from engine.org.permissions import CORRECT_CASE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
 from web.api import channels
 from web.api.common import (
     ApiErrorSchema,
@@ -113,3 +114,42 @@ def resume(complaint_id: int) -> object:
     result = pauses.resume_clock(db.session, complaint, current_user)
     db.session.commit()
     return result
+
+
+class CorrectionInput(Schema):
+    task_id = fields.String(required=True, validate=validate.Length(min=1, max=64, error="请选择要退回的步骤"),
+                            error_messages={"required": "请选择要退回的步骤"},
+                            metadata={"description": "退回到的已办理步骤（GET 本接口的 steps 中的 id）"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000, error="纠错理由长度应在 1–2000 字之间"),
+                           error_messages={"required": "请写明纠错理由"}, metadata={"description": "纠错理由"})
+
+
+class CorrectableStep(Schema):
+    id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+
+
+@blp.get("/<int:complaint_id>/correction")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, CorrectableStep(many=True))
+@requires(CORRECT_CASE)
+def correctable(complaint_id: int) -> object:
+    """The completed steps the provincial DRC may return the case to (纠错)."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    return correction.correctable_steps(db.session, complaint)
+
+
+@blp.post("/<int:complaint_id>/correction")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(CorrectionInput)
+@blp.response(200, ComplaintOutSchema(exclude=CONTACT_FIELDS))
+@blp.alt_response(409, schema=ApiErrorSchema)
+@blp.alt_response(422, schema=ApiErrorSchema)
+@requires(CORRECT_CASE)
+def correct(args: dict, complaint_id: int) -> object:
+    """纠错: return the case to an earlier step with a reason; the breach record resting on it is withdrawn."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    correction.correct_case(db.session, complaint, args["task_id"], current_user, args["reason"])
+    db.session.commit()
+    return complaint

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from engine.cases import correction
 from engine.cases import services as cases
 from engine.cases.contact import MASKED_NOTE, contact_of
 from engine.cases.models import BREACH_TYPES, DOMAINS
@@ -12,11 +13,18 @@ from engine.deadlines import views as deadlines
 from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDenied
 from engine.intake import evidence
 from engine.intake import services as intake
-from engine.org.permissions import ADD_EVIDENCE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE, VIEW_EVIDENCE
+from engine.org.permissions import (
+    ADD_EVIDENCE,
+    CORRECT_CASE,
+    PAUSE_CLOCK,
+    REGISTER_COMPLAINT,
+    VIEW_CASE,
+    VIEW_EVIDENCE,
+)
 from engine.workflow.progress import diagram_for_display, diagram_progress
 from web.extensions import db
 from web.forms_render import department_choices
-from web.permissions import requires
+from web.permissions import may, requires
 from web.uploads import accepts_uploads, send_evidence, uploads
 from web.uploads import policy as upload_policy
 
@@ -80,6 +88,7 @@ def show(complaint_id: int) -> str:
         events=cases.history(db.session, complaint), has_diagram=cases.instance_of(db.session, complaint) is not None,
         files=evidence.files_of(db.session, complaint), accept=evidence.ACCEPT,
         evidence_limits=evidence.limits_text(upload_policy()), kind_label=evidence.kind_label,
+        correctable=correction.correctable_steps(db.session, complaint) if may(CORRECT_CASE, complaint) else [],
     )
 
 
@@ -125,7 +134,7 @@ def resume(complaint_id: int) -> object:
                          "已恢复计时，各期限已相应顺延。")
 
 
-def _clock_action(complaint_id: int, action, done: str) -> object:  # noqa: ANN001 - a zero-argument callable
+def _clock_action(complaint_id: int, action, done: str, anchor: str = "#clock") -> object:  # noqa: ANN001
     try:
         action()
         db.session.commit()
@@ -138,7 +147,17 @@ def _clock_action(complaint_id: int, action, done: str) -> object:  # noqa: ANN0
     except EngineError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-    return redirect(url_for("cases.show", complaint_id=complaint_id) + "#clock", 303)
+    return redirect(url_for("cases.show", complaint_id=complaint_id) + anchor, 303)
+
+
+@bp.post("/<int:complaint_id>/correct")
+@requires(CORRECT_CASE)
+def correct(complaint_id: int) -> object:
+    """纠错: the provincial DRC returns the case to an earlier step with a reason."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    return _clock_action(complaint_id, lambda: correction.correct_case(
+        db.session, complaint, request.form.get("task_id", ""), current_user, request.form.get("reason", "")),
+        "已纠错：案件已退回到所选步骤重新办理，据此作出的违约失信记录已撤回。", anchor="#correct")
 
 
 @bp.get("/<int:complaint_id>/diagram")
