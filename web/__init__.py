@@ -33,6 +33,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.extensions import api, csrf, db, login_manager, migrate
 
     load_builtin()
+    from web import inputs
+
+    inputs.init_app(app)  # bounded <int:> ids and query integers, API argument bounds (before any blueprint)
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
@@ -56,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     security.init_app(app)  # headers, secure cookies, client address for audit
     init_permissions(app)  # every endpoint's permission (engine.org.permissions), checked before the view
+    inputs.init_nul_guard(app)  # a NUL character in any input → 422 naming the field (after the permission)
     ops.init_app(app)  # /healthz, /readyz, backup and restore
     metrics.init_app(app)  # /metrics for Prometheus (loopback or METRICS_TOKEN)
     audit_pages.init_app(app)  # /audit: search and export the audit log (sysadmin, provincial DRC)

@@ -1,10 +1,11 @@
 """The complaint's fields and their checks, shared by the intake form and the API."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
 
 from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS
 from engine.cases.uscc import uscc_problem
+from engine.inputs import BoundedSchema
 
 REQUIRED = {"required": "此项为必填项", "null": "此项不能为空"}
 
@@ -19,7 +20,7 @@ def _text(max_len: int, required: bool = True, **kw: object) -> fields.String:
     )
 
 
-class ComplaintInput(Schema):
+class ComplaintInput(BoundedSchema):
     """A complaint as registered by an intake official or sent by a channel."""
 
     complainant_name = _text(200, metadata={"description": "投诉企业名称", "example": "云南滇信科技有限公司"})

@@ -1,7 +1,14 @@
 """JSON API under /api/v1 (flask-smorest): complaints and the caller's department inbox."""
 from __future__ import annotations
 
+import flask_smorest
 from flask_smorest import Api
+
+from web.inputs import BoundedParser
+
+# Every API argument schema is also checked against the shared bounds (integers, amounts, NUL): the parser is
+# bound by @blp.arguments when each module below is imported, and importing any of them imports this first.
+flask_smorest.Blueprint.ARGUMENTS_PARSER = BoundedParser()
 
 
 def register(api: Api) -> None:

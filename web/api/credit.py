@@ -254,10 +254,10 @@ def save_measure_type(args: dict, code: str) -> object:
 def list_deliveries() -> object:
     """Failed deliveries (attempted, not yet delivered) — the operator view; `?record_id=` for one record's log."""
     if request.args.get("record_id"):
-        try:
-            return exchange.deliveries_of(db.session, int(request.args["record_id"]))
-        except ValueError:
-            abort(400)
+        record_id = request.args.get("record_id", type=int)  # None also beyond the id range (web/inputs.py)
+        if record_id is None:
+            abort(422)
+        return exchange.deliveries_of(db.session, record_id)
     return exchange.failed_deliveries(db.session)
 
 
