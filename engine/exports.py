@@ -1,6 +1,6 @@
 """Spreadsheet-safe cells for every export (CSV and xlsx): formula injection is neutralised in one place.
 
-A text cell starting with = + - @ (or a tab or carriage return) would be run as a formula by Excel, WPS or
+A text cell starting with = + - @ (or a tab or carriage return), also after leading spaces or line breaks, would be run as a formula by Excel, WPS or
 LibreOffice; it gets a leading apostrophe instead, so the spreadsheet shows the text. JSON exports are data for
 programs and keep the values unchanged.
 """
@@ -12,11 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+LEADING_SPACE = " \t\r\n\x0b\x0c\u3000\u00a0"  # spreadsheets skip these before a formula sign too
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would take for a formula, made inert; other values unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Text that a spreadsheet would take for a formula (also after leading spaces or line breaks), made inert;
+    other values unchanged."""
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES)
+                                   or value.lstrip(LEADING_SPACE).startswith(FORMULA_PREFIXES)):
         return "'" + value
     return value
 
