@@ -28,6 +28,7 @@ from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
 from engine.errors import ConflictError, EngineError, FormInvalid, NotFound, PermissionDenied
+from engine.intake import ole
 from engine.intake.models import EvidenceFile
 from engine.org import permissions
 from engine.org.models import Official
@@ -59,6 +60,11 @@ KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 OLE_TYPES = {".doc": "application/msword", ".xls": "application/vnd.ms-excel",
              ".ppt": "application/vnd.ms-powerpoint"}
+OLE_REFUSALS = {  # engine/intake/ole.py
+    ole.MACRO: "文件「{name}」含有宏，为安全起见不予接收，请另存为不含宏的文档或 PDF。",
+    ole.EXECUTABLE: "文件「{name}」内嵌可执行程序或脚本，为安全起见不予接收，请删除嵌入的对象或另存为 PDF。",
+    ole.DAMAGED: "文件「{name}」不是完整有效的 Word/Excel/PowerPoint 97–2003 或 WPS 文档，未予接收。",
+}
 ALLOWED_EXTENSIONS = tuple(ext for _l, _t, exts in KINDS.values() for ext in exts)
 ACCEPT = ",".join(ALLOWED_EXTENSIONS)  # for <input type=file accept=…>
 ALLOWED_TEXT = "PDF、图片（JPG/PNG/GIF/WebP/BMP/TIFF）、Word/Excel/PowerPoint/WPS、OpenDocument、OFD"
@@ -357,6 +363,8 @@ def _stage_one(upload: Upload, policy: EvidencePolicy, incoming: Path) -> Staged
         item.problems.append(f"文件「{name}」的内容不是允许的文件类型（扩展名为 {ext}，但内容不符），未予接收。")
     elif ext not in KINDS[kind][2]:
         item.problems.append(f"文件「{name}」的内容是{KINDS[kind][0]}，与扩展名 {ext} 不符，请改正扩展名后重新上传。")
+    elif kind == "ole" and (refused := ole.inspect(path)):
+        item.problems.append(OLE_REFUSALS[refused].format(name=name))
     else:
         item.kind = kind
         item.content_type = OLE_TYPES.get(ext, KINDS[kind][1]) if kind == "ole" else KINDS[kind][1]
