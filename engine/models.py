@@ -1,6 +1,6 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
 from engine.audit.models import AuditEvent
-from engine.cases.models import CaseEvent, Complaint
+from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
 from engine.intake.models import (
@@ -21,3 +21,11 @@ __all__ = [
     "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
     "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "TimeLimit", "TimerStart",
 ]
+
+
+def include_in_autogenerate(name: str | None, type_: str, _parent_names: dict) -> bool:
+    """Alembic's filter: leave out what the database keeps for the case search beside the models (the SQLite FTS5
+    table with its shadow tables, the PostgreSQL trigram index) — migrations manage them by hand."""
+    if type_ == "table" and name is not None and (name == SEARCH_FTS_TABLE or name.startswith(SEARCH_FTS_TABLE + "_")):
+        return False
+    return not (type_ == "index" and name == SEARCH_TRGM_INDEX)

@@ -44,6 +44,7 @@ def import_all_models():
 
 
 import_all_models()
+from engine.models import include_in_autogenerate  # noqa: E402 - after the models: the case search's own objects
 config.set_main_option("sqlalchemy.url", get_engine_url())
 target_db = current_app.extensions["migrate"].db
 
@@ -67,6 +68,7 @@ def run_migrations_offline():
         literal_binds=True,
         render_as_batch=_is_sqlite(url),
         compare_type=True,
+        include_name=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -87,6 +89,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_name", include_in_autogenerate)  # the case search's FTS table / trigram index
 
     connectable = get_engine()
     with connectable.connect() as connection:

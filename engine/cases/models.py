@@ -4,7 +4,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import (
+    DDL,
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -108,3 +121,39 @@ class CaseEvent(Base):
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     public_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- substring search over the case list (engine/cases/search.py) ----------------------------------------
+# The database's own text index, kept in sync by the database itself: on SQLite an FTS5 table with the trigram
+# tokenizer over these columns (external content = complaint, rows kept by triggers); on PostgreSQL one GIN
+# index with pg_trgm's operator class. Created here for create_all and by the migration
+# 20261201_3d7e5a9c1b24_case_search for migrated databases; both are outside the models' metadata, so Alembic's
+# comparison leaves them out (engine.models.include_in_autogenerate).
+SEARCH_COLUMNS = ("tracking_code", "complainant_name", "complainant_uscc", "respondent_name")
+SEARCH_FTS_TABLE = "complaint_fts"
+SEARCH_TRGM_INDEX = "ix_complaint_trgm"
+_cols = ", ".join(SEARCH_COLUMNS)
+_new = ", ".join(f"new.{c}" for c in SEARCH_COLUMNS)
+_old = ", ".join(f"old.{c}" for c in SEARCH_COLUMNS)
+SQLITE_SEARCH_DDL = (
+    f"CREATE VIRTUAL TABLE {SEARCH_FTS_TABLE} USING fts5({_cols}, content='complaint', content_rowid='id', "
+    "tokenize='trigram')",
+    f"CREATE TRIGGER complaint_fts_insert AFTER INSERT ON complaint BEGIN "
+    f"INSERT INTO {SEARCH_FTS_TABLE}(rowid, {_cols}) VALUES (new.id, {_new}); END",
+    f"CREATE TRIGGER complaint_fts_delete AFTER DELETE ON complaint BEGIN "
+    f"INSERT INTO {SEARCH_FTS_TABLE}({SEARCH_FTS_TABLE}, rowid, {_cols}) VALUES ('delete', old.id, {_old}); END",
+    f"CREATE TRIGGER complaint_fts_update AFTER UPDATE OF {_cols} ON complaint BEGIN "
+    f"INSERT INTO {SEARCH_FTS_TABLE}({SEARCH_FTS_TABLE}, rowid, {_cols}) VALUES ('delete', old.id, {_old}); "
+    f"INSERT INTO {SEARCH_FTS_TABLE}(rowid, {_cols}) VALUES (new.id, {_new}); END",
+)
+POSTGRESQL_SEARCH_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE INDEX {SEARCH_TRGM_INDEX} ON complaint USING gin ("
+    + ", ".join(f"{c} gin_trgm_ops" for c in SEARCH_COLUMNS) + ")",
+)
+for _statement in SQLITE_SEARCH_DDL:
+    event.listen(Complaint.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRESQL_SEARCH_DDL:
+    event.listen(Complaint.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(Complaint.__table__, "before_drop",
+             DDL(f"DROP TABLE IF EXISTS {SEARCH_FTS_TABLE}").execute_if(dialect="sqlite"))

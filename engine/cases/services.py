@@ -99,15 +99,6 @@ def view_complaint(session: Session, complaint_id: int, official: Official) -> C
     return complaint
 
 
-def visible_complaints(session: Session, official: Official, limit: int = 50, offset: int = 0) -> list[Complaint]:
-    """Newest cases first that `official` may see (`view_case`, in SQL)."""
-    query = select(Complaint).order_by(Complaint.received_at.desc(), Complaint.id.desc())
-    clause = permissions.case_filter(official)
-    if clause is not None:
-        query = query.where(clause)
-    return list(session.scalars(query.limit(limit).offset(offset)))
-
-
 def history(session: Session, complaint: Complaint) -> list[CaseEvent]:
     return list(session.scalars(
         select(CaseEvent).where(CaseEvent.complaint_id == complaint.id).order_by(CaseEvent.at, CaseEvent.id)))

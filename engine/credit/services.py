@@ -503,12 +503,12 @@ def search_records(session: Session, official: Official, respondent: str | None 
                    domain: str | None = None, status: str | None = None, prefecture: str | None = None,
                    limit: int | None = 50, offset: int = 0, *, division: str | None = None,
                    rectification_state: str | None = None, determined_from: Any = None,
-                   determined_to: Any = None) -> tuple[list[BreachRecord], int]:
+                   determined_to: Any = None, complaint_id: int | None = None) -> tuple[list[BreachRecord], int]:
     """Records `official` may see, newest determination first, with the total count.
 
     `respondent`: part of the respondent's name, or its exact uscc; `division`: a 6-digit division code that is
     the respondent's own division or its prefecture; `determined_from`/`determined_to`: the determination date
-    lies in that period (both days included).
+    lies in that period (both days included); `complaint_id`: the records the case produced.
     """
     from sqlalchemy import func
 
@@ -531,6 +531,8 @@ def search_records(session: Session, official: Official, respondent: str | None 
                                 BreachRecord.respondent_prefecture == division))
     if rectification_state:
         query = query.where(BreachRecord.rectification_state == rectification_state)
+    if complaint_id is not None:
+        query = query.where(BreachRecord.complaint_id == complaint_id)
     if _as_date(determined_from) is not None:
         query = query.where(BreachRecord.determined_on >= _as_date(determined_from))
     if _as_date(determined_to) is not None:

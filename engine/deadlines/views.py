@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.cases.models import Complaint
+from engine.cases.search import CaseQuery, case_conditions
 from engine.db import as_utc
 from engine.deadlines.models import CalendarDay, CalendarYear
 from engine.deadlines.services import WorkCalendar
@@ -24,7 +25,8 @@ from engine.workflow.models import HumanTask
 
 SOON_WORKDAYS = 3  # "due soon": due by the end of the third working day from today
 DUE_STATES = {"ok": "按期", "soon": "临近期限", "overdue": "已逾期"}
-SORTS = {"due": "期限由近到远", "-due": "期限由远到近", "new": "最新到达"}
+SORTS = {"due": "期限由近到远", "-due": "期限由远到近", "new": "最新到达", "task": "任务名称（升序）", "-task": "任务名称（降序）",
+         "case": "受理编号（升序）", "-case": "受理编号（降序）"}
 PROVISIONAL_NOTE = "下一年度节假日安排尚未录入，暂按周一至周五计算工作日"
 FIRST_BUILTIN_YEAR = 2004
 
@@ -50,24 +52,61 @@ def due_state(due_at: datetime | None, now: datetime, calendar: WorkCalendar,
     return "soon" if due <= (soon or soon_limit(moment, calendar)) else "ok"
 
 
+def workdays_to(due_at: datetime | None, now: datetime, calendar: WorkCalendar) -> int | None:
+    """Working days from today (Yunnan) to the due day: positive = left (the due day counts, today does not),
+    0 = due today, negative = working days past the due day (0 when overdue by less than one working day)."""
+    if due_at is None:
+        return None
+    due, moment = as_utc(due_at), as_utc(now)
+    today = moment.astimezone(statutory.SHANGHAI).date()
+    due_day = due.astimezone(statutory.SHANGHAI).date()
+    if due < moment:
+        return -_workdays_after(calendar, due_day, today)
+    return _workdays_after(calendar, today, due_day)
+
+
+def countdown(state: str | None, workdays: int | None) -> str | None:
+    """剩余 N 个工作日 / 今日到期 / 逾期 N 个工作日, for the text beside a due time."""
+    if state is None or workdays is None:
+        return None
+    if state == "overdue":
+        return f"逾期 {-workdays} 个工作日" if workdays < 0 else "已逾期，不足 1 个工作日"
+    return f"剩余 {workdays} 个工作日" if workdays > 0 else "今日到期"
+
+
 @dataclass(frozen=True)
 class TaskRow:
     task: HumanTask
     state: str | None
+    workdays: int | None = None  # workdays_to(): left (positive) or overdue (negative)
+
+    @property
+    def countdown(self) -> str | None:
+        return countdown(self.state, self.workdays)
+
+
+def task_row(task: HumanTask, moment: datetime, calendar: WorkCalendar, soon: datetime | None = None) -> TaskRow:
+    """A task with its due state and working days left or overdue at `moment`."""
+    return TaskRow(task, due_state(task.due_at, moment, calendar, soon), workdays_to(task.due_at, moment, calendar))
 
 
 def inbox_by_due(session: Session, official: Official, filters: InboxFilter | None = None,
                  state: str | None = None, sort: str = "due", limit: int = 50, offset: int = 0,
-                 now: datetime | None = None) -> tuple[list[TaskRow], int]:
+                 now: datetime | None = None, cases: CaseQuery | None = None) -> tuple[list[TaskRow], int]:
     """The official's inbox (same visibility as engine.workflow.inbox) filtered by due state in SQL, sorted.
 
     `state` is one of DUE_STATES or None for all; `sort` one of SORTS. Tasks without a due time sort last
-    and match no state filter.
+    and match no state filter. `cases` narrows to tasks whose case matches the case filters (engine.cases.search).
     """
     moment = as_utc(now) or clock.now()
     cal = WorkCalendar(session)
     soon = soon_limit(moment, cal)
     query = visible_tasks(official, filters or InboxFilter())
+    joined = (cases is not None and cases.narrows_cases) or sort.lstrip("-") == "case"
+    if joined:
+        query = query.join(Complaint, Complaint.id == HumanTask.complaint_id)
+        if cases is not None:
+            query = query.where(*case_conditions(session, cases, moment))
     if state == "overdue":
         query = query.where(HumanTask.due_at < moment)
     elif state == "soon":
@@ -79,10 +118,14 @@ def inbox_by_due(session: Session, official: Official, filters: InboxFilter | No
         order = (HumanTask.due_at.desc().nulls_last(), HumanTask.id)
     elif sort == "new":
         order = (HumanTask.created_at.desc(), HumanTask.id)
+    elif sort in ("task", "-task"):
+        order = (HumanTask.title.desc() if sort == "-task" else HumanTask.title.asc(), HumanTask.due_at, HumanTask.id)
+    elif sort in ("case", "-case"):
+        order = (Complaint.tracking_code.desc() if sort == "-case" else Complaint.tracking_code.asc(), HumanTask.id)
     else:
         order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
     tasks = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
-    return [TaskRow(t, due_state(t.due_at, moment, cal, soon)) for t in tasks], int(total or 0)
+    return [task_row(t, moment, cal, soon) for t in tasks], int(total or 0)
 
 
 # --- the overdue view (逾期督办) ---------------------------------------------------------------------
@@ -184,9 +227,9 @@ def year_special_days(session: Session, year: int) -> list[CalendarDay]:
 
 
 def open_task_deadlines(tasks: list[HumanTask], now: datetime | None, session: Session) -> list[TaskRow]:
-    """The case page's open tasks with their due state."""
+    """Open tasks (the case page's, a task page's) with their due state and working days left or overdue."""
     moment = as_utc(now) or clock.now()
     cal = WorkCalendar(session)
     soon = soon_limit(moment, cal)
-    return [TaskRow(t, due_state(t.due_at, moment, cal, soon)) for t in tasks]
+    return [task_row(t, moment, cal, soon) for t in tasks]
 

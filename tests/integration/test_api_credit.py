@@ -159,7 +159,12 @@ def test_failed_deliveries_view_and_retry(api, session: Session, records: dict[s
 
 def test_public_list_shows_records_in_publication_without_facts(client, session: Session,
                                                                records: dict[str, int]) -> None:
-    body = client.get("/api/v1/public/breach-records").get_json()
+    page = client.get("/api/v1/public/breach-records").get_json()
+    assert set(page) == {"total", "items"}
+    assert page["total"] == len(page["items"])
+    one = client.get("/api/v1/public/breach-records?limit=1&offset=0").get_json()
+    assert (one["total"], len(one["items"])) == (page["total"], min(page["total"], 1))
+    body = page["items"]
     # minor (qj): published three months from 2026-03-02, over by now; serious (km): published until 2029
     by_id = {r["id"]: r for r in body}
     assert records["km"] in by_id
@@ -169,4 +174,4 @@ def test_public_list_shows_records_in_publication_without_facts(client, session:
     km = services.get_record(session, records["km"])
     services.repair_record(session, km, "修1号", None, datetime(2027, 3, 3, tzinfo=UTC))
     session.commit()
-    assert records["km"] not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()}
+    assert records["km"] not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()["items"]}

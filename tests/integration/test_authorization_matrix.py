@@ -118,6 +118,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/cases/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS),
     ("GET", "/cases/evidence/<int:evidence_id>"): Row(EVIDENCE_HANDLERS),  # no file on disk: 404 behind the check
     ("POST", "/api/v1/complaints"): Row(DRC_AND_INTAKE | {"channel"}),
+    ("GET", "/api/v1/complaints"): Row(CASE_VIEWERS),  # each sees the cases it may see (case_filter)
     ("GET", "/api/v1/complaints/<int:complaint_id>"): Row(CASE_VIEWERS | {"channel"}),  # the channel's own case
     ("POST", "/api/v1/complaints/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC_AND_INTAKE, body={"reason": "补正"}),
     ("POST", "/api/v1/complaints/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC_AND_INTAKE),

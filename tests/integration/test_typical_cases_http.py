@@ -200,7 +200,7 @@ def test_public_records_page_and_json_show_no_personal_data(client, session: Ses
     assert "与某企业签订的《投资协议》第五条" in html  # the basis, with the complainant masked
     assert_no_personal_data(html)
     assert "多次催告" not in html  # facts are not public
-    rows = client.get("/api/v1/public/breach-records").get_json()
+    rows = client.get("/api/v1/public/breach-records").get_json()["items"]
     [row] = [r for r in rows if r["id"] == record.id]
     assert row["basis"] == "与某企业签订的《投资协议》第五条"
     assert set(row) == {"id", "respondent_name", "respondent_uscc", "respondent_division", "determining_name",
@@ -213,4 +213,4 @@ def test_public_records_page_and_json_show_no_personal_data(client, session: Ses
     services.repair_record(session, record, "昆商修〔2027〕1号", None, services.clock.now())
     session.commit()
     assert "昆明市官渡区商务局" not in client.get("/public/breach-records").get_data(as_text=True)
-    assert record.id not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()}
+    assert record.id not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()["items"]}

@@ -33,5 +33,11 @@ def register(api: Api) -> None:
 
     csrf.exempt(org_blp)
     api.register_blueprint(org_blp, url_prefix="/api/v1")
+    from web.api.channels import ChannelComplaintSchema
+    from web.api.common import ComplaintDetailSchema
+
+    # the two shapes of GET /complaints/{id} (officials; a channel key), referenced from its documented 200
+    api.spec.components.schema("ComplaintDetail", schema=ComplaintDetailSchema)
+    api.spec.components.schema("ChannelComplaint", schema=ChannelComplaintSchema)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})

@@ -6,7 +6,9 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields
 
+from engine.cases.models import CHANNELS
 from engine.cases.status import result_label, status_label
+from engine.credit.models import RECORD_STATUSES
 from engine.db import as_utc
 from engine.workflow.instances import task_form
 
@@ -95,33 +97,79 @@ class EventSchema(Schema):
     summary = fields.String()
 
 
-class ComplaintOutSchema(Schema):
+def _text(description: str = "", nullable: bool = False) -> dict:
+    """OpenAPI type of a computed (Function) field."""
+    found: dict = {"type": "string", "nullable": nullable}
+    if description:
+        found["description"] = description
+    return found
+
+
+class ComplaintSummarySchema(Schema):
+    """A case in a list: no contact data, no facts."""
+
     id = fields.Integer()
-    tracking_code = fields.String()
-    status = fields.String()
-    status_label = fields.Function(lambda c: status_label(c.status))
-    result = fields.String(allow_none=True)
-    result_label = fields.Function(lambda c: result_label(c.result) if c.result else None)
+    tracking_code = fields.String(metadata={"description": "受理编号（投诉人查询码）"})
+    status = fields.String(metadata={"description": "案件状态代码"})
+    status_label = fields.Function(lambda c: status_label(c.status), metadata=_text("案件状态"))
+    result = fields.String(allow_none=True, metadata={"description": "办结结果代码（未办结为 null）"})
+    result_label = fields.Function(lambda c: result_label(c.result) if c.result else None,
+                                   metadata=_text("办结结果", nullable=True))
     complainant_name = fields.String()
     complainant_uscc = fields.String()
+    respondent_name = fields.String()
+    respondent_code = fields.Function(lambda c: c.respondent.code if c.respondent else None,
+                                      metadata=_text("被投诉主体在组织数据中的编码（未匹配为 null）", nullable=True))
+    supervisor = fields.Function(lambda c: c.supervisor.name if c.supervisor else None,
+                                 metadata=_text("认定部门名称（尚未转交为 null）", nullable=True))
+    supervisor_code = fields.Function(lambda c: c.supervisor.code if c.supervisor else None,
+                                      metadata=_text("认定部门编码", nullable=True))
+    domain = fields.String()
+    channel = fields.String()
+    channel_label = fields.Function(lambda c: CHANNELS.get(c.channel, c.channel), metadata=_text("来源渠道"))
+    received_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class ComplaintPageSchema(Schema):
+    total = fields.Integer(metadata={"description": "符合条件的案件总数"})
+    items = fields.List(fields.Nested(ComplaintSummarySchema))
+
+
+class BreachRecordLinkSchema(Schema):
+    """The case's breach record (违约失信记录), if one was made: read it at `url`."""
+
+    id = fields.Integer()
+    status = fields.String()
+    status_label = fields.Function(lambda r: RECORD_STATUSES.get(r.status, r.status), metadata=_text())
+    url = fields.Function(lambda r: f"/api/v1/breach-records/{r.id}", metadata=_text("GET 该地址读取记录（需 view_records）"))
+
+
+class ComplaintDetailSchema(ComplaintSummarySchema):
+    """A case as an official sees it: every complaint field, the contact data (in full or masked), open tasks,
+    history and the breach record link."""
+
+    legal_representative = fields.String(allow_none=True)
     contact_person = fields.String(metadata={"description": "联系人（无权查看联系方式者见到的是隐去后的，如 李*）"})
     contact_phone = fields.String(metadata={"description": "联系电话（隐去时只留前三位，如 138********）"})
     contact_address = fields.String(allow_none=True, metadata={"description": "联系地址（隐去时只留前六个字）"})
     contact_masked = fields.Boolean(metadata={
         "description": "true：联系方式已隐去（只有省发展改革委、受理登记人员和承办部门可见，每次查看记入审计日志）"})
-    respondent_name = fields.String()
-    respondent_code = fields.Function(lambda c: c.respondent.code if c.respondent else None)
-    supervisor = fields.Function(lambda c: c.supervisor.name if c.supervisor else None)
+    is_private_enterprise = fields.Boolean()
     agreement_name = fields.String()
     agreement_number = fields.String(allow_none=True)
-    domain = fields.String()
+    agreement_date = fields.Date(allow_none=True)
+    contract_amount = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "合同金额（元）"})
+    disputed_amount = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "争议金额（元）"})
     breach_type = fields.String()
     facts = fields.String()
     claims = fields.String()
-    channel = fields.String()
+    in_litigation = fields.Boolean()
     external_ref = fields.String(allow_none=True)
-    received_at = UtcDateTime()
-    closed_at = UtcDateTime(allow_none=True)
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    history = fields.List(fields.Nested(EventSchema))
+    breach_record = fields.Nested(BreachRecordLinkSchema, allow_none=True,
+                                  metadata={"description": "违约失信记录（未形成记录为 null）"})
 
 
 class ComplaintCreatedSchema(Schema):

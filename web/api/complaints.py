@@ -6,18 +6,21 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.cases import correction
+from engine.cases import correction, search
 from engine.cases import services as cases
 from engine.cases.contact import CONTACT_FIELDS, contact_of
 from engine.cases.schemas import ComplaintInput
+from engine.credit.services import record_for_complaint
 from engine.deadlines import pauses
 from engine.intake import services as intake
 from engine.org.permissions import CORRECT_CASE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
 from web.api import channels
 from web.api.common import (
     ApiErrorSchema,
+    BreachRecordLinkSchema,
     ComplaintCreatedSchema,
-    ComplaintOutSchema,
+    ComplaintDetailSchema,
+    ComplaintPageSchema,
     EventSchema,
     TaskSchema,
     UtcDateTime,
@@ -51,11 +54,34 @@ def create_complaint() -> object:
     return ComplaintCreatedSchema().dump(complaint), 201 if created else 200
 
 
+class ComplaintListQuery(search.CaseSearchInput):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="limit 应在 1–500 之间"),
+                           error_messages={"invalid": "应为整数"}, metadata={"description": "每页条数，1–500"})
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1, error="offset 不能为负数"),
+                            error_messages={"invalid": "应为整数"})
+
+
+@blp.get("")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ComplaintListQuery, location="query")
+@blp.response(200, ComplaintPageSchema)
+@blp.alt_response(422, schema=ApiErrorSchema, description="筛选条件有误（errors 按参数给出中文说明）")
+@requires(VIEW_CASE)
+def list_complaints(args: dict) -> object:
+    """Cases the caller may see, filtered and sorted as on the 案件 page (the same engine search); no contact data."""
+    found = search.find_cases(db.session, current_user, search.CaseQuery.from_loaded(args), args["limit"],
+                              args["offset"])
+    return {"total": found.total, "items": found.rows}
+
+
 @blp.get("/<int:complaint_id>")
 @blp.doc(security=[{"bearer": []}, {"channelKey": []}],
          description="官员令牌：完整案件（含待办和内部记录）。渠道密钥：仅本渠道提交的案件，精简视图（见 ChannelComplaint："
                      "状态、结果、写给投诉人的办理说明，无内部意见）；其他渠道的案件返回 403。")
-@blp.alt_response(200, schema=channels.ChannelComplaintSchema, description="以 X-Api-Key 调用时的精简视图")
+@blp.doc(responses={"200": {"description": "官员令牌：完整案件（ComplaintDetail）；渠道密钥：精简视图（ChannelComplaint）",
+                             "content": {"application/json": {"schema": {"oneOf": [
+                                 {"$ref": "#/components/schemas/ComplaintDetail"},
+                                 {"$ref": "#/components/schemas/ChannelComplaint"}]}}}}})
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
 @requires(VIEW_CASE, channel=True)
@@ -69,9 +95,12 @@ def get_complaint(complaint_id: int) -> object:
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     contact = contact_of(db.session, complaint, current_user, "api")  # masked, or in full and audited
     db.session.commit()
-    body = {**ComplaintOutSchema(exclude=CONTACT_FIELDS).dump(complaint), **contact.as_dict()}
+    body = {**ComplaintDetailSchema(exclude=(*CONTACT_FIELDS, "open_tasks", "history", "breach_record"))
+            .dump(complaint), **contact.as_dict()}
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))
     body["history"] = EventSchema(many=True).dump(cases.history(db.session, complaint))
+    body["breach_record"] = BreachRecordLinkSchema().dump(record) if (
+        record := record_for_complaint(db.session, complaint.id)) else None
     return body
 
 
@@ -143,7 +172,8 @@ def correctable(complaint_id: int) -> object:
 @blp.post("/<int:complaint_id>/correction")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(CorrectionInput)
-@blp.response(200, ComplaintOutSchema(exclude=CONTACT_FIELDS))
+@blp.response(200, ComplaintDetailSchema(exclude=(*CONTACT_FIELDS, "contact_masked", "open_tasks", "history",
+                                                   "breach_record")))
 @blp.alt_response(409, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
 @requires(CORRECT_CASE)

@@ -32,6 +32,9 @@ blp = Blueprint("api_credit", __name__, url_prefix=None, description="违约失�
 
 
 class RecordQuery(Schema):
+    complaint_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1, error="案件 ID 应为正整数"),
+                                  error_messages={"invalid": "案件 ID 应为整数"},
+                                  metadata={"description": "只看该案件形成的记录"})
     respondent = fields.String(load_default=None, metadata={"description": "被投诉主体名称（包含）或统一社会信用代码"})
     domain = fields.String(load_default=None, validate=validate.OneOf(list(DOMAINS)))
     status = fields.String(load_default=None, validate=validate.OneOf(list(RECORD_STATUSES)))
@@ -149,7 +152,7 @@ class MeasureTypeInput(Schema):
 
 
 def _filters(args: dict) -> dict[str, Any]:
-    return {k: args.get(k) for k in ("respondent", "domain", "status", "prefecture", "division",
+    return {k: args.get(k) for k in ("respondent", "domain", "status", "prefecture", "division", "complaint_id",
                                      "rectification_state", "determined_from", "determined_to")}
 
 
@@ -300,14 +303,20 @@ class PublicQuery(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
+class PublicRecordPage(Schema):
+    total = fields.Integer(metadata={"description": "公示期内符合条件的记录总数"})
+    items = fields.List(fields.Nested(PublicRecordSchema))
+
+
 @blp.get("/public/breach-records")
 @blp.arguments(PublicQuery, location="query")
-@blp.response(200, PublicRecordSchema(many=True))
+@blp.response(200, PublicRecordPage)
 @requires(PUBLIC)
 def public_records(args: dict) -> object:
-    """Records currently in their publication period (no sign-in), newest first; repaired records and those past
-    the last day of their publication period are not listed. The same rows as the page /public/breach-records."""
+    """Records currently in their publication period (no sign-in), newest first, paged as {total, items}; repaired
+    records and those past the last day of their publication period are not listed. The same rows as the page
+    /public/breach-records."""
     today = clock.now().astimezone(SHANGHAI).date()
-    rows, _total = publication.public_records(db.session, today, args["limit"], args["offset"],
-                                              respondent=args["respondent"])
-    return rows
+    rows, total = publication.public_records(db.session, today, args["limit"], args["offset"],
+                                             respondent=args["respondent"])
+    return {"total": total, "items": rows}

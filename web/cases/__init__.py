@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.cases import correction
+from engine.cases import correction, search
 from engine.cases import services as cases
 from engine.cases.contact import MASKED_NOTE, contact_of
-from engine.cases.models import BREACH_TYPES, DOMAINS
+from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS
+from engine.cases.status import RESULTS, STATUSES
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
 from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDenied
@@ -41,11 +42,24 @@ BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
 
 @bp.get("/")
 @requires(VIEW_CASE)
-def index() -> str:
-    """Cases the caller may see, newest first."""
+def index() -> object:
+    """Cases the caller may see, searched and filtered (the filters stay in the address), sorted, paged."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows = cases.visible_complaints(db.session, current_user, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-    return render_template("cases/index.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
+    try:
+        found = search.find_cases(db.session, current_user, request.args, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    except FormInvalid as exc:
+        return render_template("cases/index.html", found=None, query=search.CaseQuery(), errors=exc.errors,
+                               args=request.args, page=1, pages=1, **case_filter_options()), 422
+    return render_template("cases/index.html", found=found, query=found.query, errors={}, args=request.args,
+                           page=page, pages=max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+                           **case_filter_options())
+
+
+def case_filter_options() -> dict:
+    """The choices of the case filter form (cases/_filters.html), shared with the inbox."""
+    return {"filter_options": {
+        "statuses": STATUSES, "results": RESULTS, "channels": CHANNELS, "prefectures": search.PREFECTURES,
+        "sorts": search.SORTS, "departments": department_choices(db.session)}}
 
 
 @bp.route("/new", methods=["GET", "POST"])

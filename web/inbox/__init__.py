@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.cases import dossier
+from engine.cases import dossier, search
 from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
 from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
@@ -16,6 +16,7 @@ from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TA
 from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
+from web.cases import case_filter_options
 from web.extensions import db
 from web.forms_render import build_fields, department_choices, parse_posted
 from web.notifications import bp as notifications_bp
@@ -30,7 +31,7 @@ CLAIMED_FILTERS = {"": "全部", "me": "我认领的", "unclaimed": "未认领",
 
 @bp.get("/")
 @requires(SIGNED_IN)
-def index() -> str:
+def index() -> object:
     """The caller's department inbox with due states, claim/lane/due-state filters, sorting and paging."""
     claimed = request.args.get("claimed", "")
     claimed = claimed if claimed in CLAIMED_FILTERS else ""
@@ -42,14 +43,24 @@ def index() -> str:
     sort = request.args.get("sort", "due")
     sort = sort if sort in deadlines.SORTS else "due"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = deadlines.inbox_by_due(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
-                                         state or None, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    own = {"claimed": claimed, "lane": lane, "state": state}  # the inbox's own filters, kept in every link
+    status, errors, rows, total = 200, {}, [], 0
+    try:
+        cases = search.parse_case_query({k: v for k, v in request.args.items() if k not in ("sort", *own)})
+        rows, total = deadlines.inbox_by_due(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
+                                             state or None, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE, cases=cases)
+    except FormInvalid as exc:
+        status, errors, cases = 422, exc.errors, search.CaseQuery()
+    kept = {**{k: v for k, v in own.items() if v}, **cases.args()}
     complaints = _complaints_of([r.task for r in rows])
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=pages,
-                           complaints=complaints, claimed=claimed, lane=lane, state=state, sort=sort,
+                           complaints=complaints, claimed=claimed, lane=lane, state=state, sort=sort, own=own,
+                           kept=kept, own_kept={**{k: v for k, v in own.items() if v}, **({"sort": sort} if sort != "due" else {})},
+                           cases=cases, errors=errors, args=request.args,
                            claimed_filters=CLAIMED_FILTERS, lanes=lanes, due_states=deadlines.DUE_STATES,
-                           sorts=deadlines.SORTS, provisional_note=deadlines.PROVISIONAL_NOTE)
+                           sorts=deadlines.SORTS, provisional_note=deadlines.PROVISIONAL_NOTE,
+                           **case_filter_options()), status
 
 
 @bp.get("/overdue")
@@ -122,8 +133,9 @@ def _render_task(human: HumanTask, schema: dict, values: dict | None = None, err
     needs_departments = any(p.get("x-widget") == "department" for p in schema.get("properties", {}).values())
     fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None,
                           hints=case_file.hints)
+    (due,) = deadlines.open_task_deadlines([human], None, db.session)
     return render_template(
-        "inbox/task.html", task=human, complaint=complaint, schema=schema, fields=fields, preview=preview,
+        "inbox/task.html", task=human, due=due, complaint=complaint, schema=schema, fields=fields, preview=preview,
         case_file=case_file, kind_label=evidence.kind_label,
         form_errors=(errors or {}).get("_form"), message=message,
         can_work=instances.can_work_on(human, current_user) and human.completed_at is None,
