@@ -14,6 +14,8 @@ flask_smorest.Blueprint.ARGUMENTS_PARSER = BoundedParser()
 def register(api: Api) -> None:
     from web.api.audit import blp as audit_blp
     from web.api.bulletins import blp as bulletins_blp
+    from web.api.channels import ChannelComplaintSchema
+    from web.api.common import ComplaintDetailSchema
     from web.api.complaints import blp as complaints_blp
     from web.api.credit import blp as credit_blp
     from web.api.exposure import blp as exposure_blp
@@ -21,6 +23,10 @@ def register(api: Api) -> None:
     from web.api.tasks import blp as tasks_blp
     from web.extensions import csrf
 
+    # the two shapes of GET /complaints/{id} (officials; a channel key), referenced from its documented 200;
+    # registered first, so that variants of these classes elsewhere get names of their own
+    api.spec.components.schema("ComplaintDetail", schema=ComplaintDetailSchema)
+    api.spec.components.schema("ChannelComplaint", schema=ChannelComplaintSchema)
     for blp in (complaints_blp, tasks_blp, audit_blp, credit_blp, exposure_blp, processes_blp, bulletins_blp):
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
@@ -33,11 +39,5 @@ def register(api: Api) -> None:
 
     csrf.exempt(org_blp)
     api.register_blueprint(org_blp, url_prefix="/api/v1")
-    from web.api.channels import ChannelComplaintSchema
-    from web.api.common import ComplaintDetailSchema
-
-    # the two shapes of GET /complaints/{id} (officials; a channel key), referenced from its documented 200
-    api.spec.components.schema("ComplaintDetail", schema=ComplaintDetailSchema)
-    api.spec.components.schema("ChannelComplaint", schema=ChannelComplaintSchema)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})
