@@ -23,8 +23,7 @@ def register(api: Api) -> None:
     from web.api.tasks import blp as tasks_blp
     from web.extensions import csrf
 
-    # the two shapes of GET /complaints/{id} (officials; a channel key), referenced from its documented 200;
-    # registered first, so that variants of these classes elsewhere get names of their own
+    # the two shapes of GET /complaints/{id} (officials; a channel key), referenced from its documented 200
     api.spec.components.schema("ComplaintDetail", schema=ComplaintDetailSchema)
     api.spec.components.schema("ChannelComplaint", schema=ChannelComplaintSchema)
     for blp in (complaints_blp, tasks_blp, audit_blp, credit_blp, exposure_blp, processes_blp, bulletins_blp):

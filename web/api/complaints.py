@@ -54,6 +54,13 @@ def create_complaint() -> object:
     return ComplaintCreatedSchema().dump(complaint), 201 if created else 200
 
 
+class CorrectedComplaintSchema(ComplaintDetailSchema):
+    """The case after a correction: its fields without contact data, tasks, history or record link."""
+
+    class Meta:
+        exclude = (*CONTACT_FIELDS, "contact_masked", "open_tasks", "history", "breach_record")
+
+
 class ComplaintListQuery(search.CaseSearchInput):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500, error="limit 应在 1–500 之间"),
                            error_messages={"invalid": "应为整数"}, metadata={"description": "每页条数，1–500"})
@@ -172,8 +179,7 @@ def correctable(complaint_id: int) -> object:
 @blp.post("/<int:complaint_id>/correction")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(CorrectionInput)
-@blp.response(200, ComplaintDetailSchema(exclude=(*CONTACT_FIELDS, "contact_masked", "open_tasks", "history",
-                                                   "breach_record")))
+@blp.response(200, CorrectedComplaintSchema)
 @blp.alt_response(409, schema=ApiErrorSchema)
 @blp.alt_response(422, schema=ApiErrorSchema)
 @requires(CORRECT_CASE)
