@@ -83,6 +83,8 @@ def answer_supplement(session: Session, complaints: list[Complaint], request_id:
         raise NotFound("未找到该补正要求")
     if request.answered_at is not None:
         raise ConflictError("该补正要求已经答复过了")
+    if complaints[-1].status == "closed":  # the case that answers for the complaint was closed meanwhile
+        raise ConflictError("案件已办结，无需再补正材料")
     text = (text or "").strip()
     if len(text) > ANSWER_MAX:
         raise FormInvalid({"answer_text": f"补正说明不超过 {ANSWER_MAX} 字"})

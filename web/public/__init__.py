@@ -16,6 +16,7 @@ from marshmallow import ValidationError, validate
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from engine.cases import milestones
 from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
@@ -261,6 +262,8 @@ def _tracked(complaint_id: int) -> dict[str, Any]:
         "may_object": feedback.may_object(db.session, survivor, _window_days()),
         "objection_deadline": feedback.objection_deadline(survivor, _window_days()),
         "closed": survivor.status == "closed",
+        "milestones": milestones.case_milestones(db.session, [complaint, survivor]),
+        "steps": [] if survivor.status == "closed" else milestones.current_steps(db.session, survivor),
     }
 
 
