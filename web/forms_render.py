@@ -26,6 +26,8 @@ class FormField:
     value: str = ""
     error: str | None = None
     max_length: int | None = None
+    min: str | None = None  # a date field's earliest and latest accepted day (the server checks them too)
+    max: str | None = None
 
 
 def main_type(prop: dict) -> str:
@@ -39,6 +41,7 @@ def main_type(prop: dict) -> str:
 def build_fields(
     schema: dict, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
     departments: list[tuple[str, str]] | None = None, hints: dict[str, str] | None = None,
+    ranges: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> list[FormField]:
     """The fields of `schema` in its order, filled with `values` (as posted or stored) and `errors`; `hints` are
     appended to a field's description (e.g. a date's default, earliest and latest day)."""
@@ -67,6 +70,7 @@ def build_fields(
             item.widget = "textarea"
         elif kind == "string" and prop.get("format") == "date":
             item.widget = "date"
+            item.min, item.max = (ranges or {}).get(name, (None, None))
         elif kind in ("integer", "number"):
             item.widget = "number"
         result.append(item)

@@ -51,6 +51,7 @@ class Dossier:
     compare: list[Decision] = field(default_factory=list)  # the decisions the task's diagram asks to show side by side
     defaults: dict[str, str] = field(default_factory=dict)  # pre-filled form values (dates from time limits)
     hints: dict[str, str] = field(default_factory=dict)  # per date field: default, earliest and latest date
+    ranges: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # per date field: min, max
 
 
 def decisions(session: Session, complaint_id: int) -> list[Decision]:
@@ -91,6 +92,7 @@ def for_task(session: Session, human: HumanTask, viewer: Official, now: datetime
         schema = task_form(human)
         found.defaults = dates.form_defaults(session, schema, moment)
         found.hints = dates.form_hints(session, schema, moment)
+        found.ranges = dates.form_ranges(session, schema, moment)
     return found
 
 

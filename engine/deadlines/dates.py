@@ -83,6 +83,18 @@ def form_hints(session: Session, schema: dict, now: datetime) -> dict[str, str]:
             if (hint := bounds(session, prop, now, cal).hint)}
 
 
+def form_ranges(session: Session, schema: dict, now: datetime) -> dict[str, tuple[str | None, str | None]]:
+    """Per annotated date field, the earliest and latest ISO date accepted today (for the date picker)."""
+    cal = WorkCalendar(session)
+    found = {}
+    for name, prop in date_fields(schema).items():
+        limits = bounds(session, prop, now, cal)
+        if limits.earliest or limits.latest:
+            found[name] = (limits.earliest.isoformat() if limits.earliest else None,
+                           limits.latest.isoformat() if limits.latest else None)
+    return found
+
+
 def check_dates(session: Session, schema: dict, data: dict[str, Any], now: datetime) -> None:
     """Raise FormInvalid with a Chinese message per date field that is not a sane date inside its bounds."""
     errors: dict[str, str] = {}

@@ -119,7 +119,8 @@ def test_the_order_form_is_prefilled_from_the_rectify_limit_with_its_basis(api, 
     assert f"最晚 {(today() + timedelta(days=60)).isoformat()}" in detail["date_hints"]["deadline"]
     login("km-commerce")
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    assert f'name="deadline" value="{expected}"' in page
+    earliest, latest = add_workdays(today(), 1).isoformat(), (today() + timedelta(days=60)).isoformat()
+    assert f'name="deadline" value="{expected}" min="{earliest}" max="{latest}"' in page  # the picker's bounds
     assert "保障中小企业款项支付条例" in page  # the limit's legal basis is shown beside the field
     refused = client.post(f"/tasks/{task['id']}", data={"deadline": today().isoformat(), "requirements": "兑现"})
     assert refused.status_code == 422

@@ -132,7 +132,7 @@ def _render_task(human: HumanTask, schema: dict, values: dict | None = None, err
         values = case_file.defaults  # e.g. the rectification deadline from the administrator's time limit
     needs_departments = any(p.get("x-widget") == "department" for p in schema.get("properties", {}).values())
     fields = build_fields(schema, values, errors, department_choices(db.session) if needs_departments else None,
-                          hints=case_file.hints)
+                          hints=case_file.hints, ranges=case_file.ranges)
     (due,) = deadlines.open_task_deadlines([human], None, db.session)
     return render_template(
         "inbox/task.html", task=human, due=due, complaint=complaint, schema=schema, fields=fields, preview=preview,
