@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc, utcnow
+from engine.deadlines import dates
 from engine.errors import ConflictError, FormInvalid, NotFound, PermissionDenied
 from engine.intake import evidence
 from engine.intake.models import SupplementRequest
 from engine.notify.models import Notification
 from engine.org import permissions
 from engine.org.models import Official
+from engine.workflow.calendar import local_date
 
 logger = logging.getLogger(__name__)
 NOTE_MAX = 2000
@@ -51,8 +53,10 @@ def request_supplement(session: Session, complaint: Complaint, official: Officia
         errors["note"] = "请写明需要投诉人补正的材料（投诉人可见）"
     elif len(note) > NOTE_MAX:
         errors["note"] = f"补正说明不超过 {NOTE_MAX} 字"
-    if due_date is not None and due_date < moment.date():
+    if due_date is not None and due_date < local_date(moment):
         errors["due_date"] = "补正期限不能早于今天"
+    elif due_date is not None and due_date > dates.LATEST:
+        errors["due_date"] = f"补正期限应在 {dates.LATEST.isoformat()} 之前，请检查年份"
     if errors:
         raise FormInvalid(errors)
     if open_request(session, complaint) is not None:

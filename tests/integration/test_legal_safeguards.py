@@ -336,3 +336,16 @@ def test_the_drc_corrects_a_wrong_decision_and_what_rested_on_it_is_withdrawn(ap
     assert "ndrc_review" in superseded
     complete(api("km-commerce"), cid, {"outcome": "unfounded", "explanation": "经重新核实，已按约付款"})
     assert ndrc.get(f"/api/v1/complaints/{cid}").get_json()["result"] == "unfounded"
+
+
+@pytest.mark.parametrize(("due_date", "message"), [
+    ("2999-12-31", "请检查年份"),
+    ((date(2000, 1, 3)).isoformat(), "不能早于今天"),
+])
+def test_a_supplement_due_date_is_checked_like_every_date(api, due_date, message) -> None:  # noqa: ANN001
+    intake = api("intake")
+    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
+    refused = intake.post(f"/api/v1/complaints/{cid}/supplements", json={"note": "请补充付款凭证", "due_date": due_date})
+    assert refused.status_code == 422
+    assert message in refused.get_json()["errors"]["due_date"]
+    assert intake.get(f"/api/v1/complaints/{cid}/supplements").get_json() == []  # nothing kept
