@@ -104,7 +104,7 @@ def assert_advanced_once(db_engine: Engine, complaint_id: int, task_id: str, loc
         assert session.get(Official, done.completed_by_id).username in RIVALS
         instance = instance_of(session, complaint)
         assert instance.lock_version == lock_version + 1
-        assert complaint.status == "rectifying"
+        assert complaint.status == "ordering"  # founded: rectification is being ordered
 
 
 @pytest.mark.parametrize("round_", range(3))

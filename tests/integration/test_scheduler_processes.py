@@ -15,6 +15,7 @@ from engine.notify.models import Notification
 from engine.workflow import specs
 from engine.workflow.instances import start_instance
 from engine.workflow.models import ProcessInstance
+from engine.workflow.registry import start_facts
 
 DATA = Path(__file__).parent / "data" / "timer_race"
 DUE_TIMERS = 2000
@@ -46,6 +47,7 @@ def test_two_scheduler_processes_fire_each_timer_exactly_once(db_engine: Engine,
                                                               bundled_model_ids: set[int]) -> None:
     if db_engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL (FOR UPDATE SKIP LOCKED); run with TEST_DATABASE_URL=postgresql://...")
+    start_facts("timer_race", "due", "marker")  # what this test starts the process with
     with Session(db_engine) as session:
         specs.deploy(session, specs.bundle_from_directory(DATA / "timer_race.bpmn"), comment="test")
         for i in range(DUE_TIMERS):
