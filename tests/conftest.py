@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -25,6 +26,21 @@ from engine.workflow import specs
 from engine.workflow.models import ProcessModel
 
 ROOT = Path(__file__).resolve().parent.parent
+# the sample complaint the tests register (HTTP API body and engine input alike)
+COMPLAINT: dict[str, Any] = {
+    "complainant_name": "云南滇信科技有限公司",
+    "complainant_uscc": "91440101MA5CJQ4N59",
+    "contact_person": "李明",
+    "contact_phone": "13888001234",
+    "respondent_code": "km-guandu-commerce",
+    "agreement_name": "官渡区招商引资项目投资协议",
+    "agreement_number": "GD-ZS-2024-017",
+    "domain": "investment_promotion",
+    "breach_type": "policy_unfulfilled",
+    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
+    "claims": "请求按协议兑现扶持资金。",
+}
+
 PROCESSES = ROOT / "processes"
 
 
@@ -209,9 +225,10 @@ def demo_password() -> str:
 def login(client, demo_password):  # noqa: ANN001, ANN201
     """Sign the test client in as a demo official: login("km-commerce")."""
 
-    def sign_in(username: str) -> None:
+    def sign_in(username: str | None) -> None:
         client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        if username:  # None: only sign out
+            response = client.post("/login", data={"username": username, "password": demo_password})
+            assert response.status_code == 302, response.get_data(as_text=True)
 
     return sign_in

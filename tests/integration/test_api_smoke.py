@@ -1,19 +1,7 @@
 """The complaint lifecycle through the HTTP API, as other government systems use it."""
 from __future__ import annotations
 
-COMPLAINT = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明",
-    "contact_phone": "13888001234",
-    "respondent_code": "km-guandu-commerce",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "agreement_number": "GD-ZS-2024-017",
-    "domain": "investment_promotion",
-    "breach_type": "policy_unfulfilled",
-    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
-    "claims": "请求按协议兑现扶持资金。",
-}
+from tests.conftest import COMPLAINT
 
 
 def _only_task(caller, complaint_id: int) -> dict:

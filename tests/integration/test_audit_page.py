@@ -12,16 +12,6 @@ from engine.cases.models import Complaint
 from tests.integration.test_api_smoke import COMPLAINT
 
 
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
 def _case(api) -> tuple[int, str]:  # noqa: ANN001
     body = api("intake").post("/api/v1/complaints", json=COMPLAINT).get_json()
     return body["id"], body["tracking_code"]

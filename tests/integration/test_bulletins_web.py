@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,16 +19,6 @@ from engine.workflow.start_timers import start_timers_of
 from tests.processes.conftest import COMPLAINT
 
 PERSONAL = ("云南滇信科技有限公司", "91440101MA5CJQ4N59", "李明", "13888001234")
-
-
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
 
 
 def _wait_for_generation(app) -> None:  # noqa: ANN001

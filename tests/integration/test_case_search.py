@@ -36,16 +36,6 @@ BASE = {
 
 
 @pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
-@pytest.fixture
 def cases(session: Session, official) -> dict[str, Complaint]:  # noqa: ANN001
     """Five cases that differ in every filtered field."""
     intake = official("intake")

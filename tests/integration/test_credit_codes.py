@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -19,16 +18,6 @@ from tests.processes.test_complaint import founded_until_review
 
 CONFIRM = {"document_number": "昆商认〔2026〕9号", "severity": "ordinary", "basis": "《投资协议》第五条",
            "facts": "扶持资金经督促仍未兑现。"}
-
-
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
 
 
 def _until_confirmation(session: Session, official: Callable, **overrides: str) -> ComplaintRun:

@@ -21,17 +21,6 @@ NOW = datetime(2026, 3, 2, 2, tzinfo=UTC)
 FORMULA = '=HYPERLINK("http://x","点我")'
 
 
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str | None) -> None:
-        client.post("/logout")
-        if username:
-            response = client.post("/login", data={"username": username, "password": demo_password})
-            assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
 def _dept(session: Session, code: str) -> Department:
     return session.scalar(select(Department).where(Department.code == code))
 

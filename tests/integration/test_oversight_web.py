@@ -14,16 +14,6 @@ Q1 = "start=2026-01-01&end=2026-03-31"
 
 
 @pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
-@pytest.fixture
 def data(session: Session, official: Callable[[str], Official]):  # noqa: ANN201
     return build(session, official)
 

@@ -28,17 +28,6 @@ TEXT = ("2026年3月2日，昆明市商务局认定昆明市官渡区商务局�
 
 
 @pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str | None) -> None:
-        client.post("/logout")
-        if username:
-            response = client.post("/login", data={"username": username, "password": demo_password})
-            assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
-@pytest.fixture
 def record(session: Session, official: Callable) -> BreachRecord:
     """A serious breach confirmed through the complaint procedure; basis and facts name the complainant."""
     run = ComplaintRun(session, official, False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,24 +18,9 @@ from engine.deadlines.services import WorkCalendar
 from engine.deadlines.views import due_state, soon_limit
 from engine.workflow import timers
 from engine.workflow.instances import complete_task
+from tests.conftest import COMPLAINT
 
-COMPLAINT = {
-    "complainant_name": "云南滇信科技有限公司", "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明", "contact_phone": "13888001234", "respondent_code": "km-guandu-commerce",
-    "agreement_name": "招商引资协议", "domain": "investment_promotion", "breach_type": "unpaid",
-    "facts": "扶持资金未兑现", "claims": "兑现扶持资金",
-}
 T0 = datetime(2026, 9, 14, 1, 0, tzinfo=UTC)  # Monday 09:00 in Yunnan; verification due end of Sat 2026-10-10
-
-
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
 
 
 def _at_verification(session: Session, official, now: datetime | None = T0, name: str = "云南滇信科技有限公司") -> Complaint:  # noqa: ANN001

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 FORM = {
     "complainant_name": "云南滇信科技有限公司",
     "complainant_uscc": "91440101MA5CJQ4N59",
@@ -26,17 +24,6 @@ FORM = {
     "claims": "请求按协议兑现扶持资金。",
     "in_litigation": "false",
 }
-
-
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    """Sign the test client in as `username` (signing out whoever was signed in)."""
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
 
 
 def _register(client) -> int:  # noqa: ANN001

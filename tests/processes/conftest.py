@@ -19,20 +19,8 @@ from engine.workflow import serializer, specs
 from engine.workflow.inbox import InboxFilter, inbox
 from engine.workflow.instances import complete_task, load_workflow
 from engine.workflow.models import HumanTask, ProcessInstance
+from tests.conftest import COMPLAINT
 
-COMPLAINT: dict[str, Any] = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明",
-    "contact_phone": "13888001234",
-    "respondent_code": "km-guandu-commerce",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "agreement_number": "GD-ZS-2024-017",
-    "domain": "investment_promotion",
-    "breach_type": "policy_unfulfilled",
-    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
-    "claims": "请求按协议兑现扶持资金。",
-}
 # 2026-03-02 09:00 in Kunming (a Monday); each step happens an hour after the previous one
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

@@ -19,13 +19,8 @@ from engine.notify.services import unread_count
 from engine.workflow import serializer, specs, timers
 from engine.workflow.instances import complete_task, load_workflow
 from engine.workflow.models import ProcessInstance
+from tests.conftest import COMPLAINT
 
-COMPLAINT = {
-    "complainant_name": "云南滇信科技有限公司", "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明", "contact_phone": "13888001234", "respondent_code": "km-guandu-commerce",
-    "agreement_name": "招商引资协议", "domain": "investment_promotion", "breach_type": "unpaid",
-    "facts": "扶持资金未兑现", "claims": "兑现扶持资金",
-}
 # Monday 2026-09-14 09:00 in Yunnan
 T0 = datetime(2026, 9, 14, 1, 0, tzinfo=UTC)
 
