@@ -36,15 +36,20 @@ def complete(caller: Any, cid: int, data: dict, expect: int = 200) -> dict:
     return response.get_json()
 
 
-def ordered(api: Any, deadline: date | None = None) -> int:
-    """A founded case with rectification ordered; returns its id."""
+def founded(api: Any) -> int:
+    """A case verified as founded, waiting for the order to rectify; returns its id."""
     intake = api("intake")
     cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
     complete(intake, cid, {"accepted": True})
-    supervisor = api("km-commerce")
-    complete(supervisor, cid, {"outcome": "founded", "explanation": "属实"})
-    complete(supervisor, cid, {"deadline": (deadline or today() + timedelta(days=20)).isoformat(),
-                               "requirements": "兑现扶持资金"})
+    complete(api("km-commerce"), cid, {"outcome": "founded", "explanation": "属实"})
+    return cid
+
+
+def ordered(api: Any, deadline: date | None = None) -> int:
+    """A founded case with rectification ordered; returns its id."""
+    cid = founded(api)
+    complete(api("km-commerce"), cid, {"deadline": (deadline or today() + timedelta(days=20)).isoformat(),
+                                       "requirements": "兑现扶持资金"})
     return cid
 
 
@@ -88,11 +93,7 @@ def record_of(session: Session, cid: int) -> BreachRecord:
     (lambda: "2999-01-01", "请检查年份"),
 ])
 def test_a_rectification_deadline_in_the_past_today_or_beyond_the_maximum_is_refused(api, deadline, message) -> None:  # noqa: ANN001
-    intake = api("intake")
-    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
-    complete(intake, cid, {"accepted": True})
-    supervisor = api("km-commerce")
-    complete(supervisor, cid, {"outcome": "founded", "explanation": "属实"})
+    cid, supervisor = founded(api), api("km-commerce")
     value = deadline()
     refused = complete(supervisor, cid, {"deadline": value if isinstance(value, str) else value.isoformat(),
                                          "requirements": "兑现"}, expect=422)
@@ -105,11 +106,7 @@ def test_a_rectification_deadline_in_the_past_today_or_beyond_the_maximum_is_ref
 
 
 def test_the_order_form_is_prefilled_from_the_rectify_limit_with_its_basis(api, client, login) -> None:  # noqa: ANN001
-    intake = api("intake")
-    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
-    complete(intake, cid, {"accepted": True})
-    supervisor = api("km-commerce")
-    complete(supervisor, cid, {"outcome": "founded", "explanation": "属实"})
+    cid, supervisor = founded(api), api("km-commerce")
     task = the_task(supervisor, cid)
     assert task["due_at"] is not None  # 下达整改要求: a named time limit, not a number in the diagram
     detail = supervisor.get(f"/api/v1/tasks/{task['id']}").get_json()
@@ -128,10 +125,7 @@ def test_the_order_form_is_prefilled_from_the_rectify_limit_with_its_basis(api, 
 
 
 def test_statuses_say_what_is_true(api) -> None:  # noqa: ANN001
-    intake = api("intake")
-    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
-    complete(intake, cid, {"accepted": True})
-    complete(api("km-commerce"), cid, {"outcome": "founded", "explanation": "属实"})
+    cid, intake = founded(api), api("intake")
     case = intake.get(f"/api/v1/complaints/{cid}").get_json()
     assert (case["status"], case["status_label"]) == ("ordering", "待下达整改要求")  # not yet 整改中
     complete(api("km-commerce"), cid, {"deadline": (today() + timedelta(days=20)).isoformat(), "requirements": "兑现"})
