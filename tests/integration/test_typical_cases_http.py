@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
 from engine.cases.models import CaseEvent
-from engine.credit import services
+from engine.credit import redaction, services
 from engine.credit.models import BreachRecord, TypicalCase
 from engine.workflow.models import HumanTask
 from tests.processes.conftest import ComplaintRun
@@ -203,3 +203,55 @@ def test_public_records_page_and_json_show_no_personal_data(client, session: Ses
     session.commit()
     assert "昆明市官渡区商务局" not in client.get("/public/breach-records").get_data(as_text=True)
     assert record.id not in {r["id"] for r in client.get("/api/v1/public/breach-records").get_json()["items"]}
+
+
+# The complainant's data written so that a plain comparison misses it (PERSONAL above): each is refused, named as
+# written; what only looks like it (dates, amounts, the hotline in Chinese or full-width digits) is not.
+VARIANTS = [
+    ("联系电话１３８８８００１２３４", "手机号码「１３８８８００１２３４」"),
+    ("联系电话一三八八八〇〇一二三四", "手机号码「一三八八八〇〇一二三四」"),
+    ("联系电话壹叁捌捌捌零零壹贰叁肆", "手机号码「壹叁捌捌捌零零壹贰叁肆」"),
+    ("联系电话１３８　８８００　１２３４", "手机号码「１３８　８８００　１２３４」"),
+    ("联系电话 ١٣٨٨٨٠٠١٢٣٤", "手机号码「١٣٨٨٨٠٠١٢٣٤」"),
+    ("固话０８７１－６３１２３４５６", "固定电话号码「０８７１－６３１２３４５６」"),
+    ("身份证５３０１１１１９９００１０１１２３ｘ", "身份证号码「５３０１１１１９９００１０１１２３ｘ」"),
+    ("邮箱 ｌｉｍｉｎｇ＠ｄｉａｎｘｉｎ．ｃｎ", "电子邮箱「ｌｉｍｉｎｇ＠ｄｉａｎｘｉｎ．ｃｎ」"),
+    ("联系人李 明", "投诉人联系人姓名「李 明」"),
+    ("联系人李\u3000明", "投诉人联系人姓名「李\u3000明」"),
+    ("联系人李\u200b明", "投诉人联系人姓名「李\u200b明」"),
+    ("联系人李·明", "投诉人联系人姓名「李·明」"),
+    ("法定代表人王 建 国", "投诉企业法定代表人姓名「王 建 国」"),
+    ("滇 信公司", "投诉企业字号「滇 信」"),
+    ("云南 滇信 科技有限公司", "投诉企业名称「云南 滇信 科技有限公司」"),
+    ("位于关上街道100号", "投诉人地址「关上街道100号」"),
+    ("位于关上街道一百号", "投诉人地址「关上街道一百号」"),
+    ("位于关上街道 １００ 号", "投诉人地址「关上街道 １００ 号」"),
+    ("代码91440101ma5cjq4n59", "投诉企业统一社会信用代码「91440101ma5cjq4n59」"),
+    ("代码９１４４０１０１ＭＡ５ＣＪＱ４Ｎ５９", "投诉企业统一社会信用代码「９１４４０１０１ＭＡ５ＣＪＱ４Ｎ５９」"),
+    ("代码 9144 0101 MA5C JQ4N 59", "投诉企业统一社会信用代码「9144 0101 MA5C JQ4N 59」"),
+]
+NOT_PERSONAL = ("二〇二六年三月二日认定，第一次催告后三十日内仍未兑现，涉及金额３００万元，"
+                "可拨打１２３４５热线或０８７１－１２３４５咨询。")
+
+
+def test_personal_data_written_differently_is_still_refused(client, login, session: Session,
+                                                            record: BreachRecord) -> None:
+    login("ndrc")
+    client.post(f"/credit/records/{record.id}/typical-case")
+    case_id = session.scalar(select(TypicalCase.id).where(TypicalCase.record_id == record.id))
+    client.post(f"/tasks/{open_task(session, case_id).id}", data={"selected": "true", "selection_reason": "serious"})
+    redact_url = f"/tasks/{open_task(session, case_id).id}"
+    terms = redaction.personal_terms(session, record)
+    for written, named in VARIANTS:
+        masked = redaction.mask(written, terms)  # a draft made from such text has it masked
+        assert masked != written
+        assert redaction.find_personal_data(masked, terms) == [], (written, masked)
+        refused = client.post(redact_url, data={"title": TITLE, "public_text": f"{TEXT}{written}。"})
+        assert refused.status_code == 422, written
+        assert named in refused.get_data(as_text=True), written
+        in_title = client.post(redact_url, data={"title": TITLE + written, "public_text": TEXT})
+        assert "标题中仍含有个人信息" in in_title.get_data(as_text=True), written
+    assert open_task(session, case_id).spec_name == "redact_case"
+    accepted = client.post(redact_url, data={"title": TITLE, "public_text": f"{TEXT}\n\n{NOT_PERSONAL}"})
+    assert accepted.status_code == 303, accepted.get_data(as_text=True)
+    assert open_task(session, case_id).spec_name == "approve_case"
