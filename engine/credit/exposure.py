@@ -22,6 +22,7 @@ from engine.credit.models import (
     SELECTION_REASONS,
     SEVERITIES,
     TYPICAL_CASE_STATUSES,
+    AppliedMeasure,
     BreachRecord,
     TypicalCase,
 )
@@ -41,13 +42,19 @@ OPEN_STATUSES = ("selecting", "redacting", "pending_approval")
 REPAIR_WITHDRAWAL = "违约失信记录已完成信用修复，停止公示"
 TITLE_MAX, TEXT_MAX = 200, 5000
 
-def draft(session: Session, record: BreachRecord) -> tuple[str, str]:
-    """A first title and text for the redaction step: the record's public facts, the complainant masked."""
+def draft(session: Session, record: BreachRecord, now: datetime) -> tuple[str, str]:
+    """A first title and text for the redaction step: the record's public facts, the complainant masked. Measures
+    in force at `now` are 已依法实施; those that ended (lifted, or past their last day) are named as ended."""
     domain = DOMAINS.get(record.domain, record.domain)
     title = f"{record.respondent_name}{domain}领域违约失信典型案例"
-    measures = "、".join(dict.fromkeys(m.measure_type.name for m in record.measures))
-    handling = (f"已依法实施失信惩戒措施：{measures}。" if measures
-                else "该违约失信行为已纳入政务信用记录，并按规定公示。")
+    today = _local_day(now)
+    running = [m for m in record.measures if m.ended_at is None and (m.until is None or m.until >= today)]
+    ended = [m for m in record.measures if m not in running]
+    in_force = "、".join(dict.fromkeys(m.measure_type.name for m in running))
+    over = "、".join(dict.fromkeys(f"{m.measure_type.name}（{_end_day(m):%Y年%m月%d日}结束）" for m in ended))
+    handling = "".join([f"已依法实施失信惩戒措施：{in_force}。" if in_force else "",
+                        f"曾实施的失信惩戒措施已结束：{over}。" if over else ""]) or (
+        "该违约失信行为已纳入政务信用记录，并按规定公示。")
     text = (f"{record.determined_on:%Y年%m月%d日}，{record.determining_name}认定{record.respondent_name}在{domain}"
             f"领域存在违约失信行为（{record.document_number}）。\n\n"
             f"失信事实：{record.facts}\n\n认定依据：{record.basis}\n\n处理情况：{handling}")
@@ -196,7 +203,7 @@ def select_case(session: Session, case: TypicalCase, reason: str, note: str | No
     case.selection_reason, case.selection_note = reason, note or None
     case.selected_by_id = actor.id if actor else None
     case.selected_at = now
-    case.title, case.public_text = draft(session, record)
+    case.title, case.public_text = draft(session, record, now)
     _move(session, case, "redacting", actor, now, "typical_case_selected",
           f"选定为曝光典型案例（{SELECTION_REASONS[reason]}），进入脱敏编辑", reason=reason)
     return case
@@ -301,6 +308,12 @@ def _move(session: Session, case: TypicalCase, status: str, actor: Official | No
     audit(session, kind, actor, "typical_case", case.id, before={"status": before},
           after={"status": status, "record_id": case.record_id, **data}, complaint_id=case.complaint_id, now=now)
     logger.info("typical case %s: %s → %s by %s", case.id, before, status, actor.username if actor else "system")
+
+
+def _end_day(measure: AppliedMeasure) -> date:
+    """The last day of an ended measure: the day it was ended, or its `until` day when that came first."""
+    ended = _local_day(measure.ended_at) if measure.ended_at else None
+    return min(d for d in (ended, measure.until) if d is not None)
 
 
 def _local_day(moment: datetime) -> date:

@@ -255,3 +255,33 @@ def test_personal_data_written_differently_is_still_refused(client, login, sessi
     accepted = client.post(redact_url, data={"title": TITLE, "public_text": f"{TEXT}\n\n{NOT_PERSONAL}"})
     assert accepted.status_code == 303, accepted.get_data(as_text=True)
     assert open_task(session, case_id).spec_name == "approve_case"
+
+
+def measure_step(api, record: BreachRecord, body: dict, form: dict) -> None:  # noqa: ANN001
+    """Start measures.bpmn for the record over the API and complete its one task."""
+    started = api("ndrc").post(f"/api/v1/breach-records/{record.id}/measures", json=body)
+    assert started.status_code == 201, started.get_json()
+    [task] = [t for t in api("ndrc").get("/api/v1/tasks?lane=ndrc").get_json()["items"]
+              if t["spec_name"] in ("choose_measure", "decide_end")]
+    done = api("ndrc").post(f"/api/v1/tasks/{task['id']}/complete", json=form)
+    assert done.status_code == 200, done.get_json()
+
+
+def test_the_draft_names_only_measures_in_force_as_applied(client, login, api, session: Session,
+                                                           record: BreachRecord) -> None:
+    for code, number in (("public_criticism", "云发改信用〔2026〕50号"), ("cancel_awards", "云发改信用〔2026〕51号")):
+        measure_step(api, record, {"action": "apply"}, {"measure_code": code, "document_number": number})
+    session.expire_all()
+    [lifted] = [m for m in record.measures if m.measure_type.code == "cancel_awards"]
+    measure_step(api, record, {"action": "end", "measure_id": lifted.id}, {"end_reason": "已整改到位"})
+    session.expire_all()
+    ended_on = services._local_day(session.get(type(lifted), lifted.id).ended_at)
+
+    login("ndrc")
+    client.post(f"/credit/records/{record.id}/typical-case")
+    case_id = session.scalar(select(TypicalCase.id).where(TypicalCase.record_id == record.id))
+    client.post(f"/tasks/{open_task(session, case_id).id}", data={"selected": "true", "selection_reason": "serious"})
+    page = client.get(f"/tasks/{open_task(session, case_id).id}").get_data(as_text=True)
+    assert "已依法实施失信惩戒措施：公开通报批评。" in page
+    assert f"曾实施的失信惩戒措施已结束：取消评优评先（{ended_on:%Y年%m月%d日}结束）。" in page
+    assert "已依法实施失信惩戒措施：公开通报批评、取消评优评先" not in page
