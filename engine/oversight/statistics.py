@@ -79,6 +79,9 @@ REQUIRED_RECORD_FIELDS: dict[str, str] = {
     "facts": "失信事实",
 }
 LATE_DELIVERY = timedelta(days=1)  # 实时共享: a version delivered more than a day after it was queued is late
+# The figures count the versions queued for the provincial platform (docs/oversight.md); the national platform's
+# rows are copies of them (engine.credit.exchange.fan_out) and would count each version twice.
+COUNTED_PLATFORM = "provincial"
 
 
 # --- results ---------------------------------------------------------------------------------------------
@@ -509,18 +512,25 @@ def _quality(session: Session, q: Query) -> Quality:
         BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())).one()
     result.records, result.records_missing = int(row[0]), int(row[1] or 0)
     result.missing_by_field = {a: int(v or 0) for a, v in zip(REQUIRED_RECORD_FIELDS, row[2:], strict=True)}
-    status = _delivery_status(q)
+    status = delivery_status(q)
     inner = (select(status.label("status")).select_from(PlatformDelivery)
              .join(BreachRecord, BreachRecord.id == PlatformDelivery.record_id)
-             .where(PlatformDelivery.created_at >= q.start, PlatformDelivery.created_at < q.end, *q.record_where())
-             .subquery())
+             .where(*delivery_conditions(q)).subquery())
     for name, n in session.execute(select(inner.c.status, func.count()).group_by(inner.c.status)):
         setattr(result, name, int(n))
         result.deliveries += int(n)
     return result
 
 
-def _delivery_status(q: Query) -> ColumnElement:
+def delivery_conditions(q: Query) -> list[ColumnElement]:
+    """The platform deliveries the figures count (PlatformDelivery joined to its BreachRecord): versions queued
+    for the provincial platform in the period, of records in the query's scope."""
+    return [PlatformDelivery.target == COUNTED_PLATFORM, PlatformDelivery.created_at >= q.start,
+            PlatformDelivery.created_at < q.end, *q.record_where()]
+
+
+def delivery_status(q: Query) -> ColumnElement:
+    """delivered_on_time / delivered_late / failing / pending of a delivery row."""
     late_days = LATE_DELIVERY.total_seconds() / 86400
     delivered = PlatformDelivery.delivered_at.is_not(None)
     return case(
@@ -540,12 +550,11 @@ def _quality_by(session: Session, q: Query, key: str) -> dict[str, tuple[int, in
     result: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for k, missing in session.execute(select(inner.c.k, func.sum(inner.c.missing)).group_by(inner.c.k)):
         result[str(k)][0] = int(missing or 0)
-    status = _delivery_status(q)
+    status = delivery_status(q)
     bad = case((status.in_(("delivered_late", "failing")), 1), else_=0)
     deliveries = (select(record_key(key).label("k"), bad.label("bad")).select_from(PlatformDelivery)
                   .join(BreachRecord, BreachRecord.id == PlatformDelivery.record_id)
-                  .where(PlatformDelivery.created_at >= q.start, PlatformDelivery.created_at < q.end,
-                         *q.record_where()).subquery())
+                  .where(*delivery_conditions(q)).subquery())
     for k, n, n_bad in session.execute(select(deliveries.c.k, func.count(), func.sum(deliveries.c.bad))
                                        .group_by(deliveries.c.k)):
         result[str(k)][1], result[str(k)][2] = int(n), int(n_bad or 0)

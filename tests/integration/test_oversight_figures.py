@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.credit import exchange
 from engine.errors import PermissionDenied
 from engine.org.models import Official
 from engine.oversight import drill
@@ -38,6 +39,7 @@ DELIVERIES = {  # record document number:version → (status, delay after queuei
 @pytest.fixture
 def data(session: Session, official: Callable[[str], Official]):  # noqa: ANN201
     built = build(session, official)
+    assert exchange.fan_out(session, "national") == len(DELIVERIES)  # the national platform's copies are not counted
     set_deliveries(session, DELIVERIES)
     return built
 
@@ -218,6 +220,20 @@ def test_the_cases_behind_each_number(session: Session, data) -> None:  # noqa: 
     assert names("records_missing") == {"D"}
     assert names("deliveries_bad") == {"D"}
     assert names("measures_applied") == {"D"}
+    # numbers of measures and of platform versions list those, as many as the number (M1's measure included)
+    f = figures(session, Q1, now=NOW)
+    measures = drill.figure_rows(session, "measures_applied", Q1, Scope.province(), now=NOW)
+    assert (measures.kind, measures.total, len(measures.rows)) == ("measures", f.credit.measures_applied, 2)
+    assert {m.document_number for m in measures.rows} == {"红发改〔2026〕3号", "曲发改〔2026〕1号"}
+    for figure, number in (("deliveries", f.quality.deliveries), ("deliveries_on_time", f.quality.delivered_on_time),
+                           ("deliveries_late", f.quality.delivered_late), ("deliveries_failing", f.quality.failing),
+                           ("deliveries_pending", f.quality.pending)):
+        versions = drill.figure_rows(session, figure, Q1, Scope.province(), now=NOW)
+        assert (versions.kind, versions.total, len(versions.rows)) == ("deliveries", number, number), figure
+        assert {d.target for d, _record in versions.rows} <= {"provincial"}
+    hh = drill.figure_rows(session, "deliveries_late", Q1, Scope.of_prefecture("532500"), now=NOW)
+    assert sorted(f"{r.document_number}:{d.record_version}" for d, r in hh.rows) == [
+        "红工信认〔2026〕0号:1", "红工信认〔2026〕1号:2"]
     assert names("stage:confirm_breach_task") == {"D"}
     assert names("received", Scope.of_prefecture("530100")) == {"A", "B", "G"}
     assert names("overdue", Scope.of_prefecture("530100")) == {"B0"}

@@ -164,3 +164,29 @@ def test_an_intake_official_in_a_prefecture_lead_department_sees_no_dashboard(cl
     assert "统计调度" not in client.get("/inbox/").get_data(as_text=True)
     assert client.get(f"/oversight/?{Q1}").status_code == 403
     assert api("km-drc").get(f"/api/v1/oversight/figures?{Q1}").status_code == 403
+
+
+def test_platform_and_measure_numbers_agree_with_their_lists(client, login, api, session: Session,  # noqa: ANN001
+                                                             data) -> None:
+    from engine.credit import exchange
+    from engine.credit.models import PlatformDelivery
+
+    provincial = session.query(PlatformDelivery).count()
+    assert exchange.fan_out(session, "national") == provincial  # a national copy of every version
+    body = api("ndrc").get(f"/api/v1/oversight/figures?{Q1}").get_json()
+    # provincial versions queued in Q1 only (M1's first one was queued in 2025); none delivered in this data set
+    assert (body["quality"]["deliveries"], body["quality"]["pending"]) == (6, 6)
+    assert body["credit"]["measures_applied"] == 2  # D's record and M1 (migrated, no case)
+    login("ndrc")
+    html = client.get(f"/oversight/?{Q1}").get_data(as_text=True)
+    assert re.search(r'figure=deliveries">6</a>', html)
+    assert re.search(r'figure=measures_applied">2</a>', html)
+    measures = client.get(f"/oversight/cases?figure=measures_applied&{Q1}").get_data(as_text=True)
+    assert "共 2 项措施" in measures
+    assert "<td>公开通报批评</td>" in measures
+    assert "<td>取消评优评先</td>" in measures  # M1's measure: a record without a case is listed too
+    versions = client.get(f"/oversight/cases?figure=deliveries&{Q1}").get_data(as_text=True)
+    assert "共 6 个记录版本" in versions
+    assert versions.count("<td>未送达</td>") == 6
+    pending = client.get(f"/oversight/cases?figure=deliveries_pending&prefecture=532500&{Q1}").get_data(as_text=True)
+    assert "共 4 个记录版本" in pending

@@ -13,6 +13,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from engine.cases.models import CHANNELS, DOMAINS
+from engine.credit.models import DELIVERY_EVENTS
 from engine.org.permissions import SEE_STATISTICS
 from engine.org.services import department_codes
 from engine.oversight import drill
@@ -65,7 +66,8 @@ def index() -> str:
 
 @bp.get("/cases")
 def cases() -> str:
-    """The cases counted in one number of the dashboard (same filters, same definitions)."""
+    """The cases counted in one number of the dashboard (same filters, same definitions); for a number of
+    measures, those measures."""
     args = _args()
     figure = request.args.get("figure", "")
     if figure not in drill.FIGURES:
@@ -73,13 +75,15 @@ def cases() -> str:
     scope = resolve_scope(db.session, current_user, args["prefecture"], args["department"])
     period = period_of(args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = drill.figure_cases(db.session, figure, period, scope, channel=args["channel"],
-                                     domain=args["domain"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    found = drill.figure_rows(db.session, figure, period, scope, channel=args["channel"], domain=args["domain"],
+                              limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    total = found.total
     query = {"start": period.start.isoformat(), "end": period.end.isoformat(),
              **{k: args[k] for k in ("prefecture", "department", "channel", "domain") if args[k]}}
-    return render_template("oversight/cases.html", rows=rows, total=total, figure=figure,
+    return render_template("oversight/cases.html", kind=found.kind, rows=found.rows, total=total, figure=figure,
                            figure_label=drill.FIGURES[figure], period=period, scope=scope, query=query, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), channels=CHANNELS, domains=DOMAINS)
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), channels=CHANNELS, domains=DOMAINS,
+                           delivery_events=DELIVERY_EVENTS)
 
 
 _CACHE: dict[tuple, tuple[float, Any]] = {}
