@@ -80,9 +80,19 @@ def title_for(kind: str, period: Period) -> str:
 
 # --- process steps ---------------------------------------------------------------------------------------
 
+def ensure_period_ended(period: Period, now: datetime) -> None:
+    """A bulletin reports a whole period: refused before the period's last day has ended in Yunnan."""
+    if as_utc(now) < period.start_utc:
+        raise EngineError("不能为尚未开始的期间生成通报")
+    if as_utc(now) < period.end_utc:
+        raise EngineError(f"该期间尚未结束（截至 {period.end:%Y年%m月%d日}），期满后才能生成通报")
+
+
 def queue_bulletin(session: Session, kind: str, period: Period, now: datetime, instance_id: int | None,
                    source: str, reason: str | None = None) -> Bulletin:
-    """A new revision of the period's bulletin, waiting for generation; earlier unpublished revisions step aside."""
+    """A new revision of the period's bulletin, waiting for generation; earlier unpublished revisions step aside.
+    Refused (EngineError) for a period that has not ended."""
+    ensure_period_ended(period, now)
     last = session.scalar(select(func.max(Bulletin.revision)).where(
         Bulletin.period_kind == kind, Bulletin.period_start == period.start, Bulletin.period_end == period.end))
     session.execute(update(Bulletin).where(
@@ -213,7 +223,7 @@ def public_part(snapshot: dict[str, Any]) -> dict[str, Any]:
         return {k: values.get(k) for k in keys if isinstance(values.get(k), int | float) or values.get(k) is None}
 
     return {
-        "title": snapshot.get("title"), "period": snapshot.get("period"),
+        "title": snapshot.get("title"), "period": snapshot.get("period"), "generated_at": snapshot.get("generated_at"),
         "intake": numbers(intake, ("received", "accepted", "rejected", "merged", "pending")),
         "verification": numbers(verification, ("due", "on_time", "rate")),
         "outcomes": numbers(outcomes, ("verified", "founded", "unfounded", "rectified", "breach_reported",
@@ -224,6 +234,21 @@ def public_part(snapshot: dict[str, Any]) -> dict[str, Any]:
         "prefectures": [{"label": r["label"], **{c: r.get(c) for c in PUBLIC_RANK_COLUMNS}}
                         for r in snapshot.get("prefectures") or []],
     }
+
+
+def data_as_of(bulletin: Bulletin) -> tuple[datetime | None, bool]:
+    """The moment the bulletin's figures were computed, and whether its period had ended by then (a bulletin
+    made before periods had to end first may cover part of its period only: the pages say 截至 when)."""
+    raw = (bulletin.snapshot or {}).get("generated_at") or (bulletin.public_snapshot or {}).get("generated_at")
+    moment = as_utc(datetime.fromisoformat(raw)) if raw else as_utc(bulletin.generated_at)
+    if moment is None:
+        return None, False
+    return moment, moment >= Period(bulletin.period_start, bulletin.period_end).end_utc
+
+
+def local_time_text(moment: datetime | None) -> str:
+    """A moment as Yunnan people read it: 2026-10-01 09:01（北京时间）."""
+    return f"{as_utc(moment).astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）" if moment else ""
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -304,8 +329,7 @@ def start_manual(session: Session, actor: Official, kind: str, period_start: str
     ensure_may_manage(actor)
     period = period_for(kind, period_start, None)
     moment = as_utc(now) or clock.now()
-    if period.start > moment.astimezone(SHANGHAI).date():
-        raise EngineError("不能为尚未开始的期间生成通报")
+    ensure_period_ended(period, moment)
     instance = start_instance(session, PROCESS_KEY, None, actor, now=moment, start_event="start_manual", data={
         "period_kind": kind, "period_start": period.start.isoformat(), "timer_due": None, "timer_start": None,
         "regenerate_reason": None})

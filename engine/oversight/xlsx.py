@@ -30,7 +30,7 @@ INTAKE_COLUMNS = (("received", "收到"), ("accepted", "受理"), ("rejected", "
 
 def bulletin_workbook(bulletin: Any) -> bytes:
     """The bulletin as .xlsx: overview with the key figures, the charts' tables, stage times and both rankings."""
-    from engine.oversight.bulletins import RANK_COLUMNS, RATE_COLUMNS
+    from engine.oversight.bulletins import RANK_COLUMNS, RATE_COLUMNS, data_as_of, local_time_text
 
     snapshot = bulletin.snapshot or {}
     figures = snapshot.get("figures") or {}
@@ -59,7 +59,8 @@ def bulletin_workbook(bulletin: Any) -> bytes:
     period = snapshot.get("period") or {}
     ws.append(["统计期间", neutralise(period.get("label", ""))])
     ws.append(["版本", f"第 {bulletin.revision} 版"])
-    ws.append(["生成时间", neutralise(snapshot.get("generated_at", ""))])
+    generated, complete = data_as_of(bulletin)
+    ws.append(["生成时间", local_time_text(generated) + ("" if complete or generated is None else "（统计期尚未结束）")])
     ws.append(["审核意见", neutralise(bulletin.remarks or "")])
     ws.append([])
     header_row = ws.max_row + 1

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from engine.cases.services import register_complaint
 from engine.db import as_utc
+from engine.oversight import bulletins
 from engine.oversight.models import Bulletin
+from engine.oversight.periods import SHANGHAI
 from engine.workflow import clock, specs
 from engine.workflow.models import ProcessModel
 from engine.workflow.start_timers import start_timers_of
@@ -113,6 +115,14 @@ def test_generate_in_background_review_publish_and_permissions(app, client, logi
     text = public.get_data(as_text=True)
     assert "收到投诉" in text
     assert "昆明市" in text
+    # what the snapshot holds is shown: measures, counts by channel and domain, and when the figures were taken
+    generated = session.get(Bulletin, bulletin_id).generated_at
+    assert f"数据截至 {bulletins.local_time_text(generated)}" in text
+    assert "统计期尚未结束" not in text
+    assert "<th>实施惩戒措施</th><td>0 项</td>" in text
+    channels = text[text.index('class="public-channels"'):text.index('class="public-domains"')]
+    assert "<td>窗口登记</td><td class=\"num\">1</td>" in channels
+    assert "<td>招商引资</td><td class=\"num\">1</td>" in text[text.index('class="public-domains"'):]
     for secret in (*PERSONAL, "请各州（市）加快核实。", "王鹏"):
         assert secret not in text
     stored = json.dumps(session.get(Bulletin, bulletin_id).public_snapshot, ensure_ascii=False)
@@ -165,6 +175,8 @@ def test_xlsx_cell_by_cell(app, api, session: Session, official) -> None:  # noq
     assert ws["A1"].font.bold
     assert (ws["A2"].value, ws["B2"].value) == ("统计期间", "2026-09-01 至 2026-09-30")
     assert (ws["A3"].value, ws["B3"].value) == ("版本", "第 1 版")
+    generated = as_utc(session.get(Bulletin, created["id"]).generated_at).astimezone(SHANGHAI)
+    assert (ws["A4"].value, ws["B4"].value) == ("生成时间", f"{generated:%Y-%m-%d %H:%M}（北京时间）")
     assert ws["A5"].value == "审核意见"
     assert ws["B5"].value == "'" + injected
     assert ws["B5"].data_type == "s"
@@ -283,4 +295,24 @@ def test_the_default_year_and_month_are_yunnans_not_the_servers(client, login, a
         exported = api("km-drc").get("/api/v1/assessment/export?format=csv")
         assert "assessment-2027.csv" in exported.headers["Content-Disposition"]
         login("ndrc")
-        assert 'value="2027-01-01"' in client.get("/bulletins/").get_data(as_text=True)
+        assert 'value="2026-12-01"' in client.get("/bulletins/").get_data(as_text=True)  # last month in Yunnan
+
+
+def test_a_period_that_has_not_ended_is_refused(app, client, login, api) -> None:  # noqa: ANN001
+    """October 2026 ends at 24:00 on the 31st in Yunnan (16:00 UTC): until then no bulletin for it, page or API."""
+    login("ndrc")
+    with clock.frozen_at(datetime(2026, 10, 31, 15, 59, tzinfo=UTC)):
+        refused = api("ndrc").post("/api/v1/bulletins", json={"kind": "month", "period_start": "2026-10-01"})
+        assert refused.status_code == 400
+        assert refused.get_json()["message"] == "该期间尚未结束（截至 2026年10月31日），期满后才能生成通报"
+        quarter = api("ndrc").post("/api/v1/bulletins", json={"kind": "quarter", "period_start": "2026-10-01"})
+        assert "尚未结束" in quarter.get_json()["message"]
+        page = client.post("/bulletins/generate", data={"kind": "month", "period_start": "2026-10-01"},
+                           follow_redirects=True)
+        assert "该期间尚未结束（截至 2026年10月31日），期满后才能生成通报" in page.get_data(as_text=True)
+        assert 'value="2026-09-01"' in page.get_data(as_text=True)  # the form proposes the last ended month
+        assert api("ndrc").get("/api/v1/bulletins").get_json()["total"] == 0
+    with clock.frozen_at(datetime(2026, 10, 31, 16, 0, tzinfo=UTC)):
+        accepted = api("ndrc").post("/api/v1/bulletins", json={"kind": "month", "period_start": "2026-10-01"})
+        assert accepted.status_code == 202, accepted.get_json()
+    _wait_for_generation(app)

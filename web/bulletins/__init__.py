@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -63,7 +64,7 @@ def index() -> str:
     rows, total = bulletins.list_bulletins(db.session, current_user, limit=100)
     return render_template("bulletins/index.html", rows=rows, total=total, statuses=BULLETIN_STATUSES,
                            kinds=PERIOD_KINDS, may_manage=bulletins.may_manage(current_user),
-                           today=local_date())
+                           last_month_start=(local_date().replace(day=1) - timedelta(days=1)).replace(day=1))
 
 
 @bp.post("/generate")
@@ -139,7 +140,9 @@ def public_index() -> str:
 @requires(PUBLIC)
 def public_show(bulletin_id: int) -> str:
     bulletin = bulletins.public_bulletin(db.session, bulletin_id)
+    as_of, complete = bulletins.data_as_of(bulletin)
     return render_template("bulletins/public_show.html", b=bulletin, p=bulletin.public_snapshot or {},
+                           as_of=bulletins.local_time_text(as_of), complete=complete,
                            columns=bulletins.RANK_COLUMNS, rates=bulletins.RATE_COLUMNS,
                            public_columns=bulletins.PUBLIC_RANK_COLUMNS)
 
