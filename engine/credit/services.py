@@ -367,8 +367,11 @@ def apply_measure(session: Session, record: BreachRecord, code: str, document_nu
     until_day = _as_date(until)
     if until_day is not None and until_day < _local_day(now):
         raise FormInvalid({"until": "截止日期不能早于今天"})
-    if any(m.measure_type_id == measure_type.id for m in record.active_measures):
-        raise ConflictError(f"该记录已在实施「{measure_type.name}」")
+    running = next((m for m in record.active_measures if m.measure_type_id == measure_type.id), None)
+    if running is not None:
+        raise ConflictError(
+            f"该记录已在实施「{measure_type.name}」（{running.document_number}，{_local_day(running.applied_at):%Y年%m月%d日}起），"
+            "不能重复实施。请选择其他措施，或选择“放弃，本次不实施任何措施”结束此任务", measure_id=running.id)
     measure = AppliedMeasure(record=record, measure_type=measure_type, applied_by_id=actor.id if actor else None,
                              applied_by_label=actor.label if actor else "系统", applied_at=now,
                              document_number=document_number, until=until_day)

@@ -193,3 +193,33 @@ def test_csv_and_json_exports_from_the_page(client, login, records: dict[str, in
     assert {r["JLBH"] for r in body} == set(records.values())
     assert next(r for r in body if r["JLBH"] == records["km"])["SXSS"] == FORMULA  # JSON keeps the exact value
     assert client.get("/credit/records/export?format=pdf").status_code == 422
+
+
+def test_the_same_measure_twice_is_a_409_and_the_task_can_be_abandoned(client, login, api, session: Session,
+                                                                        records: dict[str, int]) -> None:
+    login("ndrc")
+    started = client.post(f"/credit/records/{records['km']}/measures", data={"action": "apply"})
+    assert started.status_code == 303
+    task_url = started.headers["Location"]
+    twice = client.post(task_url, data={"measure_code": "public_criticism", "document_number": "通报2号"})
+    assert twice.status_code == 409
+    html = twice.get_data(as_text=True)
+    assert "该记录已在实施「公开通报批评」（-通报1号，2026年03月02日起），不能重复实施" in html
+    assert 'name="abandon"' in html  # the task's form again, with what was entered and the choice to abandon
+    assert 'value="通报2号"' in html
+    task_id = task_url.rsplit("/", 1)[1]
+    by_api = api("ndrc").post(f"/api/v1/tasks/{task_id}/complete",
+                              json={"measure_code": "public_criticism", "document_number": "通报2号"})
+    assert by_api.status_code == 409
+    assert "不能重复实施" in by_api.get_json()["message"]
+    incomplete = client.post(task_url, data={"abandon": "false"})
+    assert incomplete.status_code == 422
+    assert "实施措施时必须填写实施文书号" in incomplete.get_data(as_text=True)
+
+    abandoned = client.post(task_url, data={"abandon": "true"})
+    assert abandoned.status_code == 303
+    open_tasks = api("ndrc").get("/api/v1/tasks?lane=ndrc").get_json()["items"]
+    assert [t for t in open_tasks if t["spec_name"] == "choose_measure"] == []
+    record = api("ndrc").get(f"/api/v1/breach-records/{records['km']}").get_json()
+    assert [m["name"] for m in record["active_measures"]] == ["公开通报批评"]
+    assert record["version"] == 2  # created, measure applied: abandoning changed nothing

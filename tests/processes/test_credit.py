@@ -13,6 +13,7 @@ from engine.credit.models import BreachRecord, PlatformDelivery
 from engine.db import as_utc
 from engine.errors import ConflictError, FormInvalid, PermissionDenied
 from engine.workflow.instances import complete_task
+from engine.workflow.models import HumanTask, ProcessInstance
 from tests.processes.conftest import ComplaintRun
 from tests.processes.test_complaint import founded_until_review
 
@@ -156,12 +157,37 @@ def test_only_the_ndrc_starts_measures_and_the_same_measure_twice_is_refused(
     services.start_measure_action(session, record, official("ndrc"), "apply", now=run._tick())
     session.commit()
     task = run.task("choose_measure", "ndrc")
-    with pytest.raises(ConflictError, match="已在实施「取消评优评先」"):
+    with pytest.raises(ConflictError, match="已在实施「取消评优评先」（文1，.*）.*不能重复实施"):
         complete_task(session, task.id, {"measure_code": "cancel_awards", "document_number": "文2"},
                       official("ndrc"), now=run.now)
     session.rollback()
     with pytest.raises(FormInvalid):
         complete_task(session, task.id, {"measure_code": "no_such", "document_number": "文2"}, official("ndrc"))
+
+
+@save_restore
+def test_a_measure_action_can_be_abandoned(run_complaint: RunComplaint, save_restore: bool) -> None:
+    """放弃: the task ends, nothing is applied, the record and the platform hear nothing."""
+    run = run_complaint(save_restore)
+    record = confirmed(run)
+    apply(run, record, "cancel_awards", "文1")
+    before = (record.version, keys(run.session, record))
+    services.start_measure_action(run.session, record, run.official("ndrc"), "apply", now=run._tick())
+    run.session.commit()
+    run._after_step()
+    task = run.task("choose_measure", "ndrc")
+    with pytest.raises(FormInvalid) as caught:  # 实施 needs the measure and its document
+        complete_task(run.session, task.id, {"abandon": False}, run.official("ndrc"), now=run.now)
+    run.session.rollback()
+    assert caught.value.errors == {"measure_code": "请从失信惩戒措施清单中选择措施",
+                            "document_number": "实施措施时必须填写实施文书号"}
+    run.complete("choose_measure", "ndrc", {"abandon": True})
+    run.session.expire_all()
+    assert run.session.scalar(select(HumanTask).where(HumanTask.spec_name == "choose_measure",
+                                                      HumanTask.completed_at.is_(None))) is None
+    assert run.session.get(ProcessInstance, task.instance_id).status == "completed"
+    assert [m.measure_type.code for m in record.active_measures] == ["cancel_awards"]
+    assert (record.version, keys(run.session, record)) == before
 
 
 # --- credit_repair.bpmn ------------------------------------------------------------------------------------

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from engine.cases import dossier, search
 from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
-from engine.errors import ConcurrentUpdate, EngineError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.errors import (
+    ConcurrentUpdate,
+    ConflictError,
+    EngineError,
+    FormInvalid,
+    PermissionDenied,
+    TaskNotReady,
+)
 from engine.intake import evidence
 from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import instances, lane_roles
@@ -112,6 +119,9 @@ def task(task_id: str) -> object:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("inbox.index")), 303
+    except ConflictError as exc:  # the case does not allow this choice (e.g. a measure already in force): choose again
+        db.session.rollback()
+        return _render_task(human, schema, values=dict(request.form), message=exc.message), 409
     except PermissionDenied as exc:
         db.session.rollback()
         return render_template("error.html", status=403, message=exc.message), 403
