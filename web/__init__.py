@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from flask import Flask
@@ -77,10 +78,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     credit.init_app(app)  # breach records, deliveries, typical cases; their public pages
 
     if app.config.get("SCHEDULER_ENABLED"):
-        from web.scheduler import start_in_process
-
-        start_in_process(app)
+        _start_scheduler_with_first_request(app)
     return app
+
+
+def _start_scheduler_with_first_request(app: Flask) -> None:
+    """SCHEDULER_ENABLED: the in-process timer scheduler runs in the process that serves HTTP — started with the
+    first request it handles, once. `flask run-scheduler` (its own scheduler), `flask db upgrade` and every other
+    command load the same app with the same environment but never serve a request, so they never start a second
+    scheduler firing the same timers."""
+    lock = threading.Lock()
+    serve = app.wsgi_app
+
+    def wsgi_app(environ: dict, start_response: Any) -> Any:
+        if "lvyue_scheduler" not in app.extensions:
+            with lock:
+                if "lvyue_scheduler" not in app.extensions:
+                    from web.scheduler import start_in_process
+
+                    start_in_process(app)
+        return serve(environ, start_response)
+
+    app.wsgi_app = wsgi_app  # type: ignore[method-assign]
 
 
 def _refuse_dev_secret(app: Flask) -> None:
