@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+import engine  # noqa: F401 - first: installs the Chinese marshmallow messages (engine/validation_messages.py)
 from web.config import DEV_SECRET_KEY, Defaults, database_url, engine_options
 
 

@@ -14,6 +14,8 @@ HTTP_MESSAGES = {
     422: "提交的内容有误", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试",
 }
 CSRF_MESSAGE = "页面已过期或缺少安全校验信息（CSRF 令牌），请刷新页面后重试。"
+# webargs' own texts (marshmallow's are Chinese already: engine/validation_messages.py)
+WEBARGS_MESSAGES = {"Invalid JSON body.": "请求体不是有效的 JSON", "Invalid value.": "填写的值无效"}
 
 
 def wants_json() -> bool:
@@ -47,6 +49,8 @@ def init_app(app: Flask) -> None:
         errors = data.get("messages") if isinstance(data, dict) else None
         if status == 422 and errors:
             errors = _flatten_marshmallow(errors)
+        if errors:
+            errors = _chinese(errors)
         if wants_json():
             return jsonify(error_payload(status, message, errors)), status
         return render_template("error.html", status=status, message=message), status
@@ -60,3 +64,12 @@ def _flatten_marshmallow(messages: dict) -> dict:
             for field, value in location.items():
                 flat[field] = value[0] if isinstance(value, list) and value and isinstance(value[0], str) else value
     return flat or messages
+
+
+def _chinese(messages: object) -> object:
+    """`messages` with webargs' English texts replaced."""
+    if isinstance(messages, dict):
+        return {k: _chinese(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_chinese(v) for v in messages]
+    return WEBARGS_MESSAGES.get(messages, messages) if isinstance(messages, str) else messages
