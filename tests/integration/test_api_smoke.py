@@ -76,3 +76,35 @@ def test_task_detail_has_its_form_and_utc_times(api) -> None:  # noqa: ANN001
     assert body["due_at"].endswith("+00:00")
     assert api("km-commerce").get(f"/api/v1/tasks/{listed['id']}").status_code == 403
     assert intake.get("/api/v1/tasks/no-such-task").status_code == 404
+
+
+def test_the_severity_of_a_confirmed_breach_sets_its_publication_and_repair_dates(api) -> None:  # noqa: ANN001
+    """确认违约失信's 失信程度 (docs/api.md, docs/guide-zh.md): serious → published 3 years, repair after 1 year."""
+    from datetime import date
+
+    from engine.credit.services import add_months
+
+    intake, supervisor, ndrc = api("intake"), api("km-commerce"), api("ndrc")
+    cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
+    intake.post(f"/api/v1/tasks/{_only_task(intake, cid)['id']}/complete", json={"accepted": True})
+    for form in ({"outcome": "founded", "explanation": "属实"}, {"deadline": "2027-01-15", "requirements": "兑现"}):
+        supervisor.post(f"/api/v1/tasks/{_only_task(supervisor, cid)['id']}/complete", json=form)
+    respondent = api("guandu-commerce")
+    respondent.post(f"/api/v1/tasks/{_only_task(respondent, cid)['id']}/complete",
+                    json={"completed": False, "measures": "资金未落实"})
+    supervisor.post(f"/api/v1/tasks/{_only_task(supervisor, cid)['id']}/complete", json={"rectified": False})
+    confirm = _only_task(supervisor, cid)
+    assert confirm["spec_name"] == "confirm_breach_task"
+    breach = {"document_number": "昆商认〔2026〕3号", "basis": "协议第五条", "facts": "拒不兑现"}
+    wrong = supervisor.post(f"/api/v1/tasks/{confirm['id']}/complete", json={**breach, "severity": "grave"})
+    assert wrong.status_code == 422
+    assert set(wrong.get_json()["errors"]) == {"severity"}
+    done = supervisor.post(f"/api/v1/tasks/{confirm['id']}/complete", json={**breach, "severity": "serious"})
+    assert done.status_code == 200, done.get_json()
+    ndrc.post(f"/api/v1/tasks/{_only_task(ndrc, cid)['id']}/complete",
+              json={"approved": True, "national_report_number": "云发改信用〔2026〕21号"})
+    [record] = [r for r in ndrc.get("/api/v1/breach-records").get_json()["items"] if r["complaint_id"] == cid]
+    detail = ndrc.get(f"/api/v1/breach-records/{record['id']}").get_json()
+    start = date.fromisoformat(detail["publication_start"])
+    assert (detail["severity"], detail["publication_end"], detail["repair_eligible_from"]) == (
+        "serious", add_months(start, 36).isoformat(), add_months(start, 12).isoformat())
