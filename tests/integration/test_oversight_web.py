@@ -174,19 +174,19 @@ def test_platform_and_measure_numbers_agree_with_their_lists(client, login, api,
     provincial = session.query(PlatformDelivery).count()
     assert exchange.fan_out(session, "national") == provincial  # a national copy of every version
     body = api("ndrc").get(f"/api/v1/oversight/figures?{Q1}").get_json()
-    # provincial versions queued in Q1 only (M1's first one was queued in 2025); none delivered in this data set
-    assert (body["quality"]["deliveries"], body["quality"]["pending"]) == (6, 6)
+    # provincial versions queued in Q1 only (M1's first one was queued in 2025, D's draft never); none delivered here
+    assert (body["quality"]["deliveries"], body["quality"]["pending"]) == (5, 5)
     assert body["credit"]["measures_applied"] == 2  # D's record and M1 (migrated, no case)
     login("ndrc")
     html = client.get(f"/oversight/?{Q1}").get_data(as_text=True)
-    assert re.search(r'figure=deliveries">6</a>', html)
+    assert re.search(r'figure=deliveries">5</a>', html)
     assert re.search(r'figure=measures_applied">2</a>', html)
     measures = client.get(f"/oversight/cases?figure=measures_applied&{Q1}").get_data(as_text=True)
     assert "共 2 项措施" in measures
     assert "<td>公开通报批评</td>" in measures
     assert "<td>取消评优评先</td>" in measures  # M1's measure: a record without a case is listed too
     versions = client.get(f"/oversight/cases?figure=deliveries&{Q1}").get_data(as_text=True)
-    assert "共 6 个记录版本" in versions
-    assert versions.count("<td>未送达</td>") == 6
+    assert "共 5 个记录版本" in versions
+    assert versions.count("<td>未送达</td>") == 5
     pending = client.get(f"/oversight/cases?figure=deliveries_pending&prefecture=532500&{Q1}").get_data(as_text=True)
-    assert "共 4 个记录版本" in pending
+    assert "共 3 个记录版本" in pending
