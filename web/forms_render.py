@@ -120,3 +120,21 @@ def _convert(kind: type, raw: str) -> Any:
         return kind(raw)
     except ValueError:
         return raw
+
+
+COMPLAINT_TEXT_FIELDS = (
+    "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
+    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
+    "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
+)
+COMPLAINT_BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
+
+
+def complaint_from_form(form: MultiDict | dict[str, str]) -> dict[str, Any]:
+    """A posted complaint form (public column or officials' page) as the engine's ComplaintInput expects it:
+    trimmed text, empty fields left out, booleans from "true"/"false"."""
+    raw: dict[str, Any] = {name: (form.get(name) or "").strip() for name in COMPLAINT_TEXT_FIELDS}
+    raw = {k: v for k, v in raw.items() if v}
+    for name in COMPLAINT_BOOLEAN_FIELDS:
+        raw[name] = form.get(name) == "true"
+    return raw

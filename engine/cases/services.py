@@ -50,6 +50,9 @@ def register_complaint(
         respondent = session.scalar(select(Department).where(Department.code == data["respondent_code"]))
         if respondent is None:
             raise FormInvalid({"respondent_code": "组织数据中没有该被投诉主体，请从列表中选择或只填写名称"})
+    elif data.get("respondent_name"):  # a department's exact name typed instead of chosen (every channel alike)
+        respondent = session.scalar(select(Department).where(
+            Department.name == data["respondent_name"].strip(), Department.is_active.is_(True)).limit(1))
     moment = as_utc(now) or clock.now()
     intake_dept = actor.department if actor is not None else provincial_credit_office(session)
     fields = {k: v for k, v in data.items() if k not in ("respondent_code",)}

@@ -1,7 +1,12 @@
 """The complaint lifecycle through the HTTP API, as other government systems use it."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from engine.workflow.calendar import local_date
 from tests.conftest import COMPLAINT
+
+DEADLINE = (local_date() + timedelta(days=20)).isoformat()  # a rectification deadline inside the allowed window
 
 
 def _only_task(caller, complaint_id: int) -> dict:
@@ -34,7 +39,7 @@ def test_refused_rectification_is_confirmed_and_reported(api) -> None:
     assert ok.status_code == 200
 
     task = _only_task(supervisor, cid)
-    supervisor.post(f"/api/v1/tasks/{task['id']}/complete", json={"deadline": "2027-01-15", "requirements": "兑现"})
+    supervisor.post(f"/api/v1/tasks/{task['id']}/complete", json={"deadline": DEADLINE, "requirements": "兑现"})
     respondent = api("guandu-commerce")
     task = _only_task(respondent, cid)
     assert task["spec_name"] == "report_rectification"
@@ -87,7 +92,7 @@ def test_the_severity_of_a_confirmed_breach_sets_its_publication_and_repair_date
     intake, supervisor, ndrc = api("intake"), api("km-commerce"), api("ndrc")
     cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
     intake.post(f"/api/v1/tasks/{_only_task(intake, cid)['id']}/complete", json={"accepted": True})
-    for form in ({"outcome": "founded", "explanation": "属实"}, {"deadline": "2027-01-15", "requirements": "兑现"}):
+    for form in ({"outcome": "founded", "explanation": "属实"}, {"deadline": DEADLINE, "requirements": "兑现"}):
         supervisor.post(f"/api/v1/tasks/{_only_task(supervisor, cid)['id']}/complete", json=form)
     respondent = api("guandu-commerce")
     respondent.post(f"/api/v1/tasks/{_only_task(respondent, cid)['id']}/complete",
@@ -108,3 +113,19 @@ def test_the_severity_of_a_confirmed_breach_sets_its_publication_and_repair_date
     start = date.fromisoformat(detail["publication_start"])
     assert (detail["severity"], detail["publication_end"], detail["repair_eligible_from"]) == (
         "serious", add_months(start, 36).isoformat(), add_months(start, 12).isoformat())
+
+
+def test_a_respondent_named_exactly_is_linked_on_every_channel(api, client, login) -> None:  # noqa: ANN001
+    by_name = {k: v for k, v in COMPLAINT.items() if k != "respondent_code"}
+    cid = api("intake").post("/api/v1/complaints", json={**by_name, "respondent_name": " 昆明市官渡区商务局 "}).get_json()["id"]
+    body = api("intake").get(f"/api/v1/complaints/{cid}").get_json()
+    assert body["respondent_code"] == "km-guandu-commerce"  # the API, as the public column always did
+    login("intake")
+    page = client.post("/cases/new", data={**by_name, "respondent_name": "昆明市官渡区商务局", "is_private_enterprise": "true",
+                                           "in_litigation": "false"})
+    assert page.status_code == 303, page.get_data(as_text=True)
+    shown = api("intake").get(page.headers["Location"].replace("/cases/", "/api/v1/complaints/")).get_json()
+    assert shown["respondent_code"] == "km-guandu-commerce"  # and the officials' form
+    cid = api("intake").post("/api/v1/complaints", json={**by_name, "respondent_name": "某县某局"}).get_json()["id"]
+    unknown = api("intake").get(f"/api/v1/complaints/{cid}").get_json()
+    assert (unknown["respondent_code"], unknown["respondent_name"]) == (None, "某县某局")  # kept by name only

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine.audit.models import AuditEvent
 from engine.cases.contact import mask_address, mask_name, mask_phone
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.integration.test_api_smoke import COMPLAINT, DEADLINE
 
 PHONE = COMPLAINT["contact_phone"]  # 13888001234
 ADDRESS = "昆明市官渡区关上街道春城路 12 号"
@@ -27,7 +27,7 @@ def case_at_rectification(api) -> int:  # noqa: ANN001
     cid = api("intake").post("/api/v1/complaints", json={**COMPLAINT, "contact_address": ADDRESS}).get_json()["id"]
     _next(api("intake"), cid, {"accepted": True})
     _next(api("km-commerce"), cid, {"outcome": "founded", "explanation": "属实"})
-    _next(api("km-commerce"), cid, {"deadline": "2027-01-15", "requirements": "兑现扶持资金"})
+    _next(api("km-commerce"), cid, {"deadline": DEADLINE, "requirements": "兑现扶持资金"})
     assert api("guandu-commerce").get(f"/api/v1/tasks?complaint_id={cid}").get_json()["total"] == 1
     return cid
 

@@ -24,7 +24,7 @@ from engine.org.permissions import (
 )
 from engine.workflow.progress import diagram_for_display, diagram_progress
 from web.extensions import db
-from web.forms_render import department_choices
+from web.forms_render import complaint_from_form, department_choices
 from web.permissions import may, requires
 from web.uploads import accepts_uploads, send_evidence, uploads
 from web.uploads import policy as upload_policy
@@ -32,12 +32,6 @@ from web.uploads import policy as upload_policy
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 PAGE_SIZE = 50
-COMPLAINT_FIELDS = (
-    "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
-    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
-    "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
-)
-BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
 
 
 @bp.get("/")
@@ -72,7 +66,7 @@ def new() -> object:
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            complaint, _ = intake.submit_official(db.session, _complaint_input(values), current_user, uploads(),
+            complaint, _ = intake.submit_official(db.session, complaint_from_form(values), current_user, uploads(),
                                                   upload_policy())
             db.session.commit()
         except FormInvalid as exc:
@@ -185,11 +179,3 @@ def diagram(complaint_id: int) -> object:
     return jsonify({"xml": diagram_for_display(db.session, instance.model.bpmn_xml), "version": instance.model.version,
                     **diagram_progress(instance)})
 
-
-def _complaint_input(form: dict[str, str]) -> dict:
-    """Posted strings as the engine's ComplaintInput expects: empty fields left out, booleans from "true"/"false"."""
-    raw: dict = {name: (form.get(name) or "").strip() for name in COMPLAINT_FIELDS}
-    raw = {k: v for k, v in raw.items() if v}
-    for name in BOOLEAN_FIELDS:
-        raw[name] = form.get(name) == "true"
-    return raw

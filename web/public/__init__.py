@@ -27,6 +27,7 @@ from engine.org.models import Department
 from engine.org.permissions import PUBLIC
 from web import uploads as upload_limits
 from web.extensions import db
+from web.forms_render import complaint_from_form
 from web.permissions import protect
 from web.uploads import accepts_uploads, uploads
 from web.uploads import policy as upload_policy
@@ -35,12 +36,6 @@ bp = Blueprint("public", __name__, url_prefix="/public", static_folder="static",
 protect(bp, PUBLIC)  # no account: the complainant's column
 limiter = Limiter(key_func=get_remote_address)
 
-TEXT_FIELDS = (
-    "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
-    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
-    "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
-)
-BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")
 HONEYPOT = "website"  # hidden from people by CSS; bots fill it
 RECEIPT_KEY = "public_receipt"
 TRACKED_KEY = "public_tracked"  # the complaint this browser proved it may follow (code + phone digits)
@@ -100,7 +95,7 @@ def new_complaint() -> Any:
         if values.get(HONEYPOT):
             current_app.logger.info("public complaint rejected: honeypot filled (%s)", get_remote_address())
             return _page_error(400, MESSAGES["honeypot"])
-        raw = _complaint_input(values)
+        raw = complaint_from_form(values)
         if values.get("pledge") != "yes":
             errors["pledge"] = MESSAGES["pledge"]
             try:
@@ -266,18 +261,6 @@ def _tracked(complaint_id: int) -> dict[str, Any]:
         "steps": [] if survivor.status == "closed" else milestones.current_steps(db.session, survivor),
     }
 
-
-def _complaint_input(form: dict[str, str]) -> dict:
-    raw: dict = {name: (form.get(name) or "").strip() for name in TEXT_FIELDS}
-    raw = {k: v for k, v in raw.items() if v}
-    for name in BOOLEAN_FIELDS:
-        raw[name] = form.get(name) == "true"
-    if not raw.get("respondent_code") and raw.get("respondent_name"):  # typed a department's exact name
-        code = db.session.scalar(select(Department.code).where(
-            Department.name == raw["respondent_name"], Department.is_active.is_(True)).limit(1))
-        if code:
-            raw["respondent_code"] = code
-    return raw
 
 
 def _first_messages(messages: Any) -> dict[str, str]:
