@@ -10,21 +10,11 @@ from sqlalchemy import func, select
 from engine.cases.models import Complaint
 from engine.intake.models import ComplaintReference, DuplicateCandidate
 from engine.intake.services import create_channel_key, revoke_channel_key
+from tests.conftest import COMPLAINT
 
-BASE = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明",
-    "contact_phone": "13888001234",
-    "respondent_code": "km-guandu-commerce",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "agreement_number": "GD-ZS-2024-017",
-    "domain": "investment_promotion",
-    "breach_type": "policy_unfulfilled",
-    "facts": "2023年3月我公司与官渡区商务局签订招商引资投资协议，约定我公司落地投产后给予产业扶持资金300万元。"
-             "我公司已按约完成投资并投产，但扶持资金至今未兑现，多次催告无果。",
-    "claims": "请求按协议兑现扶持资金。",
-}
+BASE = {**COMPLAINT,
+        "facts": "2023年3月我公司与官渡区商务局签订招商引资投资协议，约定我公司落地投产后给予产业扶持资金300万元。"
+                 "我公司已按约完成投资并投产，但扶持资金至今未兑现，多次催告无果。"}
 REWORDED = ("我司于2023年3月同官渡区商务局签署投资协议，协议约定企业投产后兑现300万元产业扶持资金。"
             "企业已于去年投产，商务局以领导调整为由一直未支付扶持资金。")
 
