@@ -82,3 +82,9 @@ class WorkflowFailed(EngineError):
     """A step of the diagram failed while running (expression, service operation)."""
 
     http_status = 500
+
+
+class TooManyAttempts(EngineError):
+    """Attempts for this key (a tracking code, a username) are refused for a while (engine/throttle.py)."""
+
+    http_status = 429

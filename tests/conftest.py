@@ -157,6 +157,9 @@ def app(db_url: str, db_engine: Engine):  # noqa: ANN201
         "SQLALCHEMY_DATABASE_URI": db_url,
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret-key",
+        # the suite signs in hundreds of times from 127.0.0.1; tests of the limits set them lower (test_security)
+        "LOGIN_RATE_LIMIT": "10000 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10000 per minute",
     })
     yield application
     with application.app_context():  # close pooled connections before the test database is dropped

@@ -22,7 +22,20 @@ class Defaults:
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure unless debug or testing (web/security.py)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout; refreshed by every request
     SESSION_REFRESH_EACH_REQUEST = True
-    LOGIN_MAX_FAILURES = 5  # consecutive failed sign-ins that lock an account (`flask --app web unlock`)
+    # Password sign-in, per username (known or not): LOGIN_FREE_FAILURES consecutive failures pass, each further
+    # one delays the next attempt (LOGIN_DELAY_SECONDS, doubling up to LOGIN_MAX_DELAY_SECONDS), the
+    # LOGIN_MAX_FAILURES-th locks for LOGIN_LOCK_MINUTES (ends by itself; an administrator may unlock earlier)
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_DELAY_SECONDS = 2
+    LOGIN_MAX_DELAY_SECONDS = 60
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_LOCK_MINUTES = 15
+    LOGIN_RATE_LIMIT = "30 per minute;300 per hour"  # POST /login per client address (Flask-Limiter → 429)
+    LOGIN_ACCOUNT_RATE_LIMIT = "10 per minute;100 per hour"  # POST /login per username, from any address
+    # following a complaint: after TRACK_MAX_FAILURES wrong phone digits a tracking code is locked for
+    # TRACK_LOCK_MINUTES, whatever address the attempts come from
+    TRACK_MAX_FAILURES = 10
+    TRACK_LOCK_MINUTES = 30
     AUDIT_RETENTION_DAYS = 180  # audit events are kept at least this long; `audit prune` refuses newer dates
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (client address for the audit log)
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # requests without files; upload forms add EVIDENCE_MAX_TOTAL_BYTES

@@ -7,18 +7,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from engine import throttle
 from engine.audit.services import record as audit
 from engine.cases.models import CHANNELS, CaseEvent, Complaint
 from engine.cases.schemas import load_complaint
 from engine.cases.services import _flatten as flatten_messages  # the same field messages as registering
 from engine.cases.services import register_complaint
 from engine.db import as_utc, utcnow
-from engine.errors import EngineError, FormInvalid, NotFound
+from engine.errors import EngineError, FormInvalid, NotFound, TooManyAttempts
 from engine.intake import evidence
 from engine.intake.dedup import find_duplicates, survivor_of
 from engine.intake.models import ChannelKey, ComplaintReference
@@ -204,15 +206,40 @@ def channel_updates(session: Session, key: ChannelKey, since: datetime, after_id
 
 # --- tracking by the complainant ---------------------------------------------------------------------
 
-def track(session: Session, tracking_code: str, phone_last4: str) -> tuple[Complaint, Complaint, list[CaseEvent]]:
+TRACK_POLICY = throttle.Policy(free=10, lock_after=10, lock_minutes=30)
+NOT_FOUND = "未查到该投诉，请核对查询码和联系电话后四位"
+
+
+def track(session: Session, tracking_code: str, phone_last4: str, policy: throttle.Policy = TRACK_POLICY,
+          now: datetime | None = None) -> tuple[Complaint, Complaint, list[CaseEvent]]:
     """(the complaint, the case that answers for it, public notes of both) for a tracking code and the
-    contact phone's last four digits; the same NotFound whether the code or the digits are wrong."""
+    contact phone's last four digits; the same NotFound whether the code or the digits are wrong.
+
+    Guessing the digits is throttled per code, whatever address the guesses come from: the
+    `policy.lock_after`-th wrong answer locks the code for `policy.lock_minutes` (TooManyAttempts, audited
+    as `tracking_locked`). The caller commits also after an error, so the count is kept."""
+    now = now or utcnow()
     code = (tracking_code or "").strip().upper()
+    if not code:
+        raise NotFound(NOT_FOUND)
+    key = "track:" + code[:40]
+    block = throttle.blocked(session, key, now)
+    if block is not None:
+        raise TooManyAttempts(_track_locked(block))
     digits = "".join(ch for ch in (phone_last4 or "") if ch.isdigit())
-    complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code)) if code else None
+    complaint = session.scalar(select(Complaint).where(Complaint.tracking_code == code))
     phone_digits = "".join(ch for ch in (complaint.contact_phone if complaint else "") if ch.isdigit())
     if complaint is None or len(digits) != 4 or not secrets.compare_digest(phone_digits[-4:], digits):
-        raise NotFound("未查到该投诉，请核对查询码和联系电话后四位")
+        block = throttle.failed(session, key, now, policy)
+        if block is None:
+            raise NotFound(NOT_FOUND)
+        audit(session, "tracking_locked", "public", "complaint", complaint.id if complaint else code[:40],
+              after={"tracking_code": code[:40], "failures": block.failures, "until": block.until.isoformat()},
+              complaint_id=complaint.id if complaint else None, now=now)
+        logger.warning("tracking code %s locked until %s after %s wrong answers", code[:40], block.until,
+                       block.failures)
+        raise TooManyAttempts(_track_locked(block))
+    throttle.succeeded(session, key)
     survivor = survivor_of(session, complaint)
     notes = public_notes(session, complaint)
     if survivor.id != complaint.id:
@@ -234,3 +261,8 @@ def tracked_case(session: Session, complaint_id: int) -> tuple[Complaint, Compla
 
 def _digest(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def _track_locked(block: throttle.Block) -> str:
+    until = block.until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+    return f"该查询码核对失败次数过多，已暂停查询，请于 {until}（北京时间）后再试。"

@@ -193,7 +193,7 @@ def create_official(session: Session, actor: Official | str, username: str, full
     problems = password_problems(password, username)
     if problems:
         errors["password"] = "；".join(problems)
-    official = Official(username=username, is_active=True, failed_logins=0)
+    official = Official(username=username, is_active=True)
     _apply_person(session, official, full_name, email, roles, errors, department=department)
     official.password_hash = hash_password(password)
     session.add(official)

@@ -57,12 +57,12 @@ class Official(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
-    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set at the limit; unlock clears
     # a browser session stores the value it signed in with; raising it signs the official out everywhere
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     department: Mapped[Department] = relationship(lazy="joined")
+
+    lock = None  # not stored: the running sign-in delay or lock, set by security.with_locks for display
 
     # Flask-Login protocol, written out so the engine does not import Flask.
     is_authenticated = True

@@ -172,3 +172,35 @@ def test_the_column_address_opens_the_complaint_form(client) -> None:  # noqa: A
     assert answer.headers["Location"].endswith("/public/complaints/new")
     page = client.get("/public/", follow_redirects=True).get_data(as_text=True)
     assert "典型案例" in page  # the public site's navigation
+
+
+def test_ten_wrong_digits_lock_the_code_for_every_address(app, client, session, monkeypatch) -> None:  # noqa: ANN001
+    """Issue 18, item 3: the lock is the code's, not the address's; it is audited and ends by itself."""
+    from datetime import timedelta
+
+    from engine.audit.models import AuditEvent
+    from engine.intake import services as intake_services
+    from web.public import limiter
+
+    _submit(client)
+    code = session.scalar(select(Complaint)).tracking_code
+    with app.app_context():
+        limiter.reset()
+    for i in range(10):  # from ten addresses, so the per-address rate limit never applies
+        wrong = client.post("/public/track", data={"tracking_code": code, "phone_last4": f"{i:04d}"},
+                            environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        assert wrong.status_code == (404 if i < 9 else 429), i
+    assert "已暂停查询" in wrong.get_data(as_text=True)
+    other = app.test_client()
+    right = other.post("/public/track", data={"tracking_code": code, "phone_last4": "1234"},
+                       environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert right.status_code == 429  # a new address, even with the right digits
+    assert "已暂停查询" in right.get_data(as_text=True)
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "tracking_locked")).all()
+    assert event.after["failures"] == 10
+    later = intake_services.utcnow() + timedelta(minutes=31)
+    monkeypatch.setattr(intake_services, "utcnow", lambda: later)
+    again = other.post("/public/track", data={"tracking_code": code, "phone_last4": "1234"},
+                       environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert again.status_code == 200  # the lock ended by itself
+    assert "您的投诉已收到" in again.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """Account security: lockout and unlock, password policy, idle sessions, security headers, token revocation."""
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,16 +22,19 @@ USER = "km-commerce"
 
 @pytest.fixture
 def account(app, bundled_model_ids) -> Iterator[str]:  # noqa: ANN001
-    """A demo official whose password, failure count and lock are restored afterwards (baseline row)."""
+    """A demo official whose password is restored afterwards (baseline row; throttle rows are removed anyway)."""
     from web.extensions import db
+    from web.public import limiter
 
     with app.app_context():
         saved = db.session.scalar(select(Official.password_hash).where(Official.username == USER))
+        limiter.reset()
     yield USER
     with app.app_context():
         official = db.session.scalar(select(Official).where(Official.username == USER))
-        official.password_hash, official.failed_logins, official.locked_at = saved, 0, None
+        official.password_hash = saved
         db.session.commit()
+        limiter.reset()
 
 
 def _login(client, password: str, username: str = USER):  # noqa: ANN001, ANN202
@@ -46,36 +50,122 @@ def _actions(app, username: str) -> list[str]:  # noqa: ANN001
                                        .order_by(AuditEvent.id)))
 
 
-def test_lockout_after_repeated_failures_and_unlock_by_cli(app, client, account, demo_password) -> None:  # noqa: ANN001
-    for attempt in range(4):
-        page = _login(client, "wrong-password-1").get_data(as_text=True)
-        assert "用户名或密码不正确" in page
-        assert ("再失败" in page) == (attempt >= 2)
-    locked = _login(client, "wrong-password-1").get_data(as_text=True)
-    assert "已被锁定" in locked
-    assert "联系系统管理员" in locked
-    refused = _login(client, demo_password)  # the right password does not help while locked
+@pytest.fixture
+def clock(monkeypatch):  # noqa: ANN001, ANN201
+    """Move the sign-in's clock (engine.org.security.utcnow) forward without sleeping."""
+    from engine.db import utcnow
+    from engine.org import security
+
+    moments = [utcnow()]
+    monkeypatch.setattr(security, "utcnow", lambda: moments[-1])
+
+    def advance(seconds: float) -> None:
+        moments.append(moments[-1] + timedelta(seconds=seconds))
+
+    return advance
+
+
+def test_failures_delay_then_lock_temporarily_and_the_lock_ends_by_itself(app, client, account, demo_password,  # noqa: ANN001
+                                                                          clock) -> None:
+    pages = [_login(client, "wrong-password-1").get_data(as_text=True) for _ in range(3)]
+    assert all("用户名或密码不正确" in p and "再试" not in p and "锁定" not in p for p in pages)  # three free
+    delayed = _login(client, "wrong-password-1").get_data(as_text=True)
+    assert "请 2 秒后再试" in delayed
+    refused = _login(client, demo_password)  # even the right password waits for the delay
     assert refused.status_code == 200
-    assert "已被锁定" in refused.get_data(as_text=True)
-    assert _actions(app, account) == ["login_failed"] * 4 + ["account_locked", "login_refused_locked"]
+    assert "请 2 秒后再试" in refused.get_data(as_text=True)
+    for seconds in (2, 4, 8, 16, 32):  # each failure doubles the wait (capped at 60 s)
+        clock(seconds)
+        page = _login(client, "wrong-password-1").get_data(as_text=True)
+        assert f"请 {min(seconds * 2, 60)} 秒后再试" in page, (seconds, page)
+    clock(60)
+    locked = _login(client, "wrong-password-1").get_data(as_text=True)  # the tenth failure locks
+    assert "已暂时锁定" in locked
+    assert "约 15 分钟后）自动解锁" in locked
+    assert "联系系统管理员" in locked
+    clock(14 * 60)
+    assert "已暂时锁定" in _login(client, demo_password).get_data(as_text=True)
+    clock(61)
+    assert _login(client, demo_password).status_code == 302  # the lock ended by itself
+    actions = _actions(app, account)
+    assert actions.count("account_locked") == 1
+    assert actions.count("login_failed") == 10
+    assert actions.count("login_throttled") == 1
+    assert actions.count("login_refused_locked") == 1
+    assert actions[-1] == "login"
 
-    result = app.test_cli_runner().invoke(args=["unlock", account])
-    assert result.exit_code == 0, result.output
-    assert _login(client, demo_password).status_code == 302
-    assert _actions(app, account)[-1] == "login"
 
+def test_unknown_usernames_get_exactly_the_same_answers(app, client, account, clock) -> None:  # noqa: ANN001
+    def answers(username: str) -> list[str]:
+        texts = []
+        for _ in range(10):
+            clock(61)
+            texts.append(_login(client, "wrong-password-1", username).get_data(as_text=True))
+        texts.append(_login(client, "wrong-password-1", username).get_data(as_text=True))
+        shown = [t[t.index('class="field-error"'):][:200] if 'class="field-error"' in t else t[-200:] for t in texts]
+        return [re.sub(r"\d\d:\d\d", "HH:MM", t) for t in shown]  # the clock moved on between the two
 
-def test_max_failures_is_configurable_and_unknown_users_are_audited(app, client, account, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
-    _login(client, "nope-nope-1")
-    assert "已被锁定" in _login(client, "nope-nope-1").get_data(as_text=True)
-    assert "用户名或密码不正确" in _login(client, "x", username="no-such-user").get_data(as_text=True)
+    assert answers(account) == answers("no-such-user")
     from web.extensions import db
 
     with app.app_context():
-        failed = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_label == "no-such-user")).all()
-        assert [e.action for e in failed] == ["login_failed"]
+        locks = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account_locked")).all()
+        assert {e.actor_label.split(" ")[0] for e in locks} == {"km-commerce", "no-such-user"}
+        assert all(e.after["minutes"] == 15 for e in locks)
+        failed = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_label == "no-such-user",
+                                                              AuditEvent.action == "login_failed")).all()
         assert failed[0].ip == "127.0.0.1"
+
+
+def test_an_administrator_unlocks_in_the_browser_and_by_cli(app, client, account, demo_password,  # noqa: ANN001
+                                                           monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
+    _login(client, "nope-nope-1")
+    assert "已暂时锁定" in _login(client, "nope-nope-1").get_data(as_text=True)
+    admin = app.test_client()
+    assert _login(admin, demo_password, "sysadmin").status_code == 302
+    listing = admin.get("/admin/users?q=km-commerce").get_data(as_text=True)
+    assert "已暂时锁定" in listing
+    page = admin.get(f"/admin/users/{account}").get_data(as_text=True)
+    assert "解除锁定" in page
+    assert "到时自动解除" in page
+    api_users = admin.get("/api/v1/users?q=km-commerce").get_json()["items"]
+    assert next(u for u in api_users if u["username"] == account)["locked"] is True
+    assert admin.post(f"/admin/users/{account}/unlock").status_code in (302, 303)
+    assert "到时自动解除" not in admin.get(f"/admin/users/{account}").get_data(as_text=True)
+    assert _login(client, demo_password).status_code == 302
+    client.post("/logout")
+    _login(client, "nope-nope-1")
+    _login(client, "nope-nope-1")
+    result = app.test_cli_runner().invoke(args=["unlock", account])
+    assert result.exit_code == 0, result.output
+    assert _login(client, demo_password).status_code == 302
+    actions = _actions(app, account)
+    assert actions.count("account_locked") == 2
+    from web.extensions import db
+
+    with app.app_context():
+        unlocked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account_unlocked")
+                                      .order_by(AuditEvent.id)).all()
+        assert len(unlocked) == 2
+        assert unlocked[0].actor_label.startswith("sysadmin ")
+        assert unlocked[0].before["failures"] == 2
+
+
+def test_sign_in_is_rate_limited_per_address_and_per_account(app, account, demo_password, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "5 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_RATE_LIMIT", "3 per minute")
+    browser = app.test_client()
+    answers = [_login(browser, f"wrong-{i}", f"guess-{i}").status_code for i in range(7)]
+    assert answers == [200] * 5 + [429] * 2  # one address, many usernames
+    too_many = _login(browser, demo_password)
+    assert too_many.status_code == 429
+    assert "请求过于频繁" in too_many.get_data(as_text=True)
+    assert "Retry-After" in too_many.headers
+    elsewhere = [app.test_client() for _ in range(4)]
+    statuses = [b.post("/login", data={"username": "intake", "password": "wrong"},
+                       environ_base={"REMOTE_ADDR": f"192.0.2.{i}"}).status_code for i, b in enumerate(elsewhere)]
+    assert statuses == [200, 200, 200, 429]  # one username, many addresses
 
 
 def test_password_policy() -> None:

@@ -75,7 +75,8 @@ def users() -> str:
     q, state, page = _list_args()
     department = request.args.get("department", "").strip()[:64]
     rows, total = admin.list_officials(db.session, q, department or None, _active(state), PAGE, (page - 1) * PAGE)
-    return render_template("admin/users.html", rows=rows, total=total, q=q, state=state, states=STATES,
+    return render_template("admin/users.html", rows=security.with_locks(db.session, rows), total=total, q=q,
+                           state=state, states=STATES,
                            department=department, departments=department_choices(db.session), roles=ROLES,
                            page=page, has_next=page * PAGE < total)
 
@@ -240,6 +241,7 @@ def _user_form_page(values: dict[str, Any], errors: dict[str, str]) -> str:
 
 
 def _user_page(official: Any, values: dict[str, Any], errors: dict[str, str]) -> str:
+    official.lock = security.lock_of(db.session, official.username)
     return render_template("admin/user.html", u=official, values=values, errors=errors, roles=ROLES,
                            departments=department_choices(db.session), role_grants=_role_grants(),
                            tokens=security.tokens_of(db.session, official.username),

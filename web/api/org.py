@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.org import admin
+from engine.org import admin, security
 from engine.org.models import LEVELS, ROLES
 from engine.org.permissions import ADMINISTER_ORG
 from web.api.common import ApiErrorSchema, UtcDateTime
@@ -51,8 +51,8 @@ class UserSchema(Schema):
     roles = fields.List(fields.String(), metadata={
         "description": "角色：" + "、".join(f"{k} {v}" for k, v in ROLES.items()), "example": ["official"]})
     is_active = fields.Boolean(metadata={"description": "false：已停用（不能登录，令牌已吊销）", "example": True})
-    locked = fields.Function(lambda u: u.locked_at is not None, metadata={
-        "description": "因连续登录失败被锁定", "example": False})
+    locked = fields.Function(lambda u: u.lock is not None, metadata={
+        "description": "因连续登录失败正被暂时锁定或暂停登录（到时自动解除）", "example": False})
     created_at = UtcDateTime(metadata={"example": "2026-11-28T02:15:00+00:00"})
 
 
@@ -86,4 +86,4 @@ def list_users(args: dict) -> object:
     """Officials by username with department and roles (never password hashes); paged like departments."""
     rows, total = admin.list_officials(db.session, args["q"], args["department"], STATES[args["state"]],
                                        args["limit"], args["offset"])
-    return {"total": total, "items": rows}
+    return {"total": total, "items": security.with_locks(db.session, rows)}

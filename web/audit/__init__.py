@@ -32,7 +32,8 @@ EXPORT_LIMIT = 50_000
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the period filter's bounds
 ACTION_LABELS = {
     "login": "登录", "login_failed": "登录失败", "login_refused_locked": "锁定期间拒绝登录", "account_locked": "账户锁定",
-    "account_unlocked": "解除锁定", "logout": "退出", "password_set": "设置密码", "token_created": "创建访问令牌",
+    "account_unlocked": "解除锁定", "login_throttled": "登录过于频繁被拒绝", "tracking_locked": "查询码暂停查询",
+    "session_ended": "结束会话", "logout": "退出", "password_set": "设置密码", "token_created": "创建访问令牌",
     "token_revoked": "吊销访问令牌", "complaint_registered": "登记投诉", "view_contact": "查看投诉人联系方式",
     "task_claimed": "认领任务", "task_unclaimed": "退回认领", "task_completed": "办理任务", "timer_fired": "定时器触发",
     "timer_failed": "定时器步骤出错", "clock_paused": "暂停计时", "clock_resumed": "恢复计时",

@@ -16,8 +16,10 @@ from engine.org.models import Official
 from engine.org.permissions import PUBLIC, SIGNED_IN
 from engine.org.security import sign_in
 from engine.org.services import create_token, official_for_token
+from engine.throttle import Policy
 from web.extensions import db, login_manager
 from web.permissions import requires
+from web.public import limiter
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 SESSION_GENERATION = "session_generation"
@@ -28,13 +30,33 @@ class LoginForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
 
 
+def login_policy() -> Policy:
+    config = current_app.config
+    return Policy(free=int(config["LOGIN_FREE_FAILURES"]), delay_seconds=int(config["LOGIN_DELAY_SECONDS"]),
+                  max_delay_seconds=int(config["LOGIN_MAX_DELAY_SECONDS"]),
+                  lock_after=int(config["LOGIN_MAX_FAILURES"]), lock_minutes=int(config["LOGIN_LOCK_MINUTES"]))
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _submitted_username() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @requires(PUBLIC)
+@limiter.limit(_address_limit, methods=["POST"])  # per client address
+@limiter.limit(_account_limit, methods=["POST"], key_func=_submitted_username)  # per username, any address
 def login() -> object:
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = sign_in(db.session, form.username.data, form.password.data,
-                          int(current_app.config["LOGIN_MAX_FAILURES"]))
+        attempt = sign_in(db.session, form.username.data, form.password.data, login_policy())
         db.session.commit()  # the failure count and the audit event, whatever the outcome
         if attempt.official is None:
             form.password.errors.append(attempt.message)

@@ -16,11 +16,12 @@ from marshmallow import ValidationError, validate
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from engine import throttle
 from engine.cases import milestones
 from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
-from engine.errors import EngineError, FormInvalid, NotFound
+from engine.errors import EngineError, FormInvalid, NotFound, TooManyAttempts
 from engine.intake import evidence, feedback, supplements
 from engine.intake import services as intake
 from engine.org.models import Department
@@ -71,6 +72,11 @@ def _submit_limit() -> str:
 
 def _track_limit() -> str:
     return current_app.config.get("PUBLIC_TRACK_RATE_LIMIT", "10 per minute;100 per day")
+
+
+def _track_policy() -> throttle.Policy:
+    limit = int(current_app.config["TRACK_MAX_FAILURES"])
+    return throttle.Policy(free=limit, lock_after=limit, lock_minutes=int(current_app.config["TRACK_LOCK_MINUTES"]))
 
 
 def _search_limit() -> str:
@@ -150,22 +156,24 @@ def departments() -> Any:
 def track() -> Any:
     """Follow a complaint: tracking code + the contact phone's last four digits. The browser session then
     remembers the complaint, so the complainant can answer requests for material (补正) on this page."""
-    error = None
+    error, status = None, 200
     code = ""
     complaint_id = session.get(TRACKED_KEY) if request.method == "GET" else None
     if request.method == "POST":
         code = (request.form.get("tracking_code") or "").strip()[:20]
         try:
-            complaint, _survivor, _notes = intake.track(db.session, code, (request.form.get("phone_last4") or "")[:8])
-        except NotFound as exc:
-            error = exc.message
+            complaint, _survivor, _notes = intake.track(db.session, code, (request.form.get("phone_last4") or "")[:8],
+                                                        _track_policy())
+        except (NotFound, TooManyAttempts) as exc:
+            error, status = exc.message, exc.http_status
             session.pop(TRACKED_KEY, None)
         else:
             complaint_id = session[TRACKED_KEY] = complaint.id
+        db.session.commit()  # the count of wrong answers (and a lock) is kept whatever the outcome
     found = _tracked(complaint_id) if isinstance(complaint_id, int) else None
     return render_template("public/track.html", found=found, error=error, code=code, errors={}, form={},
                            accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
-                           answered=session.pop(ANSWERED_KEY, None)), 404 if error else 200
+                           answered=session.pop(ANSWERED_KEY, None)), status if error else 200
 
 
 @bp.post("/track/forget")
