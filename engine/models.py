@@ -13,14 +13,14 @@ from engine.intake.models import (
     SupplementRequest,
 )
 from engine.notify.models import EmailOutbox, Notification
-from engine.org.models import ApiToken, Department, Official
+from engine.org.models import ApiToken, Department, Official, OfficialSession, WebSession
 from engine.oversight.models import AssessmentSheet, Bulletin
 from engine.throttle import Throttle
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
     "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
-    "MeasureType", "Notification", "Official", "PlatformDelivery", "ProcessInstance", "ProcessModel", "Throttle", "TimeLimit", "TimerStart",
+    "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "Throttle", "TimeLimit", "TimerStart",
 ]
 
 

@@ -41,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+    from web import sessions
+
+    sessions.init_app(app)  # server-side sessions (Flask-Session): the database, or Redis with SESSION_REDIS_URL
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

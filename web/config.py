@@ -21,7 +21,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure unless debug or testing (web/security.py)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)  # idle timeout; refreshed by every request
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)  # a sign-in ends this long after it began, however active
     SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_REDIS_URL: str | None = None  # e.g. redis://127.0.0.1:6379/1: session data in Redis, not the database
     # Password sign-in, per username (known or not): LOGIN_FREE_FAILURES consecutive failures pass, each further
     # one delays the next attempt (LOGIN_DELAY_SECONDS, doubling up to LOGIN_MAX_DELAY_SECONDS), the
     # LOGIN_MAX_FAILURES-th locks for LOGIN_LOCK_MINUTES (ends by itself; an administrator may unlock earlier)

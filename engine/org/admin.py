@@ -17,7 +17,7 @@ from engine.audit.services import record as audit
 from engine.cases.uscc import uscc_problem
 from engine.db import utcnow
 from engine.errors import ConflictError, FormInvalid, NotFound
-from engine.org import permissions
+from engine.org import permissions, sessions
 from engine.org.models import LEVELS, ROLES, ApiToken, Department, Official
 from engine.org.security import password_problems
 from engine.org.services import hash_password
@@ -256,6 +256,7 @@ def deactivate_official(session: Session, actor: Official | str, username: str, 
         token.revoked_at = now
     official.is_active = False
     official.session_generation = (official.session_generation or 0) + 1  # reactivating revives no old session
+    sessions.end_all(session, official, now, "deactivated")
     session.flush()
     audit(session, "official_deactivated", actor, "official", official.id, before=before, after={
         **_official_state(official), "reason": reason.strip()[:500], "claims_returned": [t.id for t in returned],

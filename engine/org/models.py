@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -93,3 +93,31 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     official: Mapped[Official] = relationship(lazy="joined")
+
+
+class OfficialSession(Base):
+    """One browser sign-in of an official: the server's record of it, checked on every request (ended, idle too
+    long or older than the absolute lifetime → signed out), listed on the profile page."""
+
+    __tablename__ = "official_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # random; kept in the server-side session data
+    official_id: Mapped[int] = mapped_column(ForeignKey("official.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # logout, idle, absolute, ended_by_self, …
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class WebSession(Base):
+    """Server-side session data of a browser (Flask-Session's store on the database, web/sessions.py); the
+    cookie holds only the random id."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expiry: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

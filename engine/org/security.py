@@ -21,6 +21,7 @@ from engine import throttle
 from engine.audit.services import record
 from engine.db import as_utc, utcnow
 from engine.errors import FormInvalid, NotFound
+from engine.org import sessions
 from engine.org.models import ApiToken, Official
 from engine.org.services import hash_password
 
@@ -147,6 +148,7 @@ def set_password(session: Session, username: str, password: str, actor: Official
     official.password_hash = hash_password(password)
     throttle.clear(session, login_key(username))
     official.session_generation = (official.session_generation or 0) + 1  # the old password's sessions end
+    sessions.end_all(session, official, utcnow(), "password_set")
     record(session, "password_set", actor, "official", official.id, after={"sessions_ended": True})
     return official
 
@@ -157,6 +159,7 @@ def sign_out_everywhere(session: Session, username: str, actor: Official | str) 
     official = _official(session, username)
     before = official.session_generation or 0
     official.session_generation = before + 1
+    sessions.end_all(session, official, utcnow(), "signed_out_everywhere")
     record(session, "signed_out_everywhere", actor, "official", official.id,
            before={"session_generation": before}, after={"session_generation": before + 1})
     logger.info("all sessions of %s ended by %s", official.username, getattr(actor, "username", actor))

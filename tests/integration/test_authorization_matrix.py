@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/profile"): Row(OFFICIALS),
     ("POST", "/profile/tokens/<int:token_id>/revoke"): Row(OFFICIALS),  # own tokens only (unknown id: 404)
     ("POST", "/profile/sign-out-everywhere"): Row(OFFICIALS),
+    ("POST", "/profile/sessions/<int:session_id>/end"): Row(OFFICIALS),  # own sessions only (unknown id: 404)
+    ("POST", "/profile/sessions/end-others"): Row(OFFICIALS),
     ("GET", "/notifications"): Row(OFFICIALS),
     ("POST", "/notifications/read"): Row(OFFICIALS),
     ("GET", "/api/v1/tasks"): Row(OFFICIALS),
@@ -373,6 +375,10 @@ def test_every_endpoint_answers_every_caller_as_the_matrix_says(make_app, world,
 
     cookies = _signed_in_cookies(app, demo_password)
     monkeypatch.setattr(Session, "commit", Session.flush)  # every request is rolled back at its teardown
+    from web.sessions import DatabaseSessionInterface  # … and leaves the server-side session data as it was
+
+    monkeypatch.setattr(DatabaseSessionInterface, "_upsert_session", lambda *_args: None)
+    monkeypatch.setattr(DatabaseSessionInterface, "_delete_session", lambda *_args: None)
     cookie_name = app.config.get("SESSION_COOKIE_NAME", "session")
     wrong, crashed = [], []
     for method, rule in sorted(rules, key=lambda mr: (mr[1].rule, mr[0])):

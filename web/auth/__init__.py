@@ -1,6 +1,7 @@
 """Sign-in for officials: session cookies in the browser, `Authorization: Bearer` tokens for the API."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,18 +12,20 @@ from wtforms.validators import DataRequired, Length
 
 from engine.audit.services import record as audit
 from engine.errors import NotFound
-from engine.org import security
+from engine.org import security, sessions
 from engine.org.models import Official
 from engine.org.permissions import PUBLIC, SIGNED_IN
 from engine.org.security import sign_in
 from engine.org.services import create_token, official_for_token
 from engine.throttle import Policy
+from web import sessions as web_sessions
 from web.extensions import db, login_manager
 from web.permissions import requires
 from web.public import limiter
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 SESSION_GENERATION = "session_generation"
+LOGIN_KEY = "login_key"  # the official_session this browser signed in with (engine/org/sessions.py)
 
 
 class LoginForm(FlaskForm):
@@ -61,9 +64,14 @@ def login() -> object:
         if attempt.official is None:
             form.password.errors.append(attempt.message)
         else:
+            _regenerate()  # a new session id at sign-in (no fixation)
             login_user(attempt.official)
             session[SESSION_GENERATION] = attempt.official.session_generation or 0  # see _load_user
+            started = sessions.start(db.session, attempt.official, web_sessions.now(), request.remote_addr,
+                                     request.user_agent.string)
+            session[LOGIN_KEY] = started.key
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("inbox.index"))
     return render_template("auth/login.html", form=form)
 
@@ -71,10 +79,14 @@ def login() -> object:
 @bp.post("/logout")
 @requires(SIGNED_IN)
 def logout() -> object:
+    """End this session on the server: its record and its data (a replayed cookie then signs nobody in)."""
+    sessions.end(db.session, session.get(LOGIN_KEY), web_sessions.now(), "logout")
     audit(db.session, "logout", current_user, "official", current_user.id)
     db.session.commit()
     logout_user()
+    session.clear()
     flash("您已安全退出。", "info")
+    _regenerate()  # the old id's stored data is deleted; the notice goes with a new id
     return redirect(url_for("auth.login"))
 
 
@@ -86,7 +98,29 @@ def profile() -> object:
         new_token = create_token(db.session, current_user, label=request.form.get("label", "")[:100])
         db.session.commit()
     return render_template("auth/profile.html", new_token=new_token,
-                           tokens=security.tokens_of(db.session, current_user.username))
+                           tokens=security.tokens_of(db.session, current_user.username),
+                           sessions=sessions.active(db.session, current_user, web_sessions.now(), *_lifetimes()),
+                           current_key=session.get(LOGIN_KEY))
+
+
+@bp.post("/profile/sessions/<int:session_id>/end")
+@requires(SIGNED_IN)
+def end_session(session_id: int) -> object:
+    """End one of the caller's other sessions (another browser or device)."""
+    sessions.end_one_of(db.session, current_user, session_id, web_sessions.now())
+    db.session.commit()
+    flash("已结束该会话。", "success")
+    return redirect(url_for("auth.profile") + "#sessions", 303)
+
+
+@bp.post("/profile/sessions/end-others")
+@requires(SIGNED_IN)
+def end_other_sessions() -> object:
+    """End every session of the caller except this one."""
+    count = sessions.end_others(db.session, current_user, session.get(LOGIN_KEY), web_sessions.now())
+    db.session.commit()
+    flash(f"已结束其他 {count} 个会话。", "success")
+    return redirect(url_for("auth.profile") + "#sessions", 303)
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")
@@ -125,10 +159,28 @@ def _load_user(user_id: str) -> Official | None:
     a new password and deactivation raise it)."""
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return None  # a request that names a token is the token's, never the cookie's (a bad token → 401)
-    official = db.session.get(Official, int(user_id)) if user_id.isdigit() else None
+    official = db.session.get(Official, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
     if official is None or not official.is_active:
         return None
-    return official if session.get(SESSION_GENERATION) == (official.session_generation or 0) else None
+    if session.get(SESSION_GENERATION) != (official.session_generation or 0):
+        return None
+    live = sessions.check(db.session, session.get(LOGIN_KEY), official.id, web_sessions.now(), *_lifetimes())
+    if db.session.dirty:
+        db.session.commit()  # last use noted (at most once a minute), or the session ended as idle/too old
+    return official if live is not None else None
+
+
+def _lifetimes() -> tuple[timedelta, timedelta]:
+    """(idle, absolute) lifetime of a signed-in session."""
+    absolute = current_app.config["SESSION_ABSOLUTE_LIFETIME"]
+    return (current_app.permanent_session_lifetime,
+            absolute if isinstance(absolute, timedelta) else timedelta(seconds=int(absolute)))
+
+
+def _regenerate() -> None:
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if regenerate is not None:
+        regenerate(session)
 
 
 @login_manager.request_loader
