@@ -12,6 +12,7 @@ flask_smorest.Blueprint.ARGUMENTS_PARSER = BoundedParser()
 
 
 def register(api: Api) -> None:
+    api.ma_plugin.converter.add_attribute_function(_numbers_as_numbers)  # before any schema is documented
     from web.api.audit import blp as audit_blp
     from web.api.bulletins import blp as bulletins_blp
     from web.api.channels import ChannelComplaintSchema
@@ -40,3 +41,14 @@ def register(api: Api) -> None:
     api.register_blueprint(org_blp, url_prefix="/api/v1")
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})
+
+
+def _numbers_as_numbers(_converter: object, field: object, ret: dict, **_kwargs: object) -> dict:
+    """Decimal fields serialised as strings print their bounds, default and example as strings; OpenAPI wants
+    numbers there."""
+    from marshmallow import fields
+
+    if not isinstance(field, fields.Decimal):
+        return {}
+    return {key: float(ret[key]) for key in ("minimum", "maximum", "example", "default")
+            if isinstance(ret.get(key), str)}

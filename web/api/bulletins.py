@@ -13,7 +13,7 @@ from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from engine.workflow.calendar import local_date
-from web.api.common import ApiErrorSchema, UtcDateTime
+from web.api.common import BINARY, TEXT, XLSX_TYPE, ApiErrorSchema, UtcDateTime, file_response
 from web.extensions import db
 from web.permissions import protect, requires
 
@@ -241,7 +241,8 @@ def put_sheet(args: dict) -> object:
 
 
 @blp.get("/assessment/export")
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(security=[{"bearer": []}], responses=file_response("考核表（附件）：按 format 为 xlsx 或 CSV", {
+    XLSX_TYPE: {"schema": BINARY}, "text/csv": {"schema": TEXT}}))
 @blp.arguments(ExportQuery, location="query")
 def export_assessment(args: dict) -> Response:
     """The table as xlsx or CSV (UTF-8 with BOM), text cells neutralised against formula injection."""

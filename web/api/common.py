@@ -176,3 +176,13 @@ class ComplaintCreatedSchema(Schema):
     id = fields.Integer()
     tracking_code = fields.String()
     status = fields.String()
+
+
+def file_response(description: str, media_types: dict[str, dict]) -> dict:
+    """An OpenAPI 200 response for a view that answers with a file, one schema per media type."""
+    return {"200": {"description": description, "content": media_types}}
+
+
+BINARY = {"type": "string", "format": "binary"}
+TEXT = {"type": "string"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -37,6 +37,7 @@ blp = Blueprint("api_complaints", __name__, url_prefix="/complaints", descriptio
          description="官员令牌（受理登记人员、省发展改革委）或渠道密钥 X-Api-Key。使用渠道密钥时，channel 固定为该密钥的渠道，"
                      "external_ref（渠道自己的编号）必填；同一编号重复提交返回 200 和原案件（已合并的返回承办案件）。")
 @blp.response(201, ComplaintCreatedSchema, description="已登记；同一渠道编号重复提交时返回 200 和原案件")
+@blp.alt_response(200, schema=ComplaintCreatedSchema, description="同一渠道编号重复提交：原案件（已合并的为承办案件）")
 @blp.alt_response(401, schema=ApiErrorSchema, description="缺少或无效的令牌 / X-Api-Key")
 @blp.alt_response(422, schema=ApiErrorSchema, description="字段错误（errors 按字段给出中文说明）")
 @requires(REGISTER_COMPLAINT, channel=True)

@@ -24,7 +24,7 @@ from engine.org.permissions import (
 )
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
-from web.api.common import ApiErrorSchema, UtcDateTime
+from web.api.common import BINARY, TEXT, XLSX_TYPE, ApiErrorSchema, UtcDateTime, file_response
 from web.extensions import db
 from web.permissions import requires
 
@@ -170,7 +170,9 @@ def list_records(args: dict) -> object:
 
 
 @blp.get("/breach-records/export")
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(security=[{"bearer": []}], responses=file_response("记录文件（附件）：按 format 为 xlsx、CSV 或 JSON", {
+    XLSX_TYPE: {"schema": BINARY}, "text/csv": {"schema": TEXT},
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}))
 @blp.arguments(ExportQuery, location="query")
 @requires(VIEW_RECORDS)
 def export_records(args: dict) -> object:

@@ -14,7 +14,7 @@ from engine.intake import services as intake
 from engine.intake.dedup import survivor_of
 from engine.org.permissions import ADD_EVIDENCE, REQUEST_SUPPLEMENT, VIEW_CASE, VIEW_EVIDENCE
 from web.api import channels
-from web.api.common import ApiErrorSchema, UtcDateTime
+from web.api.common import BINARY, ApiErrorSchema, UtcDateTime, file_response
 from web.extensions import db
 from web.permissions import requires
 from web.uploads import accepts_uploads, send_evidence, uploads
@@ -103,7 +103,7 @@ def list_files(complaint_id: int) -> object:
 @blp.doc(security=[{"bearer": []}],
          description="文件内容（附件下载，Content-Type 为识别出的类型）。仅省发展改革委、受理登记人员和承办部门的工作人员；"
                      "每次下载记入审计日志。")
-@blp.response(200, description="文件")
+@blp.doc(responses=file_response("文件", {"*/*": {"schema": BINARY}}))
 @blp.alt_response(403, schema=ApiErrorSchema)
 @blp.alt_response(404, schema=ApiErrorSchema)
 @requires(VIEW_EVIDENCE, channel=True)  # so that a channel key gets a clear 403 from the view, not a 401
