@@ -60,7 +60,13 @@ def test_diff_marks_changes_and_migration_page_shows_progress(page, api, app, de
     page.click("button:has-text('预览')")
     page.wait_for_selector("#process-migration[data-state=previewed]")
     assert "可迁移 1，不能迁移 1" in page.inner_text("[data-role=progress-text]")
+    timers = page.inner_text(f"tr[data-instance-id='{cases.instance(at_verify).id}'] [data-role=timers]")
+    assert "「核实认定」核实认定逾期（保留）：" in timers  # the case's timers after the move
     page.click("button:has-text('迁移选中的案件')")
+    page.wait_for_selector("#process-migration[data-state=confirming]")
+    assert "确认迁移 1 个案件？不能迁移的 1 个保持原状。" in page.inner_text("[data-role=confirm-text]")
+    assert cases.instance(at_verify).model_id == v2["id"]  # nothing moves before the confirmation
+    page.click("button:has-text('确认迁移')")
     page.wait_for_selector("#process-migration[data-state=done]")
     assert "已处理 2 / 2，已迁移 1，未迁移 1" in page.inner_text("[data-role=progress-text]")
     assert page.get_attribute("progress[data-role=progress]", "value") == "2"

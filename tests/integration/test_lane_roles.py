@@ -63,7 +63,8 @@ def test_new_lane_mapped_to_a_department_deploy_run_and_migrate(api, app, save_r
     verdicts = {i["complaint_id"]: i for i in preview["items"]}
     assert verdicts[old_case]["can_migrate"], verdicts[old_case]
     assert (verdicts[closed_case]["can_migrate"], verdicts[closed_case]["reason"]) == (False, "流程已办结，无需迁移")
-    done = admin.post("/api/v1/migrations", json=body).get_json()
+    confirmed = [i["confirmation"] for i in preview["items"] if i["can_migrate"]]
+    done = admin.post("/api/v1/migrations", json={**body, "confirmations": confirmed}).get_json()
     assert (done["migrated"], done["refused"]) == (1, 1)
     assert cases.instance(old_case).model_id == v2["id"]
     assert cases.instance(closed_case).model_id == v1["id"]

@@ -126,7 +126,12 @@ def test_bulk_migration_with_one_case_refused_and_explained(api, app, save_resto
     assert "核实认定" in items[at_verify]["current"]
     assert cases.instance(at_verify).model_id == v2["id"]
 
-    done = admin.post("/api/v1/migrations", json=body).get_json()
+    unconfirmed = admin.post("/api/v1/migrations", json=body)
+    assert unconfirmed.status_code == 422
+    assert "迁移前须先预览并确认" in unconfirmed.get_json()["errors"]["confirmations"]
+    assert cases.instance(at_verify).model_id == v2["id"]
+    confirmed = [i["confirmation"] for i in preview.get_json()["items"] if i["can_migrate"]]
+    done = admin.post("/api/v1/migrations", json={**body, "confirmations": confirmed}).get_json()
     assert (done["migrated"], done["refused"]) == (1, 1)
     assert cases.instance(at_verify).model_id == v1["id"]
     assert cases.instance(at_legal).model_id == v2["id"]
@@ -143,6 +148,54 @@ def test_bulk_migration_with_one_case_refused_and_explained(api, app, save_resto
     assert cases.status(at_verify) == "closed"
     cases.complete(at_legal, "legal_review", "ndrc", {"opinion": "同意"})
     assert cases.status(at_legal) == "closed"
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_migration_rearms_the_current_steps_timers_as_the_target_defines_them(api, app, save_restore: bool) -> None:  # noqa: ANN001
+    from datetime import datetime, timedelta
+
+    from engine.workflow import timers
+    from tests.processes.variants import bundled, with_boundary_timer, without_boundary_event
+    from web.extensions import db
+
+    cases = Cases(api, app, save_restore)
+    admin = api("procadmin")
+    v1 = versions(api)[max(versions(api))]
+    cid = cases.start()
+    cases.complete(cid, "screening", "intake", {"accepted": True})
+    verify = cases.task(cid, "km-commerce")
+    bundle = with_boundary_timer(without_boundary_event(bundled(), "verify_reminder"), "verify", "verify_escalate",
+                                 "核实认定逾期通报", 'limit("verify")')
+    v2 = admin.post("/api/v1/processes/deploy", json=deploy_payload(bundle, "核实逾期时通报省发展改革委")).get_json()
+    body = {"source": v1["id"], "target": v2["id"], "instance_ids": [cases.instance(cid).id]}
+
+    [item] = admin.post("/api/v1/migrations/preview", json=body).get_json()["items"]
+    assert item["can_migrate"], item
+    timers_after = {t["name"]: t for t in item["timers"]}
+    assert {name: (t["step"], t["change"], t["late"]) for name, t in timers_after.items()} == {
+        "核实认定逾期通报": ("核实认定", "added", False), "核实认定逾期": ("核实认定", "kept", False),
+        "核实期限届满前3个工作日": ("核实认定", "removed", False)}
+    due = datetime.fromisoformat(verify["due_at"])
+    assert datetime.fromisoformat(timers_after["核实认定逾期通报"]["due"]) == due  # from the step's start
+    assert timers_after["核实认定逾期通报"]["change_label"] == "新增，自该步骤开始时计算"
+
+    done = admin.post("/api/v1/migrations", json={**body, "confirmations": [item["confirmation"]]}).get_json()
+    assert (done["migrated"], done["refused"]) == (1, 0)
+    assert done["items"][0]["timers"] == item["timers"]
+    history = api("intake").get(f"/api/v1/complaints/{cid}").get_json()["history"]
+    [rearmed] = [e["summary"] for e in history if e["kind"] == "timers_rearmed"]
+    assert "「核实认定」的定时器「核实认定逾期通报」新增，自该步骤开始时起算" in rearmed
+    assert "「核实认定」的定时器「核实期限届满前3个工作日」目标版本已删除，不再触发" in rearmed
+    cases._step()
+
+    with app.app_context():  # the scheduler's tick when the step's time limit runs out
+        assert timers.tick(db.session, now=due + timedelta(minutes=1)) == 1
+    history = api("intake").get(f"/api/v1/complaints/{cid}").get_json()["history"]
+    summaries = [e["summary"] for e in history]
+    assert any(s.startswith("核实认定逾期通报（已通知") for s in summaries), summaries
+    assert not any(s.startswith("核实认定期限即将届满") for s in summaries)  # the removed reminder never fired
+    cases.complete(cid, "verify", "km-commerce", VERIFY)
+    assert cases.status(cid) == "closed"
 
 
 def test_suspend_blocks_completion_until_resumed(api, app) -> None:  # noqa: ANN001

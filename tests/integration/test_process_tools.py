@@ -112,6 +112,9 @@ def test_migration_page_lists_open_cases_of_the_source(api, app, admin_client) -
     assert "受理审查" in html  # its current task
     assert 'data-migrate-url="/api/v1/migrations"' in html
     assert "js/process-migrate.js" in html
+    assert "<th>迁移后的定时器</th>" in html  # filled per case by the preview
+    assert 'data-role="confirm-box" hidden' in html  # migrating is confirmed after the preview
+    assert 'data-role="migrate" disabled title="请先预览"' in html
     index = admin_client.get("/processes/").get_data(as_text=True)
     assert f"/processes/complaint/migrate?source={v1['id']}&amp;target={v2['id']}" in index
     assert admin_client.get("/processes/complaint/migrate?source=999999").status_code == 404

@@ -126,3 +126,213 @@ def test_suspend_blocks_completion_until_resumed(
              + run.events("instance_resumed")]
     assert kinds == [("instance_suspended", "running", "suspended"), ("instance_resumed", "suspended", "running")]
     accept(run)
+
+
+# --- boundary timers re-armed as the target version defines them ---------------------------------------------
+
+def titles_notified(run: ComplaintRun) -> list[str]:
+    from sqlalchemy import select
+
+    from engine.notify.models import Notification
+
+    return list(run.session.scalars(select(Notification.title).where(
+        Notification.complaint_id == run.complaint.id).order_by(Notification.id)))
+
+
+def at_verify(run_complaint: Callable[..., ComplaintRun], save_restore: bool) -> tuple[ComplaintRun, HumanTask]:
+    run = run_complaint(save_restore)
+    accept(run)
+    [verify] = open_tasks(run.session, run.complaint)
+    return run, verify
+
+
+def move(session: Session, run: ComplaintRun, source: int, target: int, official: Callable[[str], Official]
+         ) -> migration.Verdict:
+    """Preview one case, then migrate it with the preview's confirmation (as the page and the API do)."""
+    [seen] = migration.preview(session, source, target, [run.instance().id], now=run.now)
+    assert seen.can_migrate, seen.reason
+    [done] = migration.migrate(session, source, target, [run.instance().id], official("procadmin"), now=run.now,
+                               confirmations=[seen.confirmation])
+    assert done.can_migrate, done.reason
+    session.refresh(run.instance())
+    assert run.instance().model_id == target
+    run._after_step()
+    return done
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["running", "paused-before"])
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_boundary_timer_new_in_the_target_is_armed_from_the_step_start_and_fires(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool, paused: bool) -> None:
+    from datetime import timedelta
+
+    from engine.deadlines.pauses import pause_clock, resume_clock
+    from engine.workflow import timers
+    from tests.processes.variants import bundled, with_boundary_timer
+
+    v1 = specs.latest(session, "complaint")
+    run, verify = at_verify(run_complaint, save_restore)
+    if paused:  # two working days stood still: the step's deadlines (and the new timer) move with them
+        pause_clock(session, run.complaint, official("km-commerce"), "等待投诉人补正", now=run.now + timedelta(days=1))
+        resume_clock(session, run.complaint, official("km-commerce"), now=run.now + timedelta(days=3))
+        session.commit()
+        session.refresh(verify)
+    run.now += timedelta(days=8)  # the case has waited at 核实认定 for a week when the procedure changes
+    v2 = specs.deploy(session, with_boundary_timer(bundled(), "verify", "verify_escalate", "核实认定逾期通报",
+                                                   'limit("verify")'), deployed_by="procadmin")
+    session.commit()
+
+    [seen] = migration.preview(session, v1.id, v2.id, [run.instance().id], now=run.now)
+    timers_after = {t.name: t for t in seen.timers}
+    added = timers_after["核实认定逾期通报"]
+    assert (added.change, added.step, added.late) == ("added", "核实认定", False)
+    assert added.due == as_utc(verify.due_at)  # the limit counted from the step's start, not from the move
+    assert {timers_after["核实期限届满前3个工作日"].change, timers_after["核实认定逾期"].change} == {"kept"}
+    assert run.instance().model_id == v1.id  # a preview stores nothing
+
+    done = move(session, run, v1.id, v2.id, official)
+    assert [t.as_dict() for t in done.timers] == [t.as_dict() for t in seen.timers]
+    [rearmed] = run.events("timers_rearmed")
+    assert "「核实认定」的定时器「核实认定逾期通报」新增" in rearmed.summary
+    assert "已过期" not in rearmed.summary
+
+    run.now = as_utc(verify.due_at) + timedelta(minutes=1)
+    timers.tick(session, now=run.now)
+    session.commit()
+    run._after_step()
+    notified = titles_notified(run)
+    assert "核实认定逾期通报" in notified  # the new timer fired, beside the old ones
+    assert "核实认定逾期，已挂牌督办" in notified
+    run.complete("verify", "km-commerce", VERIFY)
+    run.assert_closed("unfounded")
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_step_gaining_its_first_boundary_timer_gets_it_and_a_late_one_fires_with_the_move(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool) -> None:
+    from datetime import timedelta
+
+    from tests.processes.variants import bundled, with_boundary_timer
+
+    v1 = specs.latest(session, "complaint")
+    early, late = run_complaint(save_restore), run_complaint(save_restore)
+    [screening] = open_tasks(session, late.complaint)
+    v2 = specs.deploy(session, with_boundary_timer(bundled(), "screening", "screening_overdue", "受理审查逾期",
+                                                   'limit("screen")'), deployed_by="procadmin")
+    session.commit()
+
+    done = move(session, early, v1.id, v2.id, official)
+    [timer] = done.timers
+    [early_screening] = open_tasks(session, early.complaint)
+    assert (timer.name, timer.change, timer.due, timer.late) == (
+        "受理审查逾期", "added", as_utc(early_screening.due_at), False)
+    assert as_utc(early.instance().next_timer_at) == as_utc(early_screening.due_at)
+    accept(early)  # the step's new boundary split is in place: completing it goes on (no error)
+    assert early.instance().status == "running"
+    assert [t.spec_name for t in open_tasks(session, early.complaint)] == ["verify"]
+
+    late.now = as_utc(screening.due_at) + timedelta(days=2)
+    [seen] = migration.preview(session, v1.id, v2.id, [late.instance().id], now=late.now)
+    assert seen.timers[0].late
+    assert "有定时器已到期，迁移时立即触发" in seen.reason
+    move(session, late, v1.id, v2.id, official)
+    [rearmed] = late.events("timers_rearmed")
+    assert "「受理审查」的定时器「受理审查逾期」新增" in rearmed.summary
+    assert "迁移时已过期，随迁移立即触发" in rearmed.summary
+    assert titles_notified(late) == ["受理审查逾期"]
+    assert late.instance().next_timer_at is None
+    accept(late)
+    assert [t.spec_name for t in open_tasks(session, late.complaint)] == ["verify"]
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_removed_timer_stops_and_a_redefined_one_is_recomputed_from_the_step_start(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool) -> None:
+    from datetime import timedelta
+
+    from engine.deadlines.services import WorkCalendar, workdays_before
+    from engine.workflow import timers
+    from tests.processes.variants import bundled, with_timer_expression, without_boundary_event
+
+    v1 = specs.latest(session, "complaint")
+    run, verify = at_verify(run_complaint, save_restore)
+    reminder_due = as_utc(run.instance().next_timer_at)
+    run.now += timedelta(days=3)
+    bundle = with_timer_expression(without_boundary_event(bundled(), "verify_reminder"), "verify_overdue_timer",
+                                   'reminder("verify", 1)')
+    v2 = specs.deploy(session, bundle, deployed_by="procadmin", comment="只保留逾期前一日的提醒")
+    session.commit()
+
+    done = move(session, run, v1.id, v2.id, official)
+    by_name = {t.name: t for t in done.timers}
+    assert by_name["核实期限届满前3个工作日"].change == "removed"
+    redefined = by_name["核实认定逾期"]
+    expected = workdays_before(as_utc(verify.due_at), 1, WorkCalendar(session))
+    assert (redefined.change, redefined.due) == ("redefined", expected)
+    assert as_utc(run.instance().next_timer_at) == expected
+    summary = run.events("timers_rearmed")[0].summary
+    assert "定时器「核实期限届满前3个工作日」目标版本已删除，不再触发" in summary
+    assert "定时器「核实认定逾期」按新定义重新计算" in summary
+
+    run.now = reminder_due + timedelta(minutes=1)
+    assert timers.tick(session, now=run.now) == 0  # the old reminder's moment passes: nothing left to fire
+    run.now = expected + timedelta(minutes=1)
+    assert timers.tick(session, now=run.now) == 1
+    session.commit()
+    assert titles_notified(run) == ["核实认定逾期，已挂牌督办", "核实认定逾期，已被挂牌督办"]
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_case_whose_fired_timer_the_target_removes_is_refused_with_labels(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool) -> None:
+    from datetime import timedelta
+
+    from engine.workflow import timers
+    from tests.processes.variants import bundled, without_boundary_event
+
+    v1 = specs.latest(session, "complaint")
+    run, _ = at_verify(run_complaint, save_restore)
+    run.now = as_utc(run.instance().next_timer_at) + timedelta(minutes=1)
+    timers.tick(session, now=run.now)  # 核实期限届满前3个工作日 has fired
+    session.commit()
+    run._after_step()
+    v2 = specs.deploy(session, without_boundary_event(bundled(), "verify_reminder"), deployed_by="procadmin")
+    session.commit()
+    state = run.instance().state
+
+    [seen] = migration.preview(session, v1.id, v2.id, [run.instance().id], now=run.now)
+    assert not seen.can_migrate
+    assert seen.reason == "「核实认定」上已触发的边界事件「核实期限届满前3个工作日」在目标版本中已删除"
+    assert (seen.timers, seen.confirmation) == ([], "")
+    [done] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now)
+    assert not done.can_migrate
+    assert (run.instance().model_id, run.instance().state) == (v1.id, state)
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_case_stepped_after_its_preview_is_not_moved_until_previewed_again(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool) -> None:
+    v1 = specs.latest(session, "complaint")
+    run = run_complaint(save_restore)
+    v2 = specs.deploy(session, with_legal_review(), deployed_by="procadmin", comment="增加法律审核")
+    session.commit()
+    [seen] = migration.preview(session, v1.id, v2.id, [run.instance().id], now=run.now)
+    assert seen.can_migrate
+    accept(run)  # the case moves on to 核实认定 after the administrator looked
+
+    [stale] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now,
+                                confirmations=[seen.confirmation])
+    assert (stale.can_migrate, stale.reason) == (False, migration.UNCONFIRMED)
+    assert run.instance().model_id == v1.id
+    [unconfirmed] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"),
+                                      now=run.now, confirmations=[])
+    assert unconfirmed.reason == migration.UNCONFIRMED
+    move(session, run, v1.id, v2.id, official)
+    run.complete("verify", "km-commerce", VERIFY)
+    run.complete("legal_review", "ndrc", {"opinion": "同意"})
+    run.assert_closed("unfounded")

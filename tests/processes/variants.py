@@ -118,3 +118,69 @@ def with_flaky_report() -> specs.Bundle:
                    '<bpmndi:BPMNShape id="verify_di"')
     bundle.bpmn_xml = xml
     return bundle
+
+
+def with_boundary_timer(bundle: specs.Bundle, task_id: str, event_id: str, name: str, expression: str,
+                        interrupting: bool = False) -> specs.Bundle:
+    """`bundle` with a new boundary timer on `task_id` that notifies the provincial credit office, then ends."""
+    xml = bundle.bpmn_xml
+    cancel = "true" if interrupting else "false"
+    added = (
+        f'<bpmn:boundaryEvent id="{event_id}" name="{name}" cancelActivity="{cancel}" attachedToRef="{task_id}">'
+        f'<bpmn:outgoing>flow_{event_id}_notify</bpmn:outgoing><bpmn:timerEventDefinition id="{event_id}_timer">'
+        f'<bpmn:timeDate>{expression}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n    '
+        f'<bpmn:serviceTask id="{event_id}_notify" name="通报省发展改革委（{name}）"><bpmn:extensionElements>'
+        '<spiffworkflow:serviceTaskOperator id="notify_lane"><spiffworkflow:parameters>'
+        '<spiffworkflow:parameter id="lane" type="str" value=\'"ndrc"\' />'
+        '<spiffworkflow:parameter id="kind" type="str" value=\'"escalation"\' />'
+        f'<spiffworkflow:parameter id="title" type="str" value=\'"{name}"\' />'
+        '<spiffworkflow:parameter id="message" type="str" value=\'"请督促办理。"\' />'
+        '</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>'
+        f'<bpmn:incoming>flow_{event_id}_notify</bpmn:incoming><bpmn:outgoing>flow_{event_id}_end</bpmn:outgoing>'
+        '</bpmn:serviceTask>\n    '
+        f'<bpmn:endEvent id="{event_id}_end"><bpmn:incoming>flow_{event_id}_end</bpmn:incoming></bpmn:endEvent>\n    '
+        f'<bpmn:sequenceFlow id="flow_{event_id}_notify" sourceRef="{event_id}" targetRef="{event_id}_notify" />\n    '
+        f'<bpmn:sequenceFlow id="flow_{event_id}_end" sourceRef="{event_id}_notify" targetRef="{event_id}_end" />\n    '
+    )
+    bundle.bpmn_xml = _replace(xml, '<bpmn:startEvent id="start"', added + '<bpmn:startEvent id="start"')
+    return bundle
+
+
+def without_boundary_event(bundle: specs.Bundle, event_id: str) -> specs.Bundle:
+    """`bundle` without boundary event `event_id` and the branch after it (up to its end event)."""
+    import re
+
+    xml = bundle.bpmn_xml
+    flows = dict(re.findall(r'<bpmn:sequenceFlow id="([^"]+)" sourceRef="([^"]+)"', xml))
+    targets = dict(re.findall(r'<bpmn:sequenceFlow id="([^"]+)" sourceRef="[^"]+" targetRef="([^"]+)"', xml))
+    branch, node = [event_id], event_id
+    while True:
+        out = [flow for flow, source in flows.items() if source == node]
+        if not out:
+            break
+        node = targets[out[0]]
+        branch.append(node)
+    for element in branch:
+        xml, n = re.subn(rf'\s*<bpmn:(\w+) id="{element}"[^>]*?(/>|>.*?</bpmn:\1>)', "", xml, count=1, flags=re.S)
+        assert n == 1, element
+        xml = re.sub(rf'\s*<bpmn:flowNodeRef>{element}</bpmn:flowNodeRef>', "", xml)
+        xml = re.sub(rf'\s*<bpmndi:BPMNShape id="[^"]+" bpmnElement="{element}".*?</bpmndi:BPMNShape>', "", xml,
+                     flags=re.S)
+    for flow, source in flows.items():
+        if source in branch:
+            xml = re.sub(rf'\s*<bpmn:sequenceFlow id="{flow}"[^>]*/>', "", xml)
+            xml = re.sub(rf'\s*<bpmndi:BPMNEdge id="[^"]+" bpmnElement="{flow}".*?</bpmndi:BPMNEdge>', "", xml,
+                         flags=re.S)
+    bundle.bpmn_xml = xml
+    return bundle
+
+
+def with_timer_expression(bundle: specs.Bundle, timer_id: str, expression: str) -> specs.Bundle:
+    """`bundle` with the timer definition `timer_id` set to `expression`."""
+    import re
+
+    bundle.bpmn_xml, n = re.subn(
+        rf'(<bpmn:timerEventDefinition id="{timer_id}"><bpmn:time\w+>).*?(</bpmn:time\w+>)',
+        lambda m: m.group(1) + expression + m.group(2), bundle.bpmn_xml)
+    assert n == 1, timer_id
+    return bundle

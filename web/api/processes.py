@@ -78,6 +78,22 @@ class MigrationArgs(Schema):
                                metadata={"description": "省略：源版本上所有未办结的案件"})
 
 
+class MigrationRunArgs(MigrationArgs):
+    confirmations = fields.List(fields.String(), required=True, error_messages={
+        "required": "迁移前须先预览并确认：请提交预览结果中各案件的 confirmation"}, metadata={
+        "description": "预览结果中各案件的 confirmation：只迁移预览过并确认的案件；预览之后又有办理的案件须重新预览"})
+
+
+class TimerAfterMoveSchema(Schema):
+    name = fields.String(metadata={"description": "定时事件名称"})
+    step = fields.String(metadata={"description": "所附着的步骤（中间定时事件为空）"})
+    change = fields.String(metadata={"description": "kept 保留、added 新增、redefined 按新定义重算、removed 删除"})
+    change_label = fields.String()
+    due = fields.String(allow_none=True, metadata={"description": "迁移后的到期时间（ISO 8601）"})
+    interrupting = fields.Boolean(metadata={"description": "触发时是否中断所附着的步骤"})
+    late = fields.Boolean(metadata={"description": "迁移时已到期：运行中的案件随迁移立即触发"})
+
+
 class VerdictSchema(Schema):
     instance_id = fields.Integer()
     complaint_id = fields.Integer(allow_none=True)
@@ -86,6 +102,8 @@ class VerdictSchema(Schema):
     can_migrate = fields.Boolean()
     reason = fields.String(metadata={"description": "可以迁移，或不能迁移的原因（中文）"})
     changes = fields.List(fields.String())
+    timers = fields.List(fields.Nested(TimerAfterMoveSchema), metadata={"description": "迁移后该案件的定时器"})
+    confirmation = fields.String(metadata={"description": "迁移时须原样提交（见 POST /migrations 的 confirmations）"})
 
 
 class MigrationResult(Schema):
@@ -177,11 +195,15 @@ def preview_migration(args: dict[str, Any]) -> object:
 
 @blp.post("/migrations")
 @blp.doc(security=[{"bearer": []}])
-@blp.arguments(MigrationArgs)
+@blp.arguments(MigrationRunArgs)
 @blp.response(200, MigrationResult)
 def run_migration(args: dict[str, Any]) -> object:
-    """Move every migratable case (one transaction each); refused cases stay untouched."""
-    verdicts = migration.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user)
+    """Move the confirmed migratable cases (one transaction each); refused and unconfirmed cases stay untouched.
+
+    Each case needs the `confirmation` its preview gave: a case stepped since the preview is refused
+    (未经确认) until it is previewed again."""
+    verdicts = migration.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user,
+                                 confirmations=set(args["confirmations"]))
     return _summary(verdicts)
 
 
