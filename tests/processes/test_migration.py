@@ -336,3 +336,32 @@ def test_a_case_stepped_after_its_preview_is_not_moved_until_previewed_again(
     run.complete("verify", "km-commerce", VERIFY)
     run.complete("legal_review", "ndrc", {"opinion": "同意"})
     run.assert_closed("unfounded")
+
+
+@pytest.mark.parametrize("save_restore", [False, True], ids=["plain", "save-restore"])
+def test_a_step_losing_all_its_boundary_timers_goes_on_without_them(
+        session: Session, official: Callable[[str], Official], run_complaint: Callable[..., ComplaintRun],
+        save_restore: bool) -> None:
+    from datetime import timedelta
+
+    from engine.workflow import timers
+    from tests.processes.variants import bundled, without_boundary_event
+
+    v1 = specs.latest(session, "complaint")
+    run = run_complaint(save_restore)
+    accept(run)
+    run.complete("verify", "km-commerce", {"outcome": "founded", "explanation": "属实"})
+    run.complete("order_rectification", "km-commerce", {"deadline": "2026-04-30", "requirements": "兑现扶持资金"})
+    v2 = specs.deploy(session, without_boundary_event(without_boundary_event(
+        bundled(), "rectify_reminder"), "rectify_overdue"), deployed_by="procadmin", comment="整改不再自动转确认")
+    session.commit()
+
+    done = move(session, run, v1.id, v2.id, official)
+    assert sorted((t.name, t.change) for t in done.timers) == [("整改期限届满前3个工作日", "removed"),
+                                                               ("整改逾期", "removed")]
+    assert run.instance().next_timer_at is None
+    run.now += timedelta(days=90)
+    assert timers.tick(session, now=run.now) == 0  # the deadline passes: nothing withdraws the report task
+    run.complete("report_rectification", "guandu-commerce", {"completed": True, "measures": "已兑现"})
+    run.complete("review_rectification", "km-commerce", {"rectified": True})
+    run.assert_closed("rectified")

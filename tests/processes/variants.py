@@ -147,7 +147,8 @@ def with_boundary_timer(bundle: specs.Bundle, task_id: str, event_id: str, name:
 
 
 def without_boundary_event(bundle: specs.Bundle, event_id: str) -> specs.Bundle:
-    """`bundle` without boundary event `event_id` and the branch after it (up to its end event)."""
+    """`bundle` without boundary event `event_id` and the branch after it (up to its end event, or to the first
+    element another flow also leads to)."""
     import re
 
     xml = bundle.bpmn_xml
@@ -156,7 +157,7 @@ def without_boundary_event(bundle: specs.Bundle, event_id: str) -> specs.Bundle:
     branch, node = [event_id], event_id
     while True:
         out = [flow for flow, source in flows.items() if source == node]
-        if not out:
+        if not out or list(targets.values()).count(targets[out[0]]) > 1:
             break
         node = targets[out[0]]
         branch.append(node)
@@ -168,6 +169,7 @@ def without_boundary_event(bundle: specs.Bundle, event_id: str) -> specs.Bundle:
                      flags=re.S)
     for flow, source in flows.items():
         if source in branch:
+            xml = re.sub(rf'\s*<bpmn:incoming>{flow}</bpmn:incoming>', "", xml)
             xml = re.sub(rf'\s*<bpmn:sequenceFlow id="{flow}"[^>]*/>', "", xml)
             xml = re.sub(rf'\s*<bpmndi:BPMNEdge id="[^"]+" bpmnElement="{flow}".*?</bpmndi:BPMNEdge>', "", xml,
                          flags=re.S)
