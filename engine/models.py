@@ -1,7 +1,7 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
 from engine.audit.models import AuditEvent
 from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint
-from engine.credit.models import AppliedMeasure, BreachRecord, MeasureType, PlatformDelivery
+from engine.credit.models import AppliedMeasure, BreachRecord, ExchangeProfile, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
 from engine.intake.models import (
     CaseRating,
@@ -19,7 +19,7 @@ from engine.throttle import Throttle
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
+    "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
     "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "Throttle", "TimeLimit", "TimerStart",
 ]
 

@@ -76,3 +76,4 @@ def init_app(app: Flask) -> None:
     __import__("web.intake_cli").intake_cli.init_app(app)  # channel API keys: create, revoke, list
     __import__("web.process_cli").process_cli.init_app(app)  # export-process, deploy-process, list-processes
     __import__("web.org_cli").org_cli.init_app(app)  # create-department, create-user (a new installation)
+    __import__("web.exchange_cli").exchange_cli.init_app(app)  # exchange deliver, profile, load-profile

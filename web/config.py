@@ -56,7 +56,8 @@ class Defaults:
     SMTP_PASSWORD: str | None = None
     SMTP_STARTTLS = False
     SMTP_SENDER = "lvyue-noreply@localhost"
-    MAIL_ENABLED = False  # the tick delivers the email outbox only when true
+    MAIL_ENABLED = False  # the scheduler's mail job sends the email outbox only when true
+    PLATFORM_DEADLINE_SECONDS = 20  # total time allowed per request to a credit platform (connect, send, answer)
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"  # or "json": one JSON object per line (web/logs.py)
 

@@ -1,11 +1,21 @@
-"""APScheduler wiring: a tick that fires due timers, in-process (`make run`) or as its own process."""
+"""APScheduler wiring, in-process (`make run`) or as its own process: one job per concern.
+
+`timer-tick` fires due timers (timer start events, bulletins waiting for their snapshot, then the instances'
+timers); `mail` sends the e-mail outbox (when enabled); `platform-<target>` delivers breach records to each
+configured credit platform. The jobs run in the scheduler's thread pool, each at most once at a time: a slow or
+failing platform never holds up the timers, the mail or the other platform, and an error in one job is logged and
+rolled back without touching the others.
+"""
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
@@ -36,19 +46,65 @@ def _tick_job(app: Flask) -> None:
         fired = tick(db.session)
         if fired:
             logger.info("scheduler tick fired %s instance(s)", fired)
-        if app.config.get("MAIL_ENABLED"):
-            sent = deliver(db.session, smtp_settings(app.config))
-            if sent:
-                logger.info("scheduler tick sent %s email(s)", sent)
-        for target, (url_key, dir_key) in PLATFORM_SETTINGS.items():
-            if app.config.get(url_key) or app.config.get(dir_key):
-                from engine.credit.exchange import deliver as deliver_records
 
-                delivered = deliver_records(db.session, app.config.get(url_key), drop_dir=app.config.get(dir_key),
-                                            target=target)
-                if delivered:
-                    logger.info("scheduler tick delivered %s breach record version(s) to the %s platform",
-                                delivered, target)
+
+def _isolated(app: Flask, name: str, work: Callable[[Any], object]) -> None:
+    """Run `work(session)` in an app context with a request id of its own; an error is logged and rolled back."""
+    from web.extensions import db
+    from web.logs import request_id_context
+
+    with app.app_context(), request_id_context(f"{name}-{uuid.uuid4().hex[:12]}"):
+        try:
+            work(db.session)
+        except Exception:
+            logger.exception("scheduler job %s failed; the other jobs go on", name)
+            db.session.rollback()
+
+
+def _mail_job(app: Flask) -> None:
+    def send(session: Any) -> None:
+        sent = deliver(session, smtp_settings(app.config))
+        if sent:
+            logger.info("mail job sent %s email(s)", sent)
+
+    _isolated(app, "mail", send)
+
+
+def platform_configured(config: Any, target: str) -> bool:
+    url_key, dir_key = PLATFORM_SETTINGS[target]
+    return bool(config.get(url_key) or config.get(dir_key))
+
+
+def deliver_platform(session: Any, config: Any, target: str) -> int:
+    """Deliver due breach record versions to `target` as configured (endpoint, else exchange directory)."""
+    from engine.credit.exchange import deliver as deliver_records
+
+    url_key, dir_key = PLATFORM_SETTINGS[target]
+    return deliver_records(session, config.get(url_key), drop_dir=config.get(dir_key), target=target,
+                           timeout=float(config.get("PLATFORM_DEADLINE_SECONDS") or 20))
+
+
+def _delivery_job(app: Flask, target: str) -> None:
+    def work(session: Any) -> None:
+        delivered = deliver_platform(session, app.config, target)
+        if delivered:
+            logger.info("delivered %s breach record version(s) to the %s platform", delivered, target)
+
+    _isolated(app, f"platform-{target}", work)
+
+
+def add_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
+    """Register the jobs this configuration needs; returns their ids."""
+    seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    jobs: list[tuple[str, Callable[..., None], list[Any]]] = [("timer-tick", _tick_job, [app])]
+    if app.config.get("MAIL_ENABLED"):
+        jobs.append(("mail", _mail_job, [app]))
+    jobs += [(f"platform-{target}", _delivery_job, [app, target]) for target in PLATFORM_SETTINGS
+             if platform_configured(app.config, target)]
+    for job_id, function, args in jobs:
+        scheduler.add_job(function, "interval", seconds=seconds, args=args, max_instances=1, coalesce=True,
+                          id=job_id)
+    return [job_id for job_id, _f, _a in jobs]
 
 
 def smtp_settings(config: dict) -> SmtpSettings:
@@ -59,8 +115,7 @@ def smtp_settings(config: dict) -> SmtpSettings:
 
 def start_in_process(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(_tick_job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app],
-                      max_instances=1, coalesce=True, id="timer-tick")
+    add_jobs(scheduler, app)
     scheduler.start()
     app.extensions["lvyue_scheduler"] = scheduler
     return scheduler
@@ -71,9 +126,8 @@ def run_forever() -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(_tick_job, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app],
-                      max_instances=1, coalesce=True, id="timer-tick")
-    logger.info("scheduler running every %ss", app.config["SCHEDULER_INTERVAL_SECONDS"])
+    jobs = add_jobs(scheduler, app)
+    logger.info("scheduler running every %ss: %s", app.config["SCHEDULER_INTERVAL_SECONDS"], ", ".join(jobs))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

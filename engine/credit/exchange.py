@@ -1,34 +1,56 @@
-"""Delivering breach records to the provincial credit-sharing platform through an outbox.
+"""Delivering breach records to the credit-sharing platforms through an outbox.
 
-Each change of a record (created, updated, measure applied or ended, repaired) bumps the record's version
-and queues one `platform_delivery` row in the same transaction, with the record as it is at that version in
-the collection-standard field names (`payload`). `deliver` sends due rows one by one — HTTP POST with the
-header `Idempotency-Key: <record id>:<version>`, or a file written atomically into an exchange directory —
-and commits after each, so a platform outage delays delivery and loses nothing. A receiver that stores by
-the key never stores a duplicate, even when a response was lost and the same version is sent again.
+Each change of a record (created, updated, measure applied or ended, repaired — and whatever event the lifecycle
+queues, e.g. withdrawn or corrected) bumps the record's version and queues one `platform_delivery` row in the same
+transaction (`queue`, the one entry point): the version as it is (`snapshot`: our field names and codes), the event
+and a delivery key that is a fresh UUID — globally unique, so keys never repeat across installations or after a
+restore. `deliver` runs per destination outside the timer tick (its own scheduler job): it maps each due version
+through the destination's profile (engine.credit.profiles) — a version that cannot be mapped is *held* with the
+reason instead of being sent —, then POSTs it (headers `Idempotency-Key` and `Content-Digest`, RFC 9530) or writes
+it atomically into an exchange directory, and commits after each row, so a platform outage delays delivery and
+loses nothing.
+
+Delivered means a complete, valid answer: 2xx with a whole JSON object (a digest it echoes must match), or 409 when
+the receiver proves it holds the same content (its `Content-Digest` header or `content_sha256` equals ours). Every
+request has a total deadline (`timeout`), not one per socket read: a receiver that trickles its answer is cut off.
+The body sent under a key never changes while the platform may have stored it (`body`, `content_digest`); a
+definite refusal (4xx, connection refused) lets the next attempt map the version again, e.g. after a profile fix.
+`delivered_at` and the backoff count from the real moments of the answer.
 
 Destinations (`PLATFORM_TARGETS`): rows are queued for the provincial platform. A further destination (the
-national platform) gets its own rows — same key, payload and order, its own attempts and delivery log — copied
-from the provincial ones by `fan_out` when delivery to it runs, so a destination configured later receives the
-whole history and an unconfigured one accumulates no backlog.
+national platform) gets its own rows — same key, snapshot and order, its own profile, attempts and delivery log —
+copied from the provincial ones by `fan_out` when delivery to it runs, so a destination configured later receives
+the whole history and an unconfigured one accumulates no backlog.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import hashlib
+import http.client
 import json
 import logging
 import os
+import re
+import socket
 import tempfile
-import urllib.error
-import urllib.request
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from engine.credit import profiles
+from engine.credit.profiles import Profile, Unmappable
 from engine.db import as_utc
 from engine.workflow import clock
 
@@ -39,49 +61,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 TARGET = "provincial"  # rows are queued for this destination; the others copy them (`fan_out`)
 FAN_OUT_BATCH = 500
+HELD_RECHECK_BATCH = 500
 MAX_BACKOFF = timedelta(hours=6)
-SCHEMA_VERSION = "lvyue-breach-record/1"
-
-# collection-standard field → (our attribute, 中文名). The national standard itself is not public; these names
-# follow the credit platform's record conventions (uppercase pinyin initials). docs/credit.md lists them.
-RECORD_FIELDS: list[tuple[str, str, str]] = [
-    ("JLBH", "id", "记录编号"),
-    ("BBH", "version", "记录版本号"),
-    ("SXZTMC", "respondent_name", "失信主体名称"),
-    ("SXZTTYSHXYDM", "respondent_uscc", "失信主体统一社会信用代码"),
-    ("SXZTXZQHDM", "respondent_division", "失信主体行政区划代码"),
-    ("RDBMMC", "determining_name", "认定部门名称"),
-    ("RDBMTYSHXYDM", "determining_uscc", "认定部门统一社会信用代码"),
-    ("RDRQ", "determined_on", "认定日期"),
-    ("RDWSH", "document_number", "认定文书号"),
-    ("RDYJ", "basis", "认定依据"),
-    ("SXSS", "facts", "失信事实"),
-    ("SXLY", "domain", "失信领域"),
-    ("SXJE", "amount", "涉及金额（元）"),
-    ("ZGQX", "rectification_deadline", "整改期限"),
-    ("ZGZT", "rectification_state", "整改状态"),
-    ("SXCD", "severity", "失信程度（minor 轻微 / ordinary 一般 / serious 严重）"),
-    ("GSQSRQ", "publication_start", "公示起始日期"),
-    ("GSJZRQ", "publication_end", "公示截止日期"),
-    ("GSZZRQ", "published_until", "公示提前终止日期（信用修复）"),
-    ("XFRQ", "repaired_on", "信用修复日期"),
-    ("XFWSH", "repair_document_number", "信用修复文书号"),
-    ("JLZT", "status", "记录状态（active 有效 / repaired 已修复）"),
-    ("SJLY", "source", "数据来源"),
-    ("GLTSBH", "complaint_id", "关联投诉编号"),
-]
-MEASURE_FIELDS: list[tuple[str, str, str]] = [
-    ("CSBH", "id", "措施编号"),
-    ("CSDM", "code", "措施代码"),
-    ("CSMC", "name", "措施名称"),
-    ("CSCJ", "level", "措施层级（national/city/local）"),
-    ("SSBM", "applied_by", "实施人（部门）"),
-    ("SSSJ", "applied_at", "实施时间"),
-    ("SSWH", "document_number", "实施文书号"),
-    ("JZRQ", "until", "实施截止日期"),
-    ("JSSJ", "ended_at", "结束时间"),
-    ("JSYY", "end_reason", "结束原因"),
-]
+MAX_ANSWER_BYTES = 1024 * 1024
+SCHEMA_VERSION = "lvyue-breach-record/2"
+LEGACY_SCHEMA = "lvyue-breach-record/1"  # versions queued before profiles: the platform's names, our codes
+_SNAPSHOT_SKIP = {"schema", "event", "measures"}
 
 
 def _plain(value: Any) -> Any:
@@ -94,77 +79,269 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def payload(record: BreachRecord, event: str) -> dict[str, Any]:
-    """The record at its current version in the collection-standard field names."""
-    body: dict[str, Any] = {"SCHEMA": SCHEMA_VERSION, "BGLX": event}  # 变更类型
-    for name, attr, _label in RECORD_FIELDS:
-        body[name] = _plain(getattr(record, attr))
-    body["CJCS"] = [{  # 惩戒措施
-        "CSBH": m.id, "CSDM": m.measure_type.code, "CSMC": m.measure_type.name, "CSCJ": m.measure_type.level,
-        "SSBM": m.applied_by_label, "SSSJ": _plain(m.applied_at), "SSWH": m.document_number,
-        "JZRQ": _plain(m.until), "JSSJ": _plain(m.ended_at), "JSYY": m.end_reason,
+def snapshot(record: BreachRecord, event: str) -> dict[str, Any]:
+    """The record at its current version, in our field names and codes (engine.credit.profiles.RECORD_FIELDS)."""
+    body: dict[str, Any] = {"schema": SCHEMA_VERSION, "event": event}
+    for spec in profiles.RECORD_FIELDS:
+        if spec.key not in _SNAPSHOT_SKIP:
+            body[spec.key] = _plain(getattr(record, spec.key))
+    body["respondent_id"], body["determining_department_id"] = record.respondent_id, record.determining_department_id
+    body["measures"] = [{
+        "number": m.number, "code": m.measure_type.code, "name": m.measure_type.name, "level": m.measure_type.level,
+        "department_id": m.department_id, "department_name": m.department.name if m.department else None,
+        "department_uscc": m.department.uscc if m.department else None, "applied_at": _plain(m.applied_at),
+        "document_number": m.document_number, "until": _plain(m.until), "ended_at": _plain(m.ended_at),
+        "end_reason": m.end_reason, "end_document_number": m.end_document_number,
     } for m in record.measures]
-    body["GXSJ"] = _plain(record.updated_at)  # 更新时间
     return body
 
 
-def idempotency_key(record_id: int, version: int) -> str:
-    return f"{record_id}:{version}"
-
-
 def queue(session: Session, record: BreachRecord, event: str, now: datetime | None = None) -> PlatformDelivery:
-    """Queue the record's current version for delivery (in the caller's transaction)."""
-    from engine.credit.models import PlatformDelivery
+    """Queue the record's current version for delivery (in the caller's transaction) under a new UUID key."""
+    from engine.credit.models import PlatformDelivery, new_number
 
     moment = now or clock.now()
     session.flush()
     session.refresh(record, ["measures"])
     delivery = PlatformDelivery(
-        record_id=record.id, record_version=record.version, target=TARGET,
-        idempotency_key=idempotency_key(record.id, record.version), event=event,
-        payload=payload(record, event), created_at=moment, next_attempt_at=moment, attempts=0)
+        record_id=record.id, record_version=record.version, target=TARGET, idempotency_key=new_number(),
+        event=event, payload=snapshot(record, event), created_at=moment, next_attempt_at=moment, attempts=0)
     session.add(delivery)
     session.flush()
     return delivery
 
 
+# --- what goes out -------------------------------------------------------------------------------------------
+
+_V1_FIELDS = {"BBH": "version", "SXZTMC": "respondent_name", "SXZTTYSHXYDM": "respondent_uscc",
+              "SXZTXZQHDM": "respondent_division", "RDBMMC": "determining_name", "RDBMTYSHXYDM": "determining_uscc",
+              "RDRQ": "determined_on", "RDWSH": "document_number", "RDYJ": "basis", "SXSS": "facts", "SXLY": "domain",
+              "SXJE": "amount", "ZGQX": "rectification_deadline", "ZGZT": "rectification_state", "SXCD": "severity",
+              "GSQSRQ": "publication_start", "GSJZRQ": "publication_end", "GSZZRQ": "published_until",
+              "XFRQ": "repaired_on", "XFWSH": "repair_document_number", "JLZT": "status", "SJLY": "source",
+              "GLTSBH": "complaint_id", "GXSJ": "updated_at"}
+_V1_MEASURE = {"CSDM": "code", "CSMC": "name", "CSCJ": "level", "SSSJ": "applied_at", "SSWH": "document_number",
+               "JZRQ": "until", "JSSJ": "ended_at", "JSYY": "end_reason"}
+
+
+def _from_legacy(session: Session, row: PlatformDelivery) -> dict[str, Any]:
+    """A version queued before profiles existed, as a snapshot: the record's number for its integer id, each
+    measure's number and department from its row."""
+    from engine.credit.models import AppliedMeasure
+
+    old = row.payload
+    record = row.record
+    snap: dict[str, Any] = {"schema": LEGACY_SCHEMA, "event": old.get("BGLX") or row.event, "number": record.number,
+                            "respondent_id": record.respondent_id,
+                            "determining_department_id": record.determining_department_id}
+    snap.update({key: old.get(name) for name, key in _V1_FIELDS.items()})
+    snap["measures"] = []
+    for item in old.get("CJCS") or []:
+        measure = session.get(AppliedMeasure, item.get("CSBH")) if isinstance(item.get("CSBH"), int) else None
+        converted = {key: item.get(name) for name, key in _V1_MEASURE.items()}
+        converted.update(number=measure.number if measure else None, end_document_number=None,
+                         department_id=measure.department_id if measure else None, department_name=None,
+                         department_uscc=None)
+        snap["measures"].append(converted)
+    return snap
+
+
+def _snapshot_of(session: Session, row: PlatformDelivery) -> dict[str, Any]:
+    """The row's version as a snapshot (`_completed`)."""
+    return _completed(session, dict(row.payload) if row.payload.get("schema") else _from_legacy(session, row))
+
+
+def _completed(session: Session, snap: dict[str, Any]) -> dict[str, Any]:
+    """A department's code missing from a snapshot (a record made before the codes were required) is taken from the
+    organisation data, where an administrator may have added it since; so is a measure's department."""
+    from engine.org.models import Department
+
+    def department(department_id: Any) -> Department | None:
+        return session.get(Department, department_id) if isinstance(department_id, int) else None
+
+    for key, id_key in (("respondent_uscc", "respondent_id"), ("determining_uscc", "determining_department_id")):
+        if not snap.get(key) and (dept := department(snap.get(id_key))) is not None:
+            snap[key] = dept.uscc
+    measures = []
+    for measure in snap.get("measures") or []:
+        measure = dict(measure)
+        if (dept := department(measure.get("department_id"))) is not None:
+            measure["department_name"] = measure.get("department_name") or dept.name
+            measure["department_uscc"] = measure.get("department_uscc") or dept.uscc
+        measures.append(measure)
+    snap["measures"] = measures
+    return snap
+
+
+def body_of(session: Session, row: PlatformDelivery, profile: Profile, *, strict: bool = True,
+            labels: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """What `row`'s destination gets for it under `profile` (Unmappable when strict and it cannot be mapped);
+    `labels` (profiles.our_codes, looked up when not given) name our codes in the reasons."""
+    return profiles.render(_snapshot_of(session, row), profile, strict=strict,
+                           labels=labels if labels is not None else profiles.our_codes(session))
+
+
+def record_body(session: Session, record: BreachRecord, profile: Profile, event: str = "updated") -> dict[str, Any]:
+    """The record as it is now, rendered leniently through `profile` (exports, the profile page's preview)."""
+    return profiles.render(_completed(session, snapshot(record, event)), profile, strict=False)
+
+
+@dataclass
+class ProfileView:
+    """A destination's profile as the administrator's page and the API show it: the profile, our labels of every
+    code, and the newest queued version as this profile makes it (`sample`), with the reasons it would be held."""
+
+    profile: Profile
+    labels: dict[str, dict[str, str]]
+    sample: PlatformDelivery | None = None
+    sample_body: dict[str, Any] | None = None
+    sample_problems: list[str] = field(default_factory=list)
+
+
+def profile_view(session: Session, target: str) -> ProfileView:
+    from engine.credit.models import PlatformDelivery
+
+    profile = profiles.profile_for(session, target)
+    view = ProfileView(profile, profiles.our_codes(session))
+    view.sample = session.scalar(select(PlatformDelivery).where(PlatformDelivery.target == TARGET)
+                                 .order_by(PlatformDelivery.id.desc()).limit(1))
+    if view.sample is not None:
+        view.sample_body = body_of(session, view.sample, profile, strict=False, labels=view.labels)
+        try:
+            body_of(session, view.sample, profile, labels=view.labels)
+        except Unmappable as exc:
+            view.sample_problems = exc.reasons
+    return view
+
+
+def all_profiles(session: Session) -> list[Profile]:
+    """Every destination's profile (stored or the defaults)."""
+    from engine.credit.models import PLATFORM_TARGETS
+
+    return [profiles.profile_for(session, target) for target in PLATFORM_TARGETS]
+
+
+def hold_message(profile: Profile, reasons: list[str]) -> str:
+    return (f"无法按「{profile.target_label}」的平台对照转换，暂不推送：{'；'.join(reasons)}。"
+            "在“平台对照”中补充代码或补正数据后，下一次推送时自动发送。")
+
+
+# --- sending -----------------------------------------------------------------------------------------------------
+
 class DeliveryFailed(Exception):
-    pass
+    """A delivery that did not arrive; `may_be_stored` is False when the receiver certainly did not keep it."""
+
+    def __init__(self, message: str, *, may_be_stored: bool = True) -> None:
+        super().__init__(message)
+        self.may_be_stored = may_be_stored
 
 
-def _post(url: str, delivery: PlatformDelivery, timeout: float) -> None:
-    body = json.dumps(delivery.payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": delivery.idempotency_key})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured endpoint
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        if exc.code == 409:  # the receiver has this key stored already
+_DIGEST = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
+
+
+def _echoed_digest(header: str | None, answer: dict[str, Any] | None) -> bytes | None:
+    """The receiver's digest of what it holds: `Content-Digest: sha-256=:…:` or `{"content_sha256": "<hex>"}`."""
+    if header and (match := _DIGEST.search(header)):
+        with contextlib.suppress(binascii.Error, ValueError):
+            return base64.b64decode(match.group(1), validate=True)
+    value = answer.get("content_sha256") if answer else None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return bytes.fromhex(value)
+    return None
+
+
+def _judge(status: int, raw: bytes, digest_header: str | None, digest: bytes) -> None:
+    """Raise DeliveryFailed unless the answer says, completely, that the platform holds exactly our content."""
+    answer: dict[str, Any] | None = None
+    with contextlib.suppress(ValueError):
+        parsed = json.loads(raw.decode("utf-8"))
+        answer = parsed if isinstance(parsed, dict) else None
+    echoed = _echoed_digest(digest_header, answer)
+    if 200 <= status < 300:
+        if answer is None:
+            raise DeliveryFailed(f"平台应答不完整或不是 JSON 对象（HTTP {status}），未视为送达")
+        if echoed is not None and echoed != digest:
+            raise DeliveryFailed(f"平台应答的内容摘要与发送的内容不符（HTTP {status}），未视为送达")
+        return
+    if status == 409:
+        if echoed == digest:
             return
-        raise DeliveryFailed(f"HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DeliveryFailed(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from exc
-    if not 200 <= status < 300:
-        raise DeliveryFailed(f"HTTP {status}")
+        problem = "其内容摘要与本次发送的内容不同" if echoed else "应答没有给出内容摘要，无法确认内容相同"
+        raise DeliveryFailed(f"平台已有该幂等键的记录，但{problem}（HTTP 409），未视为送达")
+    detail = raw.decode("utf-8", "replace").strip()[:300]
+    refused = 400 <= status < 500 and status not in (408, 429)  # the platform did not keep it
+    raise DeliveryFailed(f"HTTP {status}" + (f"：{detail}" if detail else ""), may_be_stored=not refused)
+
+
+def _post(url: str, delivery: PlatformDelivery, deadline: float) -> None:
+    """POST the row's body; the whole exchange — connect, send, the complete answer — within `deadline` seconds.
+
+    A timer shuts the socket down at the deadline, which ends any read or write in progress (a receiver that sends
+    one byte every few seconds never resets it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryFailed(f"推送地址应为 http(s) 地址：{url}", may_be_stored=False)
+    body = (delivery.body or "").encode("utf-8")
+    digest = bytes.fromhex(delivery.content_digest or "")
+    headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
+               "Idempotency-Key": delivery.idempotency_key,
+               "Content-Digest": f"sha-256=:{base64.b64encode(digest).decode()}:"}
+    factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = factory(parts.hostname, parts.port, timeout=deadline)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(deadline, cut)
+    timer.daemon = True
+    timer.start()
+    sent = False
+    try:
+        connection.connect()
+        if expired.is_set():  # the deadline passed while connecting, before the socket could be cut
+            raise TimeoutError
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body, headers=headers)
+        sent = True
+        response = connection.getresponse()
+        raw = response.read(MAX_ANSWER_BYTES + 1)
+        status, digest_header = response.status, response.getheader("Content-Digest")
+    except (http.client.HTTPException, OSError, ValueError) as exc:  # TimeoutError, reset, IncompleteRead, …
+        if expired.is_set():
+            raise DeliveryFailed(f"超过总时限 {deadline:g} 秒，平台未完整应答", may_be_stored=sent) from exc
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}", may_be_stored=sent) from exc
+    finally:
+        timer.cancel()
+        connection.close()
+    if expired.is_set():
+        raise DeliveryFailed(f"超过总时限 {deadline:g} 秒，平台未完整应答")
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise DeliveryFailed(f"平台应答超过 {MAX_ANSWER_BYTES} 字节，未视为送达")
+    _judge(status, raw, digest_header, digest)
 
 
 def file_name(delivery: PlatformDelivery) -> str:
-    """`<record id>_<version>.json` — the idempotency key with ':' (not allowed on Windows) as '_'."""
-    return delivery.idempotency_key.replace(":", "_") + ".json"
+    """`<record number>_<version>_<delivery key>.json`: unique, readable, portable to Windows exchange machines."""
+    return f"{delivery.record.number}_{delivery.record_version}_{delivery.idempotency_key}.json"
 
 
 def _drop(directory: str | Path, delivery: PlatformDelivery) -> None:
-    """Write the payload into the exchange directory atomically: a temporary file, then rename."""
+    """Write the body into the exchange directory atomically: a temporary file, then rename."""
     target_dir = Path(directory)
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"idempotency_key": delivery.idempotency_key, "record": delivery.payload},
-                          ensure_ascii=False, indent=1)
+        content = json.dumps({"idempotency_key": delivery.idempotency_key, "content_sha256": delivery.content_digest,
+                              "record": json.loads(delivery.body or "{}")}, ensure_ascii=False, indent=1)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=target_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
+                handle.write(content)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target_dir / file_name(delivery))
@@ -172,15 +349,18 @@ def _drop(directory: str | Path, delivery: PlatformDelivery) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}", may_be_stored=False) from exc
 
+
+# --- the delivery run ---------------------------------------------------------------------------------------------
 
 def fan_out(session: Session, target: str, now: datetime | None = None) -> int:
     """Copy every provincial row that `target` has no row for yet (committed); returns how many were added.
 
-    The copy keeps the version's payload, key, event and creation time; ids grow in the provincial order, so
-    each record's versions stay in order for `target` too. Two deliverers copying at once: the loser's insert
-    hits the unique (target, key) constraint and is rolled back — the winner's rows are the same.
+    The copy keeps the version's snapshot, key, event and creation time (not the body: each destination maps with
+    its own profile); ids grow in the provincial order, so each record's versions stay in order for `target` too.
+    Two deliverers copying at once: the loser's insert hits the unique (target, key) constraint and is rolled
+    back — the winner's rows are the same.
     """
     from engine.credit.models import PLATFORM_TARGETS, PlatformDelivery
 
@@ -214,54 +394,109 @@ def fan_out(session: Session, target: str, now: datetime | None = None) -> int:
         logger.info("queued %s record version(s) for the %s platform", len(missing), target)
 
 
+def _moments(now: datetime | None) -> Callable[[], datetime]:
+    """The real moment of each event of a run: the (injectable) clock, or `now` plus the time elapsed since."""
+    if now is None:
+        return clock.now
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+def recheck_held(session: Session, target: str, profile: Profile, now: datetime,
+                 labels: dict[str, dict[str, str]] | None = None) -> int:
+    """Release held rows of `target` that map now (the profile or the data was fixed); returns how many (committed)."""
+    from engine.credit.models import PlatformDelivery
+
+    labels = labels if labels is not None else profiles.our_codes(session)
+    released = 0
+    rows = session.scalars(select(PlatformDelivery).where(
+        PlatformDelivery.target == target, PlatformDelivery.delivered_at.is_(None),
+        PlatformDelivery.held_reason.is_not(None)).order_by(PlatformDelivery.id).limit(HELD_RECHECK_BATCH)).all()
+    for row in rows:
+        try:
+            body_of(session, row, profile, labels=labels)
+        except Unmappable as exc:
+            row.held_reason = hold_message(profile, exc.reasons)
+            continue
+        row.held_reason, row.held_at, row.next_attempt_at = None, None, now
+        released += 1
+    session.commit()
+    if released:
+        logger.info("%s held version(s) for the %s platform map now and are due", released, target)
+    return released
+
+
+def _next_due(session: Session, target: str, now: datetime) -> PlatformDelivery | None:
+    from engine.credit.models import PlatformDelivery
+
+    earlier = aliased(PlatformDelivery)
+    query = (select(PlatformDelivery)
+             .where(PlatformDelivery.target == target, PlatformDelivery.held_reason.is_(None),
+                    PlatformDelivery.delivered_at.is_(None), PlatformDelivery.next_attempt_at <= now,
+                    ~exists().where(earlier.record_id == PlatformDelivery.record_id,  # versions in order
+                                    earlier.target == PlatformDelivery.target,
+                                    earlier.id < PlatformDelivery.id, earlier.delivered_at.is_(None)))
+             .order_by(PlatformDelivery.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
+
+
 def deliver(session: Session, endpoint_url: str | None = None, now: datetime | None = None, *,
             drop_dir: str | Path | None = None, timeout: float = 10.0, batch: int = 100,
             target: str = TARGET) -> int:
     """Deliver due rows of `target` in order, one commit each; returns how many were delivered.
 
-    A record's versions go out in order: a version waits while an earlier one of the same record is undelivered.
-    For a target other than the provincial platform, missing rows are first copied (`fan_out`).
+    A record's versions go out in order: a version waits while an earlier one of the same record is undelivered
+    (held ones included). For a target other than the provincial platform, missing rows are first copied
+    (`fan_out`). Each version is mapped through `target`'s profile; one that cannot be mapped is held with the
+    reason (and released by a later run once it maps) while the others go on.
 
-    With `endpoint_url` the rows are POSTed; otherwise with `drop_dir` they are written as files. A failure
-    counts an attempt, stores the error, sets the next attempt after a growing backoff (2, 4, 8 … minutes, at
-    most 6 hours) and ends this run: the platform is probably down, the next tick tries again.
+    With `endpoint_url` the rows are POSTed, each request within `timeout` seconds in total; otherwise with
+    `drop_dir` they are written as files. A failure counts an attempt, stores the error, sets the next attempt after
+    a growing backoff from the moment it failed (2, 4, 8 … minutes, at most 6 hours) and ends this run: the platform
+    is probably down, the next run tries again.
     """
-    from engine.credit.models import PlatformDelivery
-
     if not endpoint_url and drop_dir is None:
         return 0
-    moment = now or clock.now()
-    fan_out(session, target, moment)
+    moment = _moments(now)
+    fan_out(session, target, moment())
+    profile = profiles.profile_for(session, target)
+    labels = profiles.our_codes(session)
+    recheck_held(session, target, profile, moment(), labels)
     delivered = 0
     for _ in range(batch):
-        earlier = aliased(PlatformDelivery)
-        query = (select(PlatformDelivery)
-                 .where(PlatformDelivery.target == target,
-                        PlatformDelivery.delivered_at.is_(None), PlatformDelivery.next_attempt_at <= moment,
-                        ~exists().where(earlier.record_id == PlatformDelivery.record_id,  # versions in order
-                                        earlier.target == PlatformDelivery.target,
-                                        earlier.id < PlatformDelivery.id, earlier.delivered_at.is_(None)))
-                 .order_by(PlatformDelivery.id).limit(1))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = session.scalar(query)
+        row = _next_due(session, target, moment())
         if row is None:
             break
+        if row.body is None:
+            try:
+                rendered = body_of(session, row, profile, labels=labels)
+            except Unmappable as exc:
+                row.held_reason, row.held_at = hold_message(profile, exc.reasons), moment()
+                session.commit()
+                logger.warning("platform delivery %s (%s, %s) held: %s", row.id, target, row.idempotency_key, exc)
+                continue
+            row.body = json.dumps(rendered, ensure_ascii=False, separators=(",", ":"))
+            row.content_digest = hashlib.sha256(row.body.encode("utf-8")).hexdigest()
         try:
             if endpoint_url:
                 _post(endpoint_url, row, timeout)
             else:
                 _drop(drop_dir, row)  # type: ignore[arg-type]
         except DeliveryFailed as exc:
+            failed_at = moment()
             row.attempts += 1
             row.last_error = str(exc)[:2000]
-            row.next_attempt_at = moment + min(timedelta(minutes=2 ** row.attempts), MAX_BACKOFF)
+            row.next_attempt_at = failed_at + min(timedelta(minutes=2 ** min(row.attempts, 20)), MAX_BACKOFF)
+            if not exc.may_be_stored:  # refused: the next attempt maps the version again (a profile fix applies)
+                row.body = row.content_digest = None
             session.commit()
             logger.warning("platform delivery %s (%s, %s) failed, attempt %s: %s",
                            row.id, target, row.idempotency_key, row.attempts, exc)
             break
         row.attempts += 1
-        row.delivered_at = moment
+        row.delivered_at = moment()
         row.delivered_via = "http" if endpoint_url else "drop"
         row.last_error = None
         session.commit()
@@ -270,11 +505,13 @@ def deliver(session: Session, endpoint_url: str | None = None, now: datetime | N
     return delivered
 
 
+# --- operators ------------------------------------------------------------------------------------------------------
+
 def retry_now(session: Session, delivery_id: int, now: datetime | None = None,
               actor: Official | None = None) -> PlatformDelivery:
-    """Operator action: make a failed (still undelivered) row due at once (audited when an actor is given).
-
-    The next scheduler tick sends it — and, versions going out in order, the later versions of its record.
+    """Operator action: make an undelivered row due at once — a held one is checked against its profile again —
+    (audited when an actor is given). The next delivery run sends it — and, versions going out in order, the later
+    versions of its record.
     """
     from engine.audit.services import record as audit
     from engine.credit.models import PlatformDelivery
@@ -285,8 +522,10 @@ def retry_now(session: Session, delivery_id: int, now: datetime | None = None,
         raise NotFound("推送记录不存在")
     if row.delivered_at is not None:
         raise ConflictError("该推送已成功，无需重试")
-    before = {"next_attempt_at": _plain(as_utc(row.next_attempt_at)), "attempts": row.attempts}
+    before = {"next_attempt_at": _plain(as_utc(row.next_attempt_at)), "attempts": row.attempts,
+              "held_reason": row.held_reason}
     row.next_attempt_at = now or clock.now()
+    row.held_reason = row.held_at = None
     session.flush()
     if actor is not None:
         audit(session, "platform_delivery_retry", actor, "platform_delivery", row.id, before=before,
@@ -297,17 +536,29 @@ def retry_now(session: Session, delivery_id: int, now: datetime | None = None,
 
 
 def failed_deliveries(session: Session, limit: int = 100, target: str | None = None) -> list[PlatformDelivery]:
-    """Rows attempted and not delivered (the operator view), oldest first; all targets unless one is named."""
+    """Rows attempted and not delivered nor held (the operator view), oldest first; all targets unless one is named."""
     from engine.credit.models import PlatformDelivery
 
-    query = select(PlatformDelivery).where(PlatformDelivery.delivered_at.is_(None), PlatformDelivery.attempts > 0)
+    query = select(PlatformDelivery).where(PlatformDelivery.delivered_at.is_(None), PlatformDelivery.attempts > 0,
+                                           PlatformDelivery.held_reason.is_(None))
+    if target:
+        query = query.where(PlatformDelivery.target == target)
+    return list(session.scalars(query.order_by(PlatformDelivery.id).limit(limit)))
+
+
+def held_deliveries(session: Session, limit: int = 100, target: str | None = None) -> list[PlatformDelivery]:
+    """Rows held because they cannot be mapped for their destination, oldest first, with the reason."""
+    from engine.credit.models import PlatformDelivery
+
+    query = select(PlatformDelivery).where(PlatformDelivery.delivered_at.is_(None),
+                                           PlatformDelivery.held_reason.is_not(None))
     if target:
         query = query.where(PlatformDelivery.target == target)
     return list(session.scalars(query.order_by(PlatformDelivery.id).limit(limit)))
 
 
 def backlog(session: Session) -> dict[str, int]:
-    """Deliveries not yet delivered (due, waiting for a retry, or given up), counted per destination."""
+    """Deliveries not yet delivered (due, waiting for a retry, held, or given up), counted per destination."""
     from engine.credit.models import PlatformDelivery
 
     return dict(session.execute(select(PlatformDelivery.target, func.count())

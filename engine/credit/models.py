@@ -2,6 +2,7 @@
 published typical cases (曝光典型案例)."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,13 +31,20 @@ RECTIFICATION_STATES = {"not_rectified": "未整改", "rectifying": "整改中",
 MEASURE_LEVELS = {"national": "国家层面", "city": "城市层面", "local": "地方层面"}
 APPROVED_STATUSES = ("active", "repaired")  # records the DRC approved at 复核: the ones that count as breaches
 PLATFORM_TARGETS = {"provincial": "省信用信息共享平台", "national": "全国信用信息共享平台"}
+# what happened to a record version (the platforms' operation code: engine.credit.profiles maps it per destination)
 DELIVERY_EVENTS = {"created": "新建", "updated": "更新", "measure_applied": "实施惩戒措施", "measure_ended": "惩戒措施结束",
                    "repaired": "信用修复", "withdrawn": "撤回", "corrected": "更正"}
+RECORD_SOURCES = {"complaint": "政府违约失信投诉处置", "platform_migration": "信用平台迁移"}
 TYPICAL_CASE_STATUSES = {
     "selecting": "待选定", "redacting": "脱敏编辑中", "pending_approval": "待负责人审核",
     "published": "已公开曝光", "withdrawn": "已撤下", "dropped": "未选定",
 }
 SELECTION_REASONS = {"serious": "情节严重", "repeated": "多次违约失信", "criticised": "被公开通报批评或社会关注度高"}
+
+
+def new_number() -> str:
+    """A globally unique, stable number (a UUID): the same on every installation, never reused after a restore."""
+    return str(uuid.uuid4())
 
 
 class BreachRecord(Base):
@@ -49,6 +57,7 @@ class BreachRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(36), unique=True, default=new_number)  # 记录编号 (JLBH)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     source: Mapped[str] = mapped_column(String(40), default="complaint")
 
@@ -109,13 +118,16 @@ class MeasureType(Base):
 
 
 class AppliedMeasure(Base):
-    """A measure applied to a record: by whom, when, by which document, until when; and how it ended."""
+    """A measure applied to a record: by which department (and official), when, by which document, until when; and
+    how it ended (reason and document separately)."""
 
     __tablename__ = "applied_measure"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(36), unique=True, default=new_number)  # 措施编号 (CSBH)
     record_id: Mapped[int] = mapped_column(ForeignKey("breach_record.id"), index=True)
     measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))  # 实施部门 (SSBM)
     applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("official.id"))
     applied_by_label: Mapped[str] = mapped_column(String(300), default="")
     applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -123,20 +135,26 @@ class AppliedMeasure(Base):
     until: Mapped[date | None] = mapped_column(Date)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(500))
+    end_document_number: Mapped[str | None] = mapped_column(String(100))
     ended_by_label: Mapped[str | None] = mapped_column(String(300))
 
     record: Mapped[BreachRecord] = relationship(back_populates="measures")
     measure_type: Mapped[MeasureType] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship()
     applied_by: Mapped[Official | None] = relationship()
 
 
 class PlatformDelivery(Base):
-    """One version of one record waiting for (or done with) delivery to a credit-sharing platform."""
+    """One version of one record waiting for (or done with) delivery to a credit-sharing platform.
+
+    `payload` is the version as it was (engine.credit.exchange.snapshot, our field names and codes); `body` is what
+    the destination's profile made of it, kept unchanged while the platform may have stored it (`content_digest`
+    is its SHA-256); `held_reason` says why a version that cannot be mapped waits instead of being sent."""
 
     __tablename__ = "platform_delivery"
     __table_args__ = (
         Index("ix_platform_delivery_pending", "delivered_at", "next_attempt_at"),
-        # each destination keeps its own log: the same "<record id>:<version>" key once per target
+        # each destination keeps its own log: the same key (a UUID per record version) once per target
         UniqueConstraint("target", "idempotency_key", name="uq_platform_delivery_target_key"),
     )
 
@@ -145,14 +163,36 @@ class PlatformDelivery(Base):
     record_version: Mapped[int] = mapped_column(Integer)
     target: Mapped[str] = mapped_column(String(20), default="provincial")
     idempotency_key: Mapped[str] = mapped_column(String(100))
-    event: Mapped[str] = mapped_column(String(30))  # created | updated | measure_applied | measure_ended | repaired
+    event: Mapped[str] = mapped_column(String(30))  # a key of DELIVERY_EVENTS
     payload: Mapped[dict] = mapped_column(JSON)
+    body: Mapped[str | None] = mapped_column(Text)
+    content_digest: Mapped[str | None] = mapped_column(String(64))
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_via: Mapped[str | None] = mapped_column(String(20))  # http | drop
+
+    record: Mapped[BreachRecord] = relationship()
+
+
+class ExchangeProfile(Base):
+    """How one destination wants a record: its field names and its code for each of our coded values. No row →
+    the defaults (engine.credit.profiles); an administrator's edit stores the whole profile with a new revision."""
+
+    __tablename__ = "exchange_profile"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(20), unique=True)
+    fields: Mapped[dict] = mapped_column(JSON)  # our key → the platform's field name ("" = not sent)
+    measure_fields: Mapped[dict] = mapped_column(JSON)
+    codes: Mapped[dict] = mapped_column(JSON)  # code list → {our code: the platform's code}
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TypicalCase(Base):

@@ -46,10 +46,10 @@ def apply_measure(ctx: StepContext, record_id: int, measure_code: str, document_
     return {"measure_id": measure.id, "record_version": record.version}
 
 
-@operation("end_measure", "解除惩戒措施", ("measure_id", "reason"))
-def end_measure(ctx: StepContext, measure_id: int, reason: str) -> dict[str, Any]:
+@operation("end_measure", "解除惩戒措施（原因与解除文书号分别记录）", ("measure_id", "reason"))
+def end_measure(ctx: StepContext, measure_id: int, reason: str, document_number: str | None = None) -> dict[str, Any]:
     measure = services.get_measure(ctx.session, measure_id)
-    services.end_measure(ctx.session, measure, reason, ctx.actor, ctx.now)
+    services.end_measure(ctx.session, measure, reason, ctx.actor, ctx.now, document_number=document_number)
     return {"ended": measure.id, "record_version": measure.record.version}
 
 

@@ -372,7 +372,11 @@ def apply_measure(session: Session, record: BreachRecord, code: str, document_nu
         raise ConflictError(
             f"该记录已在实施「{measure_type.name}」（{running.document_number}，{_local_day(running.applied_at):%Y年%m月%d日}起），"
             "不能重复实施。请选择其他措施，或选择“放弃，本次不实施任何措施”结束此任务", measure_id=running.id)
-    measure = AppliedMeasure(record=record, measure_type=measure_type, applied_by_id=actor.id if actor else None,
+    from engine.org.services import provincial_credit_office
+
+    department = actor.department if actor else provincial_credit_office(session)  # measures are the DRC's
+    measure = AppliedMeasure(record=record, measure_type=measure_type, department=department,
+                             applied_by_id=actor.id if actor else None,
                              applied_by_label=actor.label if actor else "系统", applied_at=now,
                              document_number=document_number, until=until_day)
     session.add(measure)
@@ -398,16 +402,19 @@ def expire_measure(session: Session, measure: AppliedMeasure, now: datetime) -> 
 
 
 def end_measure(session: Session, measure: AppliedMeasure, reason: str, actor: Official | None,
-                now: datetime, bump: bool = True) -> AppliedMeasure:
+                now: datetime, bump: bool = True, document_number: str | None = None) -> AppliedMeasure:
+    """End a measure: the reason and the ending document (e.g. the repair decision) are kept apart."""
     if measure.ended_at is not None:
         raise ConflictError("该惩戒措施已经结束")
     measure.ended_at, measure.end_reason = now, reason
+    measure.end_document_number = (document_number or "").strip() or None
     measure.ended_by_label = actor.label if actor else "系统（流程）"
     session.flush()
     if bump:
         _changed(session, measure.record, "measure_ended", now, actor)
+    document = f"（{measure.end_document_number}）" if measure.end_document_number else ""
     _case_event(session, measure.record, now, actor, "measure_ended",
-                f"惩戒措施「{measure.measure_type.name}」结束：{reason}", measure_id=measure.id)
+                f"惩戒措施「{measure.measure_type.name}」结束：{reason}{document}", measure_id=measure.id)
     return measure
 
 
@@ -437,7 +444,7 @@ def repair_record(session: Session, record: BreachRecord, document_number: str, 
     if record.status != "active":
         raise ConflictError("该违约失信记录已修复")
     for measure in record.active_measures:
-        end_measure(session, measure, REPAIR_END_REASON, actor, now, bump=False)
+        end_measure(session, measure, REPAIR_END_REASON, actor, now, bump=False, document_number=document_number)
     today = _local_day(now)
     record.status = "repaired"
     record.repaired_on = today

@@ -42,6 +42,7 @@ APPLY_FOR_REPAIR = "apply_for_repair"
 MANAGE_MEASURES = "manage_measures"
 PUBLISH_CASES = "publish_cases"
 OPERATE_EXCHANGE = "operate_exchange"
+ADMINISTER_EXCHANGE = "administer_exchange"
 VIEW_AUDIT = "view_audit"
 ADMINISTER_PROCESSES = "administer_processes"
 ADMINISTER_TIME_LIMITS = "administer_time_limits"
@@ -72,6 +73,7 @@ PERMISSIONS: dict[str, str] = {
     MANAGE_MEASURES: "实施、解除失信惩戒措施，维护措施清单",
     PUBLISH_CASES: "选定、脱敏编辑、撤下曝光典型案例（审核由信用处负责人在待办中办理）",
     OPERATE_EXCHANGE: "查看、重试平台推送",
+    ADMINISTER_EXCHANGE: "维护推送平台的字段与代码对照",
     VIEW_AUDIT: "查询审计日志",
     ADMINISTER_PROCESSES: "流程管理（部署、迁移、实例修复）",
     ADMINISTER_TIME_LIMITS: "维护办理时限和工作日历",
@@ -93,10 +95,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "prefecture_lead": frozenset(_CASE_WORK | {SEE_OVERDUE, SEE_STATISTICS}),  # 州（市）信用牵头单位
     "ndrc": frozenset(_CASE_WORK | {  # 省发展改革委信用处
         REGISTER_COMPLAINT, DECIDE_DUPLICATES, SEE_OVERDUE, APPLY_FOR_REPAIR, MANAGE_MEASURES, PUBLISH_CASES,
-        OPERATE_EXCHANGE, VIEW_AUDIT, ADMINISTER_TIME_LIMITS, SEE_STATISTICS, MANAGE_BULLETINS, CORRECT_CASE}),
+        OPERATE_EXCHANGE, ADMINISTER_EXCHANGE, VIEW_AUDIT, ADMINISTER_TIME_LIMITS, SEE_STATISTICS, MANAGE_BULLETINS,
+        CORRECT_CASE}),
     "process_admin": frozenset({SIGNED_IN, VIEW_CASE, VIEW_TASK, ADMINISTER_PROCESSES}),  # 流程管理员
     "sysadmin": frozenset({  # 系统管理员: no case contents
-        SIGNED_IN, ADMINISTER_PROCESSES, ADMINISTER_TIME_LIMITS, ADMINISTER_ORG, VIEW_AUDIT, OPERATE_EXCHANGE}),
+        SIGNED_IN, ADMINISTER_PROCESSES, ADMINISTER_TIME_LIMITS, ADMINISTER_ORG, VIEW_AUDIT, OPERATE_EXCHANGE,
+        ADMINISTER_EXCHANGE}),
 }
 # a channel's X-Api-Key: submit complaints, read its own (a reduced view, chosen by the web layer) and send and
 # list the files of its own complaints (engine.intake.services; it downloads none)
@@ -121,6 +125,7 @@ MESSAGES: dict[str, str] = {
     MANAGE_MEASURES: "只有省发展改革委可以实施、解除惩戒措施或维护措施清单",
     PUBLISH_CASES: "只有省发展改革委可以选定、编辑或撤下曝光典型案例",
     OPERATE_EXCHANGE: "只有省发展改革委或系统管理员可以查看和重试平台推送",
+    ADMINISTER_EXCHANGE: "只有省发展改革委或系统管理员可以维护推送平台的字段与代码对照",
     VIEW_AUDIT: "只有系统管理员和省发展改革委可以查询审计日志",
     ADMINISTER_PROCESSES: "只有流程管理员或系统管理员可以管理流程",
     ADMINISTER_TIME_LIMITS: "只有省发展改革委或系统管理员可以维护办理时限和工作日历",

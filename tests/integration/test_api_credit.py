@@ -28,9 +28,10 @@ def records(session: Session) -> dict[str, int]:
     ]:
         resp, det = _dept(session, respondent), _dept(session, determining)
         record = services.create_record(
-            session, now=now, source="test", respondent_id=resp.id, respondent_name=resp.name,
-            respondent_division=resp.division_code, respondent_prefecture=resp.prefecture_code,
-            determining_department_id=det.id, determining_name=det.name, determined_on=date(2026, 3, 2),
+            session, now=now, source="platform_migration", respondent_id=resp.id, respondent_name=resp.name,
+            respondent_uscc=resp.uscc, respondent_division=resp.division_code,
+            respondent_prefecture=resp.prefecture_code, determining_department_id=det.id, determining_name=det.name,
+            determining_uscc=det.uscc, determined_on=date(2026, 3, 2),
             document_number=f"{key}〔2026〕1号", basis="+协议第五条", facts=facts, domain=domain,
             severity="serious" if key == "km" else "minor")
         made[key] = record.id
@@ -80,8 +81,16 @@ def test_detail_shows_measures_deliveries_and_the_repair_date(api, records: dict
     assert "2027年03月02日" in body["repair_rule"]
     assert [m["name"] for m in body["active_measures"]] == ["公开通报批评"]
     assert body["version"] == 2
-    assert [(d["idempotency_key"], d["event"], d["delivered_at"]) for d in body["deliveries"]] == [
-        (f"{records['km']}:1", "created", None), (f"{records['km']}:2", "measure_applied", None)]
+    assert body["number"] == _number(api, records["km"])
+    assert [(d["record_version"], d["event"], d["event_label"], d["delivered_at"]) for d in body["deliveries"]] == [
+        (1, "created", "新建", None), (2, "measure_applied", "实施惩戒措施", None)]
+    assert len({d["idempotency_key"] for d in body["deliveries"]}) == 2
+    [measure] = body["active_measures"]
+    assert (measure["department"], measure["end_document_number"]) == ("云南省发展和改革委员会（信用处）", None)
+
+
+def _number(api, record_id: int) -> str:  # noqa: ANN001
+    return api("ndrc").get(f"/api/v1/breach-records/{record_id}").get_json()["number"]
 
 
 def test_csv_export_neutralises_formulas(api, records: dict[str, int]) -> None:
@@ -97,14 +106,15 @@ def test_csv_export_neutralises_formulas(api, records: dict[str, int]) -> None:
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
     assert "'=HYPERLINK(\"http://x\",\"点我\")" in cells
     assert "'+协议第五条" in cells
-    km = next(line for line in lines if line[0] == str(records["km"]))
+    km = next(line for line in lines if line[0] == _number(api, records["km"]))
     assert km[-1] == "公开通报批评"
 
 
 def test_json_export_is_filtered_by_visibility(api, records: dict[str, int]) -> None:
     body = api("qj-commerce").get("/api/v1/breach-records/export?format=json").get_json()
-    assert [r["JLBH"] for r in body] == [records["qj"]]
-    assert body[0]["SXCD"] == "minor"
+    assert [r["JLBH"] for r in body] == [_number(api, records["qj"])]
+    assert (body[0]["SXCD"], body[0]["SXLY"], body[0]["JLZT"]) == ("轻微", "政府采购", "有效（公示中）")  # Chinese codes
+    assert "BGLX" not in body[0]  # an export is no change
 
 
 def test_measures_and_repair_are_started_over_http(api, records: dict[str, int]) -> None:

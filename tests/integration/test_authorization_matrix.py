@@ -162,6 +162,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/measure-types/<string:code>"): Row(DRC, {"code": "public_criticism"}),
     ("GET", "/api/v1/platform-deliveries"): Row(AUDITORS),
     ("POST", "/api/v1/platform-deliveries/<int:delivery_id>/retry"): Row(AUDITORS),
+    # destination profiles (平台对照): the DRC and the system administrator
+    ("GET", "/api/v1/exchange-profiles"): Row(AUDITORS),
+    ("GET", "/api/v1/exchange-profiles/<string:target>"): Row(AUDITORS, {"target": "provincial"}),
+    ("PUT", "/api/v1/exchange-profiles/<string:target>"): Row(AUDITORS, {"target": "provincial"}),
+    ("DELETE", "/api/v1/exchange-profiles/<string:target>"): Row(AUDITORS, {"target": "provincial"}),
     # breach records: officials' pages, typical cases (issue 6; the case id is unknown: 404 = let through)
     ("GET", "/credit/records"): Row(RECORD_VIEWERS),
     ("GET", "/credit/records/export"): Row(RECORD_VIEWERS),
@@ -171,6 +176,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/credit/records/<int:record_id>/typical-case"): Row(DRC),
     ("GET", "/credit/deliveries"): Row(AUDITORS),
     ("POST", "/credit/deliveries/<int:delivery_id>/retry"): Row(AUDITORS),
+    ("GET", "/credit/exchange-profiles"): Row(AUDITORS),
+    ("GET", "/credit/exchange-profiles/<target>"): Row(AUDITORS, {"target": "provincial"}),
+    ("POST", "/credit/exchange-profiles/<target>"): Row(AUDITORS, {"target": "provincial"}),
+    ("POST", "/credit/exchange-profiles/<target>/reset"): Row(AUDITORS, {"target": "provincial"}),
     ("GET", "/credit/typical-cases"): Row(DRC),
     ("POST", "/credit/typical-cases/<int:case_id>/withdraw"): Row(DRC),
     ("POST", "/credit/typical-cases/preview"): Row(CASE_VIEWERS),  # then the task's own rule (unknown task: 404)

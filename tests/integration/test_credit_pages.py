@@ -34,10 +34,10 @@ def records(session: Session) -> dict[str, int]:
     ]:
         resp, det = _dept(session, respondent), _dept(session, determining)
         record = services.create_record(
-            session, now=NOW, source="test", respondent_id=resp.id, respondent_name=resp.name,
+            session, now=NOW, source="platform_migration", respondent_id=resp.id, respondent_name=resp.name,
             respondent_uscc=resp.uscc, respondent_division=resp.division_code,
             respondent_prefecture=resp.prefecture_code, determining_department_id=det.id,
-            determining_name=det.name, determined_on=day, publication_start=day, document_number=f"{key}〔2026〕1号",
+            determining_name=det.name, determining_uscc=det.uscc, determined_on=day, publication_start=day, document_number=f"{key}〔2026〕1号",
             basis="+协议第五条", facts=facts, domain=domain, severity=severity, amount="-1200.50")
         made[key] = record.id
     km = services.get_record(session, made["km"])
@@ -45,6 +45,12 @@ def records(session: Session) -> dict[str, int]:
     services.get_record(session, made["qj"]).rectification_state = "rectifying"
     session.commit()
     return made
+
+
+@pytest.fixture
+def numbers(session: Session, records: dict[str, int]) -> dict[str, str]:
+    """The records' numbers (JLBH): the first column of the exports."""
+    return {k: services.get_record(session, v).number for k, v in records.items()}
 
 
 def _ids(page: str, records: dict[str, int]) -> set[str]:
@@ -96,8 +102,11 @@ def test_the_record_page_shows_measures_and_the_delivery_log(client, login, sess
     assert "公开通报批评" in page
     assert "-通报1号" in page
     assert "省信用信息共享平台" in page
-    assert f"{records['km']}:1" in page
-    assert f"{records['km']}:2" in page
+    record = services.get_record(session, records["km"])
+    assert record.number in page
+    for delivery in exchange.deliveries_of(session, record.id):
+        assert delivery.idempotency_key in page
+    assert "云南省发展和改革委员会（信用处）" in page  # the measure's department
     assert "失败：" in page  # version 1 failed, version 2 waits
     assert "立即重试" not in page  # not an operator
     assert "start_measure" not in page
@@ -135,7 +144,7 @@ def test_failed_deliveries_page_and_retry(client, login, session: Session, recor
 
 @pytest.mark.parametrize("url", ["/credit/records/export?format=xlsx",
                                  "/api/v1/breach-records/export?format=xlsx"])
-def test_xlsx_export_opens_with_typed_cells_and_inert_formulas(client, login, records: dict[str, int],
+def test_xlsx_export_opens_with_typed_cells_and_inert_formulas(client, login, numbers: dict[str, str],
                                                                url: str) -> None:
     login("ndrc")
     response = client.get(url)
@@ -150,22 +159,24 @@ def test_xlsx_export_opens_with_typed_cells_and_inert_formulas(client, login, re
     assert "失信事实（SXSS）" in header
     assert header[-1] == "实施中的惩戒措施（CJCS）"
     rows = {row[0].value: {h: c for h, c in zip(header, row, strict=True)} for row in sheet.iter_rows(min_row=2)}
-    assert set(rows) == set(records.values())
-    km = rows[records["km"]]
+    assert set(rows) == set(numbers.values())
+    km = rows[numbers["km"]]
     assert km["失信事实（SXSS）"].value == "'" + FORMULA
     assert km["失信事实（SXSS）"].data_type == "s"
     assert km["认定依据（RDYJ）"].value == "'+协议第五条"
     assert km["认定日期（RDRQ）"].value == datetime(2026, 3, 2)  # a real date cell
     assert km["认定日期（RDRQ）"].number_format == "yyyy-mm-dd"
     assert float(km["涉及金额（元）（SXJE）"].value) == -1200.5  # a number, not a formula
-    assert km["失信领域（SXLY）"].value == "招商引资（investment_promotion）"
+    assert km["失信领域（SXLY）"].value == "招商引资"  # the platform's code: by default the Chinese label
     assert km["记录版本号（BBH）"].value == 2
     assert km["实施中的惩戒措施（CJCS）"].value == "公开通报批评"
     measures = book["惩戒措施"]
+    assert [c.value for c in measures[1]][4:6] == ["实施部门（SSBM）", "实施部门统一社会信用代码（SSBMTYSHXYDM）"]
     [measure] = list(measures.iter_rows(min_row=2, values_only=True))
     assert measure[2] == "公开通报批评"
-    assert measure[6] == "'-通报1号"
-    assert measure[-1] == records["km"]
+    assert measure[4] == "云南省发展和改革委员会（信用处）"
+    assert measure[7] == "'-通报1号"
+    assert measure[-1] == numbers["km"]
     for ws in book.worksheets:
         for row in ws.iter_rows(min_row=2):
             for cell in row:
@@ -173,16 +184,16 @@ def test_xlsx_export_opens_with_typed_cells_and_inert_formulas(client, login, re
                 assert not (isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@"))), cell.value
 
 
-def test_xlsx_export_follows_filters_and_visibility(client, login, records: dict[str, int]) -> None:
+def test_xlsx_export_follows_filters_and_visibility(client, login, numbers: dict[str, str]) -> None:
     login("qj-commerce")
     book = load_workbook(io.BytesIO(client.get("/credit/records/export?format=xlsx").data))
-    assert [r[0] for r in book.active.iter_rows(min_row=2, values_only=True)] == [records["qj"]]
+    assert [r[0] for r in book.active.iter_rows(min_row=2, values_only=True)] == [numbers["qj"]]
     login("ndrc")
     book = load_workbook(io.BytesIO(client.get("/credit/records/export?format=xlsx&division=530100").data))
-    assert [r[0] for r in book.active.iter_rows(min_row=2, values_only=True)] == [records["km"]]
+    assert [r[0] for r in book.active.iter_rows(min_row=2, values_only=True)] == [numbers["km"]]
 
 
-def test_csv_and_json_exports_from_the_page(client, login, records: dict[str, int]) -> None:
+def test_csv_and_json_exports_from_the_page(client, login, numbers: dict[str, str]) -> None:
     login("ndrc")
     text = client.get("/credit/records/export?format=csv&domain=investment_promotion").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
@@ -190,8 +201,8 @@ def test_csv_and_json_exports_from_the_page(client, login, records: dict[str, in
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in rows[1])
     assert "'" + FORMULA in rows[1]
     body = client.get("/credit/records/export?format=json").get_json()
-    assert {r["JLBH"] for r in body} == set(records.values())
-    assert next(r for r in body if r["JLBH"] == records["km"])["SXSS"] == FORMULA  # JSON keeps the exact value
+    assert {r["JLBH"] for r in body} == set(numbers.values())
+    assert next(r for r in body if r["JLBH"] == numbers["km"])["SXSS"] == FORMULA  # JSON keeps the exact value
     assert client.get("/credit/records/export?format=pdf").status_code == 422
 
 

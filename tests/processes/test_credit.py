@@ -1,6 +1,7 @@
 """Breach records, measures.bpmn and credit_repair.bpmn at engine level, plain and through save/restore."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -35,9 +36,12 @@ def confirmed(run: ComplaintRun, severity: str | None = "serious", close: bool =
     return record
 
 
-def keys(session: Session, record: BreachRecord) -> list[tuple[str, str]]:
-    return [(d.idempotency_key, d.event) for d in session.scalars(
-        select(PlatformDelivery).where(PlatformDelivery.record_id == record.id).order_by(PlatformDelivery.id))]
+def keys(session: Session, record: BreachRecord) -> list[tuple[int, str]]:
+    """(version, event) of each queued delivery of the record, in order; every key is a UUID of its own."""
+    rows = session.scalars(select(PlatformDelivery).where(PlatformDelivery.record_id == record.id)
+                           .order_by(PlatformDelivery.id)).all()
+    assert len({uuid.UUID(r.idempotency_key) for r in rows}) == len(rows)
+    return [(r.record_version, r.event) for r in rows]
 
 
 def apply(run: ComplaintRun, record: BreachRecord, code: str, document: str, until: str | None = None) -> None:
@@ -69,7 +73,7 @@ def test_confirming_a_breach_creates_the_record(run_complaint: RunComplaint, sav
     # serious: published 1–3 years, repair may be applied for after one year
     assert (record.repair_eligible_from, record.publication_end) == (date(2027, 3, 2), date(2029, 3, 2))
     assert (record.status, record.version, record.source) == ("active", 1, "complaint")
-    assert keys(run.session, record) == [(f"{record.id}:1", "created")]
+    assert keys(run.session, record) == [(1, "created")]
     [event] = run.events("breach_confirmed")
     assert event.data["record_id"] == record.id
 
@@ -95,7 +99,7 @@ def test_a_breach_confirmed_again_updates_the_same_record(run_complaint: RunComp
     run.complete("ndrc_review", "ndrc", {"approved": True, "national_report_number": "云发改信用〔2026〕22号"})
     run.session.refresh(again)
     assert again.status == "active"
-    assert keys(run.session, again) == [(f"{first.id}:2", "created")]  # the approved version, once
+    assert keys(run.session, again) == [(2, "created")]  # the approved version, once
 
 
 def test_the_severity_must_be_a_known_class(run_complaint: RunComplaint, session: Session, official: Callable) -> None:
@@ -139,11 +143,12 @@ def test_measures_are_applied_and_ended_through_the_process(run_complaint: RunCo
     run.complete("decide_end", "ndrc", {"end_reason": "通报期满", "end_document_number": "云发改信用〔2026〕40号"})
     run.session.refresh(record)
     assert [m.measure_type.code for m in record.active_measures] == ["government_procurement"]
-    assert criticism.end_reason == "通报期满（云发改信用〔2026〕40号）"
+    assert (criticism.end_reason, criticism.end_document_number) == ("通报期满", "云发改信用〔2026〕40号")
     assert as_utc(criticism.ended_at) == run.now
     assert [e for _k, e in keys(run.session, record)] == ["created", "measure_applied", "measure_applied",
                                                            "measure_ended"]
-    assert [k for k, _e in keys(run.session, record)] == [f"{record.id}:{v}" for v in (1, 2, 3, 4)]
+    assert [v for v, _e in keys(run.session, record)] == [1, 2, 3, 4]
+    assert {m.department.code for m in record.measures} == {"ndrc"}  # 实施部门: the applying official's department
     assert len(run.events("measure_applied")) == 2
 
 
@@ -250,11 +255,13 @@ def test_repair_ends_every_measure_and_publication(run_complaint: RunComplaint, 
     assert {m.end_reason for m in record.measures} == {"信用修复"}
     assert record.repair_applied_at is None
     assert services.published_records(run.session, date(2026, 6, 3)) == []
-    assert keys(run.session, record)[-1] == (f"{record.id}:4", "repaired")
-    last = run.session.scalar(select(PlatformDelivery).where(PlatformDelivery.idempotency_key == f"{record.id}:4"))
-    assert last.payload["JLZT"] == "repaired"
-    assert last.payload["XFWSH"] == "昆商修〔2026〕1号"
-    assert [m["JSYY"] for m in last.payload["CJCS"]] == ["信用修复", "信用修复"]
+    assert keys(run.session, record)[-1] == (4, "repaired")
+    last = run.session.scalar(select(PlatformDelivery).where(PlatformDelivery.record_id == record.id,
+                                                             PlatformDelivery.record_version == 4))
+    assert (last.payload["number"], last.payload["status"]) == (record.number, "repaired")
+    assert last.payload["repair_document_number"] == "昆商修〔2026〕1号"
+    assert [(m["end_reason"], m["end_document_number"]) for m in last.payload["measures"]] == [
+        ("信用修复", "昆商修〔2026〕1号")] * 2  # the reason and the repair decision, each in its own field
     assert len(run.events("credit_repaired")) == 1
     with pytest.raises(ConflictError):
         services.start_measure_action(run.session, record, run.official("ndrc"), "apply")
@@ -329,7 +336,7 @@ def test_a_measure_ends_by_itself_when_its_period_is_over(run_complaint: RunComp
     [criticism] = [m for m in record.measures if m.ended_at is not None]
     assert criticism.end_reason == "实施期限届满（截至 2026年06月30日）"
     assert criticism.ended_by_label == "系统（流程）"
-    assert keys(run.session, record)[-1] == (f"{record.id}:4", "measure_ended")
+    assert keys(run.session, record)[-1] == (4, "measure_ended")
     assert measure_instances(run.session, run)[0].status == "completed"
     assert "期限届满" in run.events("measure_ended")[0].summary
 

@@ -10,11 +10,18 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.cases.models import DOMAINS
-from engine.credit import exchange, publication
+from engine.credit import exchange, profiles, publication
 from engine.credit import export as record_export
 from engine.credit import services as credit
-from engine.credit.models import MEASURE_LEVELS, RECORD_STATUSES, RECTIFICATION_STATES, SEVERITIES
+from engine.credit.models import (
+    DELIVERY_EVENTS,
+    MEASURE_LEVELS,
+    RECORD_STATUSES,
+    RECTIFICATION_STATES,
+    SEVERITIES,
+)
 from engine.org.permissions import (
+    ADMINISTER_EXCHANGE,
     APPLY_FOR_REPAIR,
     MANAGE_MEASURES,
     OPERATE_EXCHANGE,
@@ -54,15 +61,19 @@ class ExportQuery(RecordQuery):
 
 class MeasureSchema(Schema):
     id = fields.Integer()
+    number = fields.String(metadata={"description": "措施编号（CSBH）：全局唯一的 UUID"})
     code = fields.Function(lambda m: m.measure_type.code)
     name = fields.Function(lambda m: m.measure_type.name)
     level = fields.Function(lambda m: m.measure_type.level)
-    applied_by = fields.String(attribute="applied_by_label")
+    department = fields.Function(lambda m: m.department.name if m.department else None,
+                                 metadata={"description": "实施部门（SSBM）"})
+    applied_by = fields.String(attribute="applied_by_label", metadata={"description": "实施人（经办人员）"})
     applied_at = UtcDateTime()
     document_number = fields.String()
     until = fields.Date(allow_none=True)
     ended_at = UtcDateTime(allow_none=True)
     end_reason = fields.String(allow_none=True)
+    end_document_number = fields.String(allow_none=True, metadata={"description": "解除（结束）文书号"})
     active = fields.Function(lambda m: m.ended_at is None)
 
 
@@ -71,18 +82,23 @@ class DeliverySchema(Schema):
     record_id = fields.Integer()
     record_version = fields.Integer()
     target = fields.String()
-    idempotency_key = fields.String()
+    idempotency_key = fields.String(metadata={"description": "幂等键：每个记录版本一个 UUID"})
     event = fields.String()
+    event_label = fields.Function(lambda d: DELIVERY_EVENTS.get(d.event, d.event))
     created_at = UtcDateTime()
     attempts = fields.Integer()
     next_attempt_at = UtcDateTime()
     last_error = fields.String(allow_none=True)
+    held_reason = fields.String(allow_none=True, metadata={"description": "暂停推送的原因（无法按平台对照转换）"})
+    held_at = UtcDateTime(allow_none=True)
+    content_digest = fields.String(allow_none=True, metadata={"description": "所发送内容的 SHA-256（十六进制）"})
     delivered_at = UtcDateTime(allow_none=True)
     delivered_via = fields.String(allow_none=True)
 
 
 class RecordSchema(Schema):
     id = fields.Integer()
+    number = fields.String(metadata={"description": "记录编号（JLBH）：全局唯一、不变的 UUID"})
     version = fields.Integer()
     status = fields.String()
     status_label = fields.Function(lambda r: RECORD_STATUSES.get(r.status, r.status))
@@ -178,12 +194,8 @@ def list_records(args: dict) -> object:
 def export_records(args: dict) -> object:
     """All matching records in the collection fields: xlsx (records and measures sheets, typed cells), CSV (UTF-8
     with BOM) or JSON. In xlsx and CSV a text starting with = + - @ is prefixed with ' (formula injection)."""
-    rows, _total = credit.search_records(db.session, current_user, **_filters(args), limit=None)
     fmt = args["format"]
-    if fmt == "xlsx":
-        body: str | bytes = record_export.to_xlsx(rows, clock.now())
-    else:
-        body = record_export.to_json(rows) if fmt == "json" else record_export.to_csv(rows)
+    body = record_export.export_records(db.session, current_user, fmt, _filters(args), clock.now())
     return Response(body, mimetype=record_export.MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f"attachment; filename=breach-records.{fmt}"})
 
@@ -257,12 +269,15 @@ def save_measure_type(args: dict, code: str) -> object:
 @blp.response(200, DeliverySchema(many=True))
 @requires(OPERATE_EXCHANGE)
 def list_deliveries() -> object:
-    """Failed deliveries (attempted, not yet delivered) — the operator view; `?record_id=` for one record's log."""
+    """Failed deliveries (attempted, not yet delivered) — the operator view; `?state=held` for the versions held
+    because they cannot be mapped for their destination (with the reason); `?record_id=` for one record's log."""
     if request.args.get("record_id"):
         record_id = request.args.get("record_id", type=int)  # None also beyond the id range (web/inputs.py)
         if record_id is None:
             abort(422)
         return exchange.deliveries_of(db.session, record_id)
+    if request.args.get("state") == "held":
+        return exchange.held_deliveries(db.session)
     return exchange.failed_deliveries(db.session)
 
 
@@ -276,6 +291,74 @@ def retry_delivery(delivery_id: int) -> object:
     row = exchange.retry_now(db.session, delivery_id, actor=current_user)
     db.session.commit()
     return row
+
+
+class ProfileSchema(Schema):
+    target = fields.String()
+    target_label = fields.String()
+    revision = fields.Integer(metadata={"description": "0：默认对照（未修改）"})
+    updated_by = fields.String(allow_none=True)
+    updated_at = UtcDateTime(allow_none=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields", attribute="fields",
+                          metadata={"description": "我方字段键 → 平台字段名（空字符串：不发送）"})
+    measure_fields = fields.Dict(keys=fields.String(), values=fields.String())
+    codes = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
+                        metadata={"description": "代码表 → {我方代码: 平台代码}"})
+    missing = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                          metadata={"description": "尚未对照的我方代码（含有它们的版本暂停推送）"})
+
+
+class ProfileInput(Schema):
+    fields_ = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), data_key="fields",
+                          attribute="fields", load_default=dict)
+    measure_fields = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), load_default=dict)
+    codes = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+
+
+@blp.get("/exchange-profiles")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, ProfileSchema(many=True))
+@requires(ADMINISTER_EXCHANGE)
+def list_profiles() -> object:
+    """Every destination's profile (field names and code lists), stored or the defaults."""
+    return exchange.all_profiles(db.session)
+
+
+@blp.get("/exchange-profiles/<string:target>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, ProfileSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@requires(ADMINISTER_EXCHANGE)
+def get_profile(target: str) -> object:
+    """One destination's profile (`provincial`, `national`)."""
+    return profiles.profile_for(db.session, target)
+
+
+@blp.put("/exchange-profiles/<string:target>")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(ProfileInput)
+@blp.response(200, ProfileSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@blp.alt_response(422, schema=ApiErrorSchema, description="字段名或代码有误：errors 按 fields.<键>、codes.<代码表>.<代码> 列出")
+@requires(ADMINISTER_EXCHANGE)
+def save_profile(args: dict, target: str) -> object:
+    """Change field names and codes (only those given; the rest stays); a new revision, audited. Held versions are
+    checked against it at the next delivery run."""
+    saved = profiles.save_profile(db.session, current_user, target, args)
+    db.session.commit()
+    return saved
+
+
+@blp.delete("/exchange-profiles/<string:target>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, ProfileSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@requires(ADMINISTER_EXCHANGE)
+def reset_profile(target: str) -> object:
+    """Back to the defaults (audited)."""
+    profile = profiles.reset_profile(db.session, current_user, target)
+    db.session.commit()
+    return profile
 
 
 class PublicRecordSchema(Schema):

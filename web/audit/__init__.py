@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "instance_resumed": "恢复流程", "instance_retried": "重试出错步骤", "breach_record_created": "生成违约失信记录",
     "breach_record_updated": "更新违约失信记录", "measure_applied": "实施惩戒措施", "measure_ended": "结束惩戒措施",
     "credit_repaired": "信用修复", "measure_type_saved": "维护惩戒措施清单", "platform_delivery_retry": "重新推送平台",
+    "exchange_profile_saved": "修改平台对照", "exchange_profile_reset": "恢复默认平台对照",
     "view_audit": "查询审计日志", "audit_exported": "导出审计日志", "audit_pruned": "清理过期审计记录",
     "complaint_merged": "合并重复投诉", "duplicate_rejected": "排除疑似重复", "channel_key_created": "创建渠道密钥",
     "channel_key_revoked": "吊销渠道密钥", "signed_out_everywhere": "在所有设备上退出登录",

@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, Response, flash, redirect, render_template, 
 from flask_login import current_user
 
 from engine.cases.models import DOMAINS, Complaint
-from engine.credit import exchange, exposure
+from engine.credit import exchange, exposure, profiles
 from engine.credit import export as record_export
 from engine.credit import services as credit
 from engine.credit.models import (
@@ -26,6 +26,7 @@ from engine.credit.models import (
 )
 from engine.errors import ConflictError, EngineError, FormInvalid
 from engine.org.permissions import (
+    ADMINISTER_EXCHANGE,
     APPLY_FOR_REPAIR,
     MANAGE_MEASURES,
     OPERATE_EXCHANGE,
@@ -41,7 +42,7 @@ bp = Blueprint("credit", __name__, url_prefix="/credit")
 protect(bp, VIEW_RECORDS)
 
 PAGE_SIZE = 50
-EXPORT_FORMATS = ("xlsx", "csv", "json")
+EXPORT_FORMATS = record_export.FORMATS
 # 16 prefecture-level divisions of Yunnan (domain README), for the division filter
 PREFECTURES = {
     "530100": "昆明市", "530300": "曲靖市", "530400": "玉溪市", "530500": "保山市", "530600": "昭通市",
@@ -106,14 +107,8 @@ def export() -> Response:
 
 def export_response(args: Any) -> Response:
     fmt = args.get("format", "xlsx")
-    if fmt not in EXPORT_FORMATS:
-        raise FormInvalid({"format": "导出格式应为 xlsx、csv 或 json"})
     filters, _problems = record_filters(args)
-    rows, _total = credit.search_records(db.session, current_user, **filters, limit=None)
-    if fmt == "xlsx":
-        body: str | bytes = record_export.to_xlsx(rows, clock.now())
-    else:
-        body = record_export.to_csv(rows) if fmt == "csv" else record_export.to_json(rows)
+    body = record_export.export_records(db.session, current_user, fmt, filters, clock.now())
     stamp = clock.now().strftime("%Y%m%d")
     return Response(body, mimetype=record_export.MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f"attachment; filename=breach-records-{stamp}.{fmt}"})
@@ -163,8 +158,10 @@ def start_typical_case(record_id: int) -> Any:
 @bp.get("/deliveries")
 @requires(OPERATE_EXCHANGE)
 def deliveries() -> str:
-    """Operators: deliveries attempted and not delivered, per destination, with a retry button each."""
+    """Operators: versions held (cannot be mapped for their destination, with the reason) and deliveries attempted
+    and not delivered, per destination, with a button each to try again."""
     return render_template("credit/deliveries.html", rows=exchange.failed_deliveries(db.session, limit=500),
+                           held=exchange.held_deliveries(db.session, limit=500),
                            backlog=exchange.backlog(db.session), **LABELS)
 
 
@@ -176,12 +173,67 @@ def retry(delivery_id: int) -> Any:
         row = exchange.retry_now(db.session, delivery_id, actor=current_user)
         db.session.commit()
         flash(f"推送 {row.idempotency_key}（{PLATFORM_TARGETS.get(row.target, row.target)}）已安排立即重试，"
-              "下一次调度时发送。", "success")
+              "下一次推送时按当前平台对照检查并发送。", "success")
     except EngineError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     target = request.form.get("next") or ""
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".deliveries"), 303)
+
+
+@bp.get("/exchange-profiles")
+@requires(ADMINISTER_EXCHANGE)
+def exchange_profiles() -> str:
+    """The destinations and their profiles: defaults or edited (by whom, when), codes still without a counterpart."""
+    return render_template("credit/exchange_profiles.html", profiles=exchange.all_profiles(db.session), **LABELS)
+
+
+@bp.route("/exchange-profiles/<target>", methods=["GET", "POST"])
+@requires(ADMINISTER_EXCHANGE)
+def exchange_profile(target: str) -> Any:
+    """Edit one destination's field names and code lists; below, the newest version as this profile makes it."""
+    if request.method == "GET":
+        return _profile_page(target)
+    try:
+        profiles.save_profile(db.session, current_user, target, profile_form(request.form))
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        return _profile_page(target, values=request.form, errors=exc.errors), 422
+    flash(f"已保存「{PLATFORM_TARGETS[target]}」的平台对照；暂停推送的版本在下一次推送时按新对照重新检查。", "success")
+    return redirect(url_for(".exchange_profile", target=target), 303)
+
+
+@bp.post("/exchange-profiles/<target>/reset")
+@requires(ADMINISTER_EXCHANGE)
+def reset_exchange_profile(target: str) -> Any:
+    """Back to the defaults (the stored profile is removed; audited)."""
+    profiles.reset_profile(db.session, current_user, target)
+    db.session.commit()
+    flash(f"「{PLATFORM_TARGETS[target]}」已恢复默认对照。", "success")
+    return redirect(url_for(".exchange_profile", target=target), 303)
+
+
+def profile_form(form: Any) -> dict[str, Any]:
+    """The posted inputs `fields.<key>`, `measure_fields.<key>`, `codes.<list>.<code>` as save_profile takes them.
+    An empty code box is left out: a mapped code is never cleared, one not yet mapped stays unmapped."""
+    data: dict[str, dict[str, Any]] = {"fields": {}, "measure_fields": {}, "codes": {}}
+    for name, value in form.items():
+        part, _, rest = name.partition(".")
+        if part in ("fields", "measure_fields") and rest:
+            data[part][rest] = value
+        elif part == "codes" and rest:
+            code_list, _, code = rest.partition(".")
+            if value.strip():
+                data["codes"].setdefault(code_list, {})[code] = value
+    return data
+
+
+def _profile_page(target: str, values: Any = None, errors: dict[str, str] | None = None) -> str:
+    view = exchange.profile_view(db.session, target)
+    return render_template("credit/exchange_profile.html", view=view, p=view.profile, values=values,
+                           errors=errors or {}, record_fields=profiles.RECORD_FIELDS,
+                           measure_fields=profiles.MEASURE_FIELDS, code_lists=profiles.CODE_LISTS, **LABELS)
 
 
 @bp.get("/typical-cases")
