@@ -34,7 +34,8 @@ def instance_of(app, cid: int) -> tuple[ProcessInstance, list[str]]:  # noqa: AN
 
 @pytest.mark.parametrize(("script", "limit"), [
     ("for i in range(10**9):\n    pass", "range 的长度超过"),
-    ("n = 0\nfor i in range(100000):\n    for j in range(100000):\n        n += 1", "计算步骤超过"),
+    # 100 000 steps take well under the 0.5 s limit, but on a loaded machine the clock may stop it first
+    ("n = 0\nfor i in range(100000):\n    for j in range(100000):\n        n += 1", "计算步骤超过|运行时间超过"),
     ("x = ((((9**64)**64)**64)**64) % 7", "乘方的结果超过"),
     ("x = 'a' * 10**9", "文本或列表长度超过"),
 ])
@@ -48,7 +49,7 @@ def test_a_script_over_a_limit_deploys_and_parks_the_case_in_error(api, app, scr
     assert instance.status == "error"
     assert "受理审查" in instance.error
     assert "表达式超出运行限制" in instance.error
-    assert limit in instance.error
+    assert any(reason in instance.error for reason in limit.split("|")), instance.error
     assert kinds == ["registered", "step_failed"]
 
 
