@@ -1,4 +1,5 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
+import engine.cases.milestones  # noqa: E402, F401, I001 - registers the announcer: milestones → SMS and email
 from engine.audit.models import AuditEvent
 from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, ExchangeProfile, MeasureType, PlatformDelivery
@@ -12,7 +13,7 @@ from engine.intake.models import (
     Objection,
     SupplementRequest,
 )
-from engine.notify.models import EmailOutbox, Notification
+from engine.notify.models import EmailOutbox, Notification, SmsOutbox
 from engine.org.models import ApiToken, Department, Official, OfficialSession, WebSession
 from engine.oversight.models import AssessmentSheet, Bulletin
 from engine.throttle import Throttle
@@ -20,7 +21,7 @@ from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, Process
 
 __all__ = [
     "ApiToken", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
-    "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "Throttle", "TimeLimit", "TimerStart",
+    "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "SmsOutbox", "Throttle", "TimeLimit", "TimerStart",
 ]
 
 

@@ -58,6 +58,12 @@ class Defaults:
     SMTP_SENDER = "lvyue-noreply@localhost"
     MAIL_ENABLED = False  # the scheduler's mail job sends the email outbox only when true
     PLATFORM_DEADLINE_SECONDS = 20  # total time allowed per request to a credit platform (connect, send, answer)
+    # text messages to complainants (engine/notify/sms.py): "file" (one JSON line per message into SMS_FILE) or
+    # "http" (POST to SMS_HTTP_URL with SMS_HTTP_TOKEN as bearer); unset → messages wait in the outbox
+    SMS_SENDER: str | None = None
+    SMS_FILE: str | None = None
+    SMS_HTTP_URL: str | None = None
+    SMS_HTTP_TOKEN: str | None = None
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"  # or "json": one JSON object per line (web/logs.py)
 

@@ -124,7 +124,7 @@ def _convert(kind: type, raw: str) -> Any:
 
 COMPLAINT_TEXT_FIELDS = (
     "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
-    "contact_address", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
+    "contact_address", "contact_email", "respondent_code", "respondent_name", "agreement_name", "agreement_number",
     "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts", "claims",
 )
 COMPLAINT_BOOLEAN_FIELDS = ("is_private_enterprise", "in_litigation")

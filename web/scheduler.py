@@ -1,7 +1,8 @@
 """APScheduler wiring, in-process (`make run`) or as its own process: one job per concern.
 
 `timer-tick` fires due timers (timer start events, bulletins waiting for their snapshot, then the instances'
-timers); `mail` sends the e-mail outbox (when enabled); `platform-<target>` delivers breach records to each
+timers); `mail` sends the e-mail outbox (when enabled); `sms` the text messages to complainants (when a sender is
+configured); `platform-<target>` delivers breach records to each
 configured credit platform. The jobs run in the scheduler's thread pool, each at most once at a time: a slow or
 failing platform never holds up the timers, the mail or the other platform, and an error in one job is logged and
 rolled back without touching the others.
@@ -20,6 +21,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from engine.notify.mail import SmtpSettings, deliver
+from engine.notify.sms import SmsSender, sender_from_settings
+from engine.notify.sms import deliver as deliver_sms
 from engine.oversight.bulletins import generate_pending
 from engine.workflow.start_timers import start_due_processes
 from engine.workflow.timers import tick
@@ -70,6 +73,22 @@ def _mail_job(app: Flask) -> None:
     _isolated(app, "mail", send)
 
 
+def sms_sender(config: Any) -> SmsSender | None:
+    """The configured text message sender (SMS_SENDER), or None: messages then wait in the outbox."""
+    return sender_from_settings(config.get("SMS_SENDER"), config.get("SMS_FILE"), config.get("SMS_HTTP_URL"),
+                                config.get("SMS_HTTP_TOKEN"))
+
+
+def _sms_job(app: Flask) -> None:
+    def send(session: Any) -> None:
+        sender = sms_sender(app.config)
+        texted = deliver_sms(session, sender) if sender is not None else 0
+        if texted:
+            logger.info("sms job sent %s text message(s)", texted)
+
+    _isolated(app, "sms", send)
+
+
 def platform_configured(config: Any, target: str) -> bool:
     url_key, dir_key = PLATFORM_SETTINGS[target]
     return bool(config.get(url_key) or config.get(dir_key))
@@ -99,6 +118,8 @@ def add_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
     jobs: list[tuple[str, Callable[..., None], list[Any]]] = [("timer-tick", _tick_job, [app])]
     if app.config.get("MAIL_ENABLED"):
         jobs.append(("mail", _mail_job, [app]))
+    if sms_sender(app.config) is not None:
+        jobs.append(("sms", _sms_job, [app]))
     jobs += [(f"platform-{target}", _delivery_job, [app, target]) for target in PLATFORM_SETTINGS
              if platform_configured(app.config, target)]
     for job_id, function, args in jobs:

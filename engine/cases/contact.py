@@ -16,7 +16,7 @@ from engine.cases.models import Complaint
 from engine.org import permissions
 from engine.org.models import Official
 
-CONTACT_FIELDS = ("contact_person", "contact_phone", "contact_address")
+CONTACT_FIELDS = ("contact_person", "contact_phone", "contact_address", "contact_email")
 MASKED_NOTE = "联系方式已隐去：仅省发展改革委、受理登记人员和承办部门可以查看"
 
 
@@ -26,6 +26,7 @@ class Contact:
     contact_phone: str
     contact_address: str | None
     contact_masked: bool
+    contact_email: str | None = None
 
     def as_dict(self) -> dict[str, str | bool | None]:
         return asdict(self)
@@ -37,13 +38,14 @@ def contact_of(session: Session, complaint: Complaint, viewer: Official | None, 
     if permissions.allowed(viewer, permissions.VIEW_CONTACT_DATA, complaint):
         audit(session, "view_contact", viewer, "complaint", complaint.id, complaint_id=complaint.id,
               after={"via": via})
-        return Contact(complaint.contact_person, complaint.contact_phone, complaint.contact_address, False)
+        return Contact(complaint.contact_person, complaint.contact_phone, complaint.contact_address, False,
+                       complaint.contact_email)
     return masked(complaint)
 
 
 def masked(complaint: Complaint) -> Contact:
     return Contact(mask_name(complaint.contact_person), mask_phone(complaint.contact_phone),
-                   mask_address(complaint.contact_address), True)
+                   mask_address(complaint.contact_address), True, mask_email(complaint.contact_email))
 
 
 def mask_name(name: str | None) -> str:
@@ -57,6 +59,15 @@ def mask_phone(phone: str | None) -> str:
     with the tracking code they open the public tracking page."""
     phone = (phone or "").strip()
     return phone[:3] + "*" * max(len(phone) - 3, 4) if phone else ""
+
+
+def mask_email(email: str | None) -> str | None:
+    """liming@example.com → l***@example.com: the provider, not the mailbox."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}"
 
 
 def mask_address(address: str | None) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,10 +22,14 @@ from engine.cases.status import result_label
 from engine.db import as_utc
 from engine.deadlines.services import WorkCalendar
 from engine.deadlines.views import countdown, due_state, workdays_to
+from engine.notify import mail, sms
 from engine.org.models import Department
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
 from engine.workflow.models import HumanTask, ProcessInstance
+
+SMS_SIGNATURE = "【信用云南】"
+OPT_OUT_HINT = "如不需要办理进度通知，可在信用云南网站“进度查询”页面关闭。"
 
 
 @dataclass(frozen=True)
@@ -170,3 +175,66 @@ def current_steps(session: Session, complaint: Complaint, now: datetime | None =
         steps.append(CurrentStep(task.title, task.department.name, limit, due_on,
                                  due_state(task.due_at, moment, cal), workdays_to(task.due_at, moment, cal), paused))
     return steps
+
+
+# --- telling the complainant: each milestone by SMS (mobile numbers) and email (when given) ------------------
+
+def message_of(complaint: Complaint, milestone: Milestone) -> str:
+    """The text of a milestone for the complainant (SMS and email alike)."""
+    detail = f"：{milestone.detail}" if milestone.detail else ""
+    return f"您的投诉（查询码 {complaint.tracking_code}）办理进度：{milestone.label}{detail}。"
+
+
+def announce(session: Session, case_event: CaseEvent) -> bool:
+    """Queue the SMS and email for `case_event` if it is a milestone and the complainant has not opted out.
+
+    Called for every new case event while the session flushes (below), so every path that writes a milestone —
+    a step of the diagram, a merge, a reopening — tells the complainant in the same transaction. Idempotent
+    per complaint, milestone and moment. Returns whether anything was queued.
+    """
+    rule = rule_for(case_event)
+    if rule is None or case_event.complaint_id is None:
+        return False
+    with session.no_autoflush:
+        complaint = session.get(Complaint, case_event.complaint_id)
+        if complaint is None or complaint.notices_opted_out_at is not None or complaint.status == "merged":
+            return False
+        at = as_utc(case_event.at) or clock.now()
+        detail = rule.detail(session, case_event) if rule.detail else None
+        text = message_of(complaint, Milestone(rule.key, rule.label, at, detail, case_event.id or 0))
+        key = f"milestone:{complaint.id}:{rule.key}:{at.isoformat()}"
+        queued = False
+        phone = sms.mobile_number(complaint.contact_phone)
+        if phone:
+            queued |= sms.enqueue(session, key, phone, SMS_SIGNATURE + text + OPT_OUT_HINT, complaint.id,
+                                  at) is not None
+        if complaint.contact_email:
+            queued |= mail.enqueue(session, key, complaint.contact_email, f"【信用云南】投诉办理进度：{rule.label}",
+                                   f"{complaint.contact_person}：\n\n{text}\n\n请凭查询码和联系电话后四位在信用云南网站"
+                                   f"“政府违约失信投诉专栏 → 进度查询”查看详情。\n{OPT_OUT_HINT}\n\n（本邮件由系统自动发送，请勿回复）",
+                                   flush=False) is not None
+    return queued
+
+
+@orm_event.listens_for(Session, "before_flush")
+def _announce_new_milestones(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.new):
+        if isinstance(obj, CaseEvent) and obj.kind in _KINDS:
+            announce(session, obj)
+
+
+_KINDS = frozenset(rule.kind for rule in MILESTONES)
+
+
+def set_notices(session: Session, complaint: Complaint, wanted: bool, now: datetime | None = None) -> Complaint:
+    """The complainant turns progress messages (SMS and email) off or on again; recorded in the history."""
+    moment = as_utc(now) or clock.now()
+    if wanted == (complaint.notices_opted_out_at is None):
+        return complaint
+    complaint.notices_opted_out_at = None if wanted else moment
+    session.add(CaseEvent(
+        complaint_id=complaint.id, at=moment, actor_label="投诉人", kind="notices_changed",
+        summary="投诉人重新开启办理进度通知" if wanted else "投诉人关闭办理进度通知（短信和邮件）",
+        data={"wanted": wanted}))
+    session.flush()
+    return complaint

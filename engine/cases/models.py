@@ -75,6 +75,9 @@ class Complaint(Base):
     contact_person: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(30))
     contact_address: Mapped[str | None] = mapped_column(String(300))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    # the complainant asked to receive no more progress messages (SMS and email) — on the tracking page
+    notices_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_private_enterprise: Mapped[bool] = mapped_column(Boolean, default=True)
 
     respondent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)

@@ -33,6 +33,11 @@ class ComplaintInput(BoundedSchema):
     contact_phone = fields.String(required=True, error_messages=REQUIRED,
                                   validate=validate.Regexp(r"^[0-9+\-() ]{7,20}$", error="请填写有效的联系电话"),
                                   metadata={"description": "联系电话（投诉人凭后四位查询进度）", "example": "13888001234"})
+    contact_email = fields.Email(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=200, error="电子邮箱不超过 200 个字符"),
+                                 error_messages={"invalid": "请填写有效的电子邮箱，例如 liming@example.com"},
+                                 metadata={"description": "电子邮箱（可选）：办理进度的通知也发到这里",
+                                           "example": "liming@example.com"})
     contact_address = _text(300, required=False, load_default=None,
                             metadata={"description": "联系地址", "example": "昆明市官渡区春城路 100 号"})
     is_private_enterprise = fields.Boolean(load_default=True, error_messages={"invalid": "应为是或否"},

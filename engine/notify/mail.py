@@ -30,14 +30,20 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
-def enqueue(session: Session, key: str, to_addr: str, subject: str, body: str) -> EmailOutbox | None:
-    """Queue an email unless one with the same key is queued already (then None)."""
-    if session.scalar(select(EmailOutbox.id).where(EmailOutbox.key == key)) is not None:
+def enqueue(session: Session, key: str, to_addr: str, subject: str, body: str,
+            flush: bool = True) -> EmailOutbox | None:
+    """Queue an email unless one with the same key is queued already (then None). `flush=False` from inside a
+    flush (the milestone announcer, engine/cases/milestones.py)."""
+    with session.no_autoflush:
+        if session.scalar(select(EmailOutbox.id).where(EmailOutbox.key == key)) is not None:
+            return None
+    if any(isinstance(o, EmailOutbox) and o.key == key for o in session.new):
         return None
     mail = EmailOutbox(key=key, to_addr=to_addr, subject=subject, body=body,
                        created_at=clock.now(), next_attempt_at=clock.now())
     session.add(mail)
-    session.flush()
+    if flush:
+        session.flush()
     return mail
 
 

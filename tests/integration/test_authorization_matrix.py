@@ -77,6 +77,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/public/static/<path:filename>"): Row(EVERYONE, {"filename": "public.css"}),
     ("GET", "/public/"): Row(EVERYONE),
     ("GET", "/public/complaints/new"): Row(EVERYONE),
+    ("POST", "/public/track/notices"): Row(NOBODY),  # only for the complaint this browser tracked (403 here)
     ("POST", "/public/complaints/new"): Row(EVERYONE),
     ("GET", "/public/complaints/receipt"): Row(EVERYONE),
     ("GET", "/public/departments"): Row(EVERYONE),

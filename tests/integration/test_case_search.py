@@ -234,7 +234,7 @@ def test_inbox_filters_by_case_keeps_them_when_paging_and_counts_working_days(cl
 
 DOCUMENTED_FIELDS = {  # docs/api.md: the complaint's fields (POST) and what GET adds
     "complainant_name", "complainant_uscc", "legal_representative", "contact_person", "contact_phone",
-    "contact_address", "is_private_enterprise", "respondent_code", "respondent_name", "agreement_name",
+    "contact_address", "contact_email", "notices_opted_out_at", "is_private_enterprise", "respondent_code", "respondent_name", "agreement_name",
     "agreement_number", "agreement_date", "domain", "contract_amount", "disputed_amount", "breach_type", "facts",
     "claims", "in_litigation", "channel", "external_ref", "id", "tracking_code", "status", "status_label", "result",
     "result_label", "supervisor", "received_at", "closed_at", "contact_masked", "open_tasks", "history",
@@ -266,3 +266,30 @@ def test_complaint_detail_has_every_documented_field_and_its_breach_record(api, 
     other = api("ndrc").get(f"/api/v1/breach-records?complaint_id={cases['caiyun'].id}").get_json()
     assert other == {"total": 0, "items": []}
     assert api("ndrc").get("/api/v1/breach-records?complaint_id=x").status_code == 422
+
+
+def test_openapi_describes_the_lists_and_exports(client, api) -> None:  # noqa: ANN001
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    listed = spec["paths"]["/api/v1/complaints"]["get"]
+    assert listed["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ComplaintPage"}
+    assert {p["name"] for p in listed["parameters"]} >= {
+        "q", "tracking_code", "complainant", "respondent", "supervisor", "prefecture", "status", "result", "channel",
+        "received_from", "received_to", "overdue", "sort", "limit", "offset"}
+    detail = spec["paths"]["/api/v1/complaints/{complaint_id}"]["get"]["responses"]["200"]
+    assert detail["content"]["application/json"]["schema"]["oneOf"] == [
+        {"$ref": "#/components/schemas/ComplaintDetail"}, {"$ref": "#/components/schemas/ChannelComplaint"}]
+    props = schemas["ComplaintDetail"]["properties"]
+    for name in ("result", "result_label", "closed_at", "supervisor", "respondent_code", "agreement_date",
+                 "contract_amount", "contact_email", "notices_opted_out_at", "legal_representative"):
+        assert props[name].get("nullable") is True or any(
+            alt.get("nullable") for alt in props[name].get("anyOf", [])), name
+    assert schemas["PublicRecordPage"]["properties"].keys() == {"total", "items"}
+    exports = spec["paths"]["/api/v1/breach-records/export"]["get"]["responses"]["200"]["content"]
+    assert set(exports) == {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv",
+                            "application/json"}
+    for fmt, media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        response = api("ndrc").get(f"/api/v1/breach-records/export?format={fmt}")
+        assert response.status_code == 200
+        assert response.mimetype == media

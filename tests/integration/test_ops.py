@@ -18,6 +18,7 @@ from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import register_complaint
 from engine.db import Base, tune_sqlite
 from engine.deadlines.services import seed_time_limits
+from engine.notify.models import SmsOutbox
 from engine.org.demo import load_demo_organisation
 from engine.org.models import Official
 from engine.workflow import instances, specs
@@ -171,7 +172,7 @@ def test_backup_and_restore_commands_on_the_running_app(app, api, tmp_path: Path
     assert result.exit_code == 0, result.output
     with app.app_context():
         db.session.execute(AuditEvent.__table__.delete())
-        for table in (CaseEvent, HumanTask):
+        for table in (CaseEvent, HumanTask, SmsOutbox):  # the case and what refers to it (its receipt SMS)
             db.session.execute(table.__table__.delete().where(table.complaint_id == cid))
         db.session.execute(text("DELETE FROM process_instance WHERE complaint_id = :cid"), {"cid": cid})
         db.session.execute(Complaint.__table__.delete().where(Complaint.id == cid))

@@ -190,7 +190,8 @@ def review(args: dict, bulletin_id: int) -> object:
 
 
 @blp.get("/bulletins/<int:bulletin_id>/xlsx")
-@blp.doc(security=[{"bearer": []}], responses={"200": {"description": "xlsx 文件", "content": {XLSX: {}}}})
+@blp.doc(security=[{"bearer": []}], responses={"200": {"description": "xlsx 文件", "content": {
+    XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def bulletin_xlsx(bulletin_id: int) -> Response:
     """The bulletin as a formatted spreadsheet (figures, the charts' tables, both rankings)."""
     bulletin = bulletins.get_bulletin(db.session, bulletin_id)

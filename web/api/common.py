@@ -153,6 +153,9 @@ class ComplaintDetailSchema(ComplaintSummarySchema):
     contact_person = fields.String(metadata={"description": "联系人（无权查看联系方式者见到的是隐去后的，如 李*）"})
     contact_phone = fields.String(metadata={"description": "联系电话（隐去时只留前三位，如 138********）"})
     contact_address = fields.String(allow_none=True, metadata={"description": "联系地址（隐去时只留前六个字）"})
+    contact_email = fields.String(allow_none=True, metadata={"description": "电子邮箱（隐去时只留首字母和域名）"})
+    notices_opted_out_at = UtcDateTime(allow_none=True, metadata={
+        "description": "投诉人关闭短信和邮件进度通知的时间（未关闭为 null）"})
     contact_masked = fields.Boolean(metadata={
         "description": "true：联系方式已隐去（只有省发展改革委、受理登记人员和承办部门可见，每次查看记入审计日志）"})
     is_private_enterprise = fields.Boolean()

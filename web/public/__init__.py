@@ -18,12 +18,14 @@ from werkzeug.exceptions import HTTPException
 
 from engine import throttle
 from engine.cases import milestones
+from engine.cases.contact import mask_phone
 from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
 from engine.errors import EngineError, FormInvalid, NotFound, TooManyAttempts
 from engine.intake import evidence, feedback, supplements
 from engine.intake import services as intake
+from engine.notify import sms
 from engine.org.models import Department
 from engine.org.permissions import PUBLIC
 from web import uploads as upload_limits
@@ -209,6 +211,19 @@ def answer_supplement(request_id: int) -> Any:
     return redirect(url_for("public.track") + "#supplements", 303)
 
 
+@bp.post("/track/notices")
+@limiter.limit(_submit_limit)
+def notices() -> Any:
+    """The complainant turns progress messages (SMS and email) off, or on again."""
+    complaint_id = session.get(TRACKED_KEY)
+    if not isinstance(complaint_id, int):
+        return _page_error(403, MESSAGES["not_tracked"])
+    complaint, _survivor, _notes = intake.tracked_case(db.session, complaint_id)
+    milestones.set_notices(db.session, complaint, request.form.get("wanted") == "1")
+    db.session.commit()
+    return redirect(url_for("public.track") + "#notices", 303)
+
+
 @bp.post("/track/rating")
 @limiter.limit(_submit_limit)
 def rate() -> Any:
@@ -266,6 +281,8 @@ def _tracked(complaint_id: int) -> dict[str, Any]:
         "objection_deadline": feedback.objection_deadline(survivor, _window_days()),
         "closed": survivor.status == "closed",
         "milestones": milestones.case_milestones(db.session, [complaint, survivor]),
+        "sms_phone": mask_phone(sms.mobile_number(complaint.contact_phone)) if sms.mobile_number(
+            complaint.contact_phone) else None,
         "steps": [] if survivor.status == "closed" else milestones.current_steps(db.session, survivor),
     }
 
