@@ -80,6 +80,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web import credit
 
     credit.init_app(app)  # breach records, deliveries, typical cases; their public pages
+    from web import documents
+
+    documents.init_app(app)  # 公文: downloads of a case's documents, templates per kind
 
     if app.config.get("SCHEDULER_ENABLED"):
         _start_scheduler_with_first_request(app)

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.documents.models import OfficialDocument
 from engine.org.models import Department, Official
 from tests.integration.test_api_smoke import COMPLAINT
 
@@ -119,7 +120,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/cases/<int:complaint_id>/pause"): Row(TASK_WORKERS | DRC_AND_INTAKE),
     ("POST", "/cases/<int:complaint_id>/resume"): Row(TASK_WORKERS | DRC_AND_INTAKE),
     ("POST", "/cases/<int:complaint_id>/evidence"): Row(EVIDENCE_HANDLERS),
-    ("GET", "/cases/evidence/<int:evidence_id>"): Row(EVIDENCE_HANDLERS),  # no file on disk: 404 behind the check
+    ("GET", "/cases/evidence/<int:evidence_id>"): Row(EVIDENCE_HANDLERS),
+    ("GET", "/cases/documents/<int:document_id>.<fmt>"): Row(CASE_VIEWERS, {"fmt": "docx"}),  # the 受理通知书
+    ("GET", "/api/v1/complaints/<int:complaint_id>/documents"): Row(CASE_VIEWERS),
+    ("GET", "/api/v1/complaints/<int:complaint_id>/documents/<int:document_id>"): Row(CASE_VIEWERS),  # no file on disk: 404 behind the check
     ("POST", "/api/v1/complaints"): Row(DRC_AND_INTAKE | {"channel"}),
     ("GET", "/api/v1/complaints"): Row(CASE_VIEWERS),  # each sees the cases it may see (case_filter)
     ("GET", "/api/v1/complaints/<int:complaint_id>"): Row(CASE_VIEWERS | {"channel"}),  # the channel's own case
@@ -252,6 +256,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/processes/instances/<int:instance_id>"): Row(PROCESS_ADMINS),
     ("POST", "/processes/instances/<int:instance_id>/<action>"): Row(PROCESS_ADMINS, {"action": "retry"}),
     ("GET", "/processes/lane-roles"): Row(PROCESS_ADMINS),
+    ("GET", "/processes/document-templates"): Row(PROCESS_ADMINS),
+    ("GET", "/processes/document-templates/<kind>.docx"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),
+    ("POST", "/processes/document-templates/<kind>"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),  # no file
+    ("POST", "/processes/document-templates/<kind>/reset"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),
     ("POST", "/processes/lane-roles"): Row(PROCESS_ADMINS),
     ("GET", "/processes/lane-roles/<int:role_id>"): Row(PROCESS_ADMINS),
     ("POST", "/processes/lane-roles/<int:role_id>"): Row(PROCESS_ADMINS),
@@ -326,6 +334,8 @@ def world(app, api, session: Session, bundled_model_ids) -> dict[str, Any]:  # n
         "task_id": task.id,
         "candidate_id": candidate.id,
         "evidence_id": evidence.id,
+        "document_id": session.scalar(select(OfficialDocument.id).where(
+            OfficialDocument.complaint_id == complaint_id, OfficialDocument.kind == "acceptance_notice")),
         "record_id": record.id,
         "delivery_id": session.scalar(select(PlatformDelivery.id).where(PlatformDelivery.record_id == record.id)),
         "instance_id": session.scalar(select(ProcessInstance.id).where(

@@ -12,6 +12,7 @@ from engine.cases.contact import CONTACT_FIELDS, contact_of
 from engine.cases.schemas import ComplaintInput
 from engine.credit.services import record_for_complaint
 from engine.deadlines import pauses
+from engine.documents import services as documents
 from engine.intake import services as intake
 from engine.org.permissions import CORRECT_CASE, PAUSE_CLOCK, REGISTER_COMPLAINT, VIEW_CASE
 from web.api import channels
@@ -110,6 +111,64 @@ def get_complaint(complaint_id: int) -> object:
     body["breach_record"] = BreachRecordLinkSchema().dump(record) if (
         record := record_for_complaint(db.session, complaint.id)) else None
     return body
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "acceptance_notice / rejection_notice / transfer_letter / "
+                                                  "rectification_notice / verification_result / breach_determination / "
+                                                  "report_letter"})
+    kind_label = fields.Function(lambda d: documents.KINDS.get(d.kind, d.kind), metadata={"type": "string"})
+    number = fields.String(metadata={"description": "文号，如 云发改信用〔2026〕12号"})
+    title = fields.String()
+    recipient = fields.String(metadata={"description": "主送单位"})
+    issuer = fields.Function(lambda d: d.department.name, metadata={"type": "string", "description": "发文部门"})
+    created_at = UtcDateTime()
+    url = fields.Function(lambda d: f"/api/v1/complaints/{d.complaint_id}/documents/{d.id}",
+                          metadata={"type": "string", "description": "下载 .docx"})
+    pdf_url = fields.Function(lambda d: f"/api/v1/complaints/{d.complaint_id}/documents/{d.id}?format=pdf",
+                              metadata={"type": "string", "description": "下载 PDF（服务器装有 LibreOffice 时）"})
+
+
+class DocumentPage(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(DocumentSchema))
+
+
+class DocumentFormat(Schema):
+    format = fields.String(load_default="docx", validate=validate.OneOf(["docx", "pdf"], error="format 应为 docx 或 pdf"))
+
+
+@blp.get("/<int:complaint_id>/documents")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, DocumentPage)
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@requires(VIEW_CASE)
+def list_documents(complaint_id: int) -> object:
+    """The case's formal documents (公文), in the order they were issued."""
+    complaint = cases.view_complaint(db.session, complaint_id, current_user)
+    rows = documents.documents_of(db.session, complaint)
+    return {"total": len(rows), "items": rows}
+
+
+@blp.get("/<int:complaint_id>/documents/<int:document_id>")
+@blp.doc(security=[{"bearer": []}], responses={"200": {"description": ".docx 或 PDF 文件", "content": {
+    documents.DOCX: {"schema": {"type": "string", "format": "binary"}},
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.arguments(DocumentFormat, location="query")
+@blp.alt_response(403, schema=ApiErrorSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="PDF：服务器未安装 LibreOffice 或转换失败")
+@requires(VIEW_CASE)
+def download_document(args: dict, complaint_id: int, document_id: int) -> object:
+    """One document as .docx (default) or PDF."""
+    from web.documents import send_document
+
+    document = documents.document_for(db.session, document_id, current_user)
+    if document.complaint_id != complaint_id:
+        abort(404)
+    return send_document(document_id, args["format"])
 
 
 class PauseInput(Schema):

@@ -11,6 +11,7 @@ from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS
 from engine.cases.status import RESULTS, STATUSES
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
+from engine.documents import services as documents
 from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDenied
 from engine.intake import evidence
 from engine.intake import services as intake
@@ -95,6 +96,7 @@ def show(complaint_id: int) -> str:
         pauses=clock_pauses.pauses(db.session, complaint), provisional_note=deadlines.PROVISIONAL_NOTE,
         events=cases.history(db.session, complaint), has_diagram=cases.instance_of(db.session, complaint) is not None,
         files=evidence.files_of(db.session, complaint), accept=evidence.ACCEPT,
+        documents=documents.documents_of(db.session, complaint), pdf=documents.pdf_available(),
         evidence_limits=evidence.limits_text(upload_policy()), kind_label=evidence.kind_label,
         correctable=correction.correctable_steps(db.session, complaint) if may(CORRECT_CASE, complaint) else [],
     )

@@ -1,0 +1,1 @@
+"""Formal documents (公文) the procedure sends to other bodies: generated from .docx templates, numbered."""

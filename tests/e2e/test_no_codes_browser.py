@@ -1,0 +1,100 @@
+"""No raw codes or English in front of users: sign in as each role, open every page the menu leads to (and the
+sub-pages their own menus lead to), and fail on visible text that looks like an identifier (credit_yunnan,
+report_breach, task_completed) or an English status word (running, completed, error…)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, live_url  # noqa: F401 - the live server fixture
+from tests.integration.test_menu_links import BY_ROLES
+
+IDENTIFIER = re.compile(r"\b[a-z]+_[a-z_]+\b")
+ENGLISH_STATUS = re.compile(r"\b(running|completed|suspended|error|errors|pending|active|inactive|draft|withdrawn|"
+                            r"closed|merged|failed|true|false|none|null|cli|bulletin|reminder|escalation)\b",
+                            re.IGNORECASE)
+# what may look like that and is not a code shown to a user: addresses, e-mail, the API's own paths in help text
+ALLOWED = re.compile(r"(https?://\S+|/[\w/.\-{}?=&]+|\S+@\S+|\{\{ ?\w+ ?\}\})")
+
+
+def _offending(text: str) -> list[str]:
+    cleaned = ALLOWED.sub(" ", text)
+    return sorted({m.group(0) for m in IDENTIFIER.finditer(cleaned)} | {m.group(0) for m in ENGLISH_STATUS.finditer(cleaned)})
+
+
+@pytest.fixture
+def browser_page(live_url: str) -> Iterator[object]:  # noqa: F811
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="zh-CN", base_url=live_url)
+        context.set_default_timeout(20_000)
+        tab = context.new_page()
+        yield tab
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def some_work(api, session: Session) -> None:
+    """A case from a channel, accepted (history, notifications, audit entries, documents to show)."""
+    from tests.integration.test_api_smoke import COMPLAINT
+
+    created = api("intake").post("/api/v1/complaints", json={**COMPLAINT, "channel": "credit_yunnan",
+                                                              "external_ref": "CY-1"}).get_json()
+    screening = api("intake").get(f"/api/v1/tasks?complaint_id={created['id']}").get_json()["items"][0]
+    assert api("intake").post(f"/api/v1/tasks/{screening['id']}/complete", json={"accepted": True}).status_code == 200
+
+
+def _visible_text(page) -> str:  # noqa: ANN001
+    return page.evaluate("""() => {
+        const hidden = el => el.closest('script, style, noscript, [hidden], template');
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const parts = [];
+        while (walker.nextNode()) {
+            const node = walker.currentNode, el = node.parentElement;
+            if (!el || hidden(el)) continue;
+            const style = getComputedStyle(el);
+            if (style.display === 'none' || style.visibility === 'hidden') continue;
+            parts.push(node.textContent);
+        }
+        document.querySelectorAll('input[type=submit], button').forEach(b => parts.push(b.value || ''));
+        document.querySelectorAll('option').forEach(o => parts.push(o.textContent));
+        return parts.join(' ');
+    }""")
+
+
+def _links(page, selector: str) -> list[str]:  # noqa: ANN001
+    return page.evaluate(f"""() => [...document.querySelectorAll({selector!r})]
+        .map(a => a.getAttribute('href')).filter(h => h && h.startsWith('/') && !h.startsWith('/api/'))""")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("username", sorted(set(BY_ROLES.values())))
+def test_menu_pages_show_no_codes_or_english(browser_page, some_work, demo_password: str, username: str) -> None:  # noqa: ANN001
+    page = browser_page
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", demo_password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    seen: set[str] = set()
+    queue = ["/", *_links(page, "header nav a")]
+    problems: dict[str, list[str]] = {}
+    while queue:
+        href = queue.pop(0)
+        if href in seen or href.endswith((".xlsx", ".csv", ".docx", ".pdf", ".json")):
+            continue
+        seen.add(href)
+        page.goto(href)
+        found = _offending(_visible_text(page))
+        if found:
+            problems[href] = found
+        if len(seen) < 40:  # the pages a section's own menu leads to (流程管理, 信用记录, 系统管理 …)
+            queue += [h for h in _links(page, "nav.subnav a") if h not in seen]
+    assert problems == {}, problems
