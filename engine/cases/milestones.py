@@ -8,6 +8,7 @@ history. Events no rule matches are not milestones (reminders, internal notes, c
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -190,7 +191,7 @@ def announce(session: Session, case_event: CaseEvent) -> bool:
 
     Called for every new case event while the session flushes (below), so every path that writes a milestone —
     a step of the diagram, a merge, a reopening — tells the complainant in the same transaction. Idempotent
-    per complaint, milestone and moment. Returns whether anything was queued.
+    per event. Returns whether anything was queued.
     """
     rule = rule_for(case_event)
     if rule is None or case_event.complaint_id is None:
@@ -202,7 +203,9 @@ def announce(session: Session, case_event: CaseEvent) -> bool:
         at = as_utc(case_event.at) or clock.now()
         detail = rule.detail(session, case_event) if rule.detail else None
         text = message_of(complaint, Milestone(rule.key, rule.label, at, detail, case_event.id or 0))
-        key = f"milestone:{complaint.id}:{rule.key}:{at.isoformat()}"
+        # one key per event: a gateway drops the duplicate of a send whose commit was lost; two steps racing on the
+        # same task (the loser is rolled back) never collide on it
+        key = f"milestone:{complaint.id}:{rule.key}:{uuid.uuid4().hex}"
         queued = False
         phone = sms.mobile_number(complaint.contact_phone)
         if phone:
