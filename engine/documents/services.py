@@ -231,10 +231,8 @@ def issue(session: Session, case_event: CaseEvent, rule: DocumentRule) -> Offici
         complaint_id=complaint.id, case_event_id=case_event.id, kind=rule.kind, title=KINDS[rule.kind],
         recipient=recipient[:300], department_id=issuer.id, year=year, seq=seq, number=number, created_at=moment,
         docx=_render(template, context))
-    session.add(document)
-    session.add(CaseEvent(complaint_id=complaint.id, at=moment, actor_label="系统（公文）", kind="document_issued",
-                          summary=f"生成{KINDS[rule.kind]}（{number}），主送{recipient}",
-                          data={"kind": rule.kind, "number": number}))
+    session.add(document)  # listed on the case page and by the API; the case history keeps the decision itself
+    logger.info("issued %s %s for complaint %s", rule.kind, number, complaint.id)
     return document
 
 

@@ -87,7 +87,9 @@ def test_documents_of_a_full_breach_path(api, client, session: Session, official
     doc_id = by_kind["breach_determination"]["id"]
     assert f'/cases/documents/{doc_id}.docx' in page
     assert client.get(f"/cases/documents/{doc_id}.docx").mimetype == documents.DOCX
-    assert [e.summary for e in run.events("document_issued")][0] == "生成受理通知书（云发改信用〔2026〕1号），主送云南滇信科技有限公司"
+    first = session.scalar(select(OfficialDocument).where(OfficialDocument.complaint_id == run.complaint.id)
+                           .order_by(OfficialDocument.id).limit(1))
+    assert (first.number, first.recipient, first.department.code) == ("云发改信用〔2026〕1号", "云南滇信科技有限公司", "ndrc")
 
 
 def test_a_rejection_issues_its_notice(api, session: Session, official) -> None:  # noqa: ANN001
