@@ -4,7 +4,7 @@ The complaint's columns are added with plain ADD COLUMN (no batch copy of the ta
 search's FTS triggers on SQLite (see 3d7e5a9c1b24).
 
 Revision ID: 8b2f4c6d1e93
-Revises: 8c1e4b7a2d90
+Revises: 8c1f4e2a9b37
 Create Date: 2026-12-07 03:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '8b2f4c6d1e93'
-down_revision = '8c1e4b7a2d90'
+down_revision = '8c1f4e2a9b37'
 branch_labels = None
 depends_on = None
 
