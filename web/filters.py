@@ -27,6 +27,10 @@ def file_size(n: int | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from engine import labels
+
+    app.add_template_filter(lambda v, field="status": labels.value_label(field, v), "code_label")
+    app.add_template_filter(labels.describe, "describe_values")
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(result_label, "result_label")

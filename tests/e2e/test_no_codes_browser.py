@@ -16,8 +16,9 @@ IDENTIFIER = re.compile(r"\b[a-z]+_[a-z_]+\b")
 ENGLISH_STATUS = re.compile(r"\b(running|completed|suspended|error|errors|pending|active|inactive|draft|withdrawn|"
                             r"closed|merged|failed|true|false|none|null|cli|bulletin|reminder|escalation)\b",
                             re.IGNORECASE)
-# what may look like that and is not a code shown to a user: addresses, e-mail, the API's own paths in help text
-ALLOWED = re.compile(r"(https?://\S+|/[\w/.\-{}?=&]+|\S+@\S+|\{\{ ?\w+ ?\}\})")
+# what may look like that and is not a code shown to a user: addresses, e-mail, the API's own paths in help text,
+# template placeholders, and file names (a diagram deployed from credit_repair.bpmn, an uploaded file)
+ALLOWED = re.compile(r"(https?://\S+|/[\w/.\-{}?=&]+|\S+@\S+|\{\{ ?\w+ ?\}\}|[\w\-]+\.(?:bpmn|dmn|json|docx|xlsx|csv|pdf))")
 
 
 def _offending(text: str) -> list[str]:
