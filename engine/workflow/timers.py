@@ -4,15 +4,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.audit.models import AuditEvent
 from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import ConcurrentUpdate, EngineError
 from engine.workflow import clock
 from engine.workflow.instances import fire_due_timers
-from engine.workflow.models import ProcessInstance
+from engine.workflow.models import HumanTask, ProcessInstance
 
 logger = logging.getLogger(__name__)
 SCHEDULER = "调度程序"  # the audit log's actor for what timers do
@@ -74,3 +75,28 @@ def _park(session: Session, instance_id: int, message: str) -> None:
         audit(session, "timer_failed", SCHEDULER, "process_instance", instance_id, before={"status": before},
               after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
         session.commit()
+
+
+# --- a timer and an official at the same moment ------------------------------------------------------------
+
+def audit_mark(session: Session) -> int:
+    """The newest audit event's id. Every step, an official's or a timer's, appends to the one chain in the
+    transaction that saves it, so what was saved after this moment lies beyond the mark."""
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def changed_by_timers_only(session: Session, task_id: str, since: int) -> bool:
+    """Whether the task's case was changed after audit event `since` by its timers alone: at least one timer step of
+    the task's process instance, and nothing done by an official to that instance or its case. A completion that
+    collided with such a change (a reminder firing at the same moment) may simply be run again."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        return False
+    concerns = and_(AuditEvent.object_type == "process_instance", AuditEvent.object_id == str(task.instance_id))
+    if task.complaint_id is not None:
+        concerns = or_(concerns, AuditEvent.complaint_id == task.complaint_id)
+    events = session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.object_type,
+                                    AuditEvent.object_id).where(AuditEvent.id > since, concerns)).all()
+    fired = any(action == "timer_fired" and kind == "process_instance" and oid == str(task.instance_id)
+                for action, _actor, kind, oid in events)
+    return fired and all(actor is None for _action, actor, _kind, _oid in events)

@@ -11,6 +11,7 @@ from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances
 from web.api.common import ApiErrorSchema, TaskDetailSchema, TaskSchema
+from web.completion import complete_and_commit
 from web.extensions import db
 from web.permissions import requires
 
@@ -91,6 +92,4 @@ def complete(task_id: str) -> object:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400)
-    human = instances.complete_task(db.session, task_id, payload, current_user)
-    db.session.commit()
-    return human
+    return complete_and_commit(task_id, payload, current_user)  # once more if a timer of the case fired meanwhile

@@ -24,6 +24,7 @@ from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
 from web.cases import case_filter_options
+from web.completion import complete_and_commit
 from web.extensions import db
 from web.forms_render import build_fields, department_choices, parse_posted
 from web.notifications import bp as notifications_bp
@@ -110,8 +111,7 @@ def task(task_id: str) -> object:
         return _render_task(human, schema, values=dict(request.form))
     data = parse_posted(schema, request.form)
     try:
-        instances.complete_task(db.session, task_id, data, current_user)
-        db.session.commit()
+        complete_and_commit(task_id, data, current_user)  # once more if a timer of the case fired meanwhile
     except FormInvalid as exc:
         db.session.rollback()
         return _render_task(human, schema, values=dict(request.form), errors=exc.errors, message=exc.message), 422
