@@ -1,18 +1,29 @@
-"""One place that maps engine errors to HTTP: JSON under /api, a page elsewhere."""
+"""One place that maps engine errors to HTTP: JSON under /api, a page elsewhere — and the database going away:
+503 with Retry-After, and a request's teardown that never raises."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import logging
+import sqlite3
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
 from web.extensions import db
 
+logger = logging.getLogger(__name__)
 HTTP_MESSAGES = {
     400: "请求格式不正确", 401: "请先登录或提供有效的访问令牌", 403: "无权执行此操作", 404: "未找到请求的内容",
     405: "不支持的请求方法", 409: "操作冲突，请刷新后重试", 413: "提交的内容过大", 415: "不支持的内容类型",
     422: "提交的内容有误", 429: "请求过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试",
+    503: "服务暂时不可用",
 }
+DATABASE_UNAVAILABLE = "数据库暂时不可用，请稍后重试"
+RETRY_AFTER_SECONDS = 5
+# SQLite's OperationalError also means a wrong statement ("no such table"): only these say the file is unreachable
+SQLITE_UNAVAILABLE = ("unable to open database", "database is locked", "disk i/o error")
 CSRF_MESSAGE = "页面已过期或缺少安全校验信息（CSRF 令牌），请刷新页面后重试。"
 # webargs' own texts (marshmallow's are Chinese already: engine/validation_messages.py)
 WEBARGS_MESSAGES = {"Invalid JSON body.": "请求体不是有效的 JSON", "Invalid value.": "填写的值无效"}
@@ -39,8 +50,20 @@ def init_app(app: Flask) -> None:
             return jsonify(error_payload(exc.http_status, exc.message, errors)), exc.http_status
         return render_template("error.html", status=exc.http_status, message=exc.message), exc.http_status
 
+    @app.errorhandler(sa.SQLAlchemyError)
+    def _database_error(exc: sa.SQLAlchemyError) -> object:
+        if not database_unavailable(exc):
+            raise exc  # a fault of ours, not of the database's availability: the 500 path
+        return unavailable_response(exc)
+
+    @app.teardown_appcontext  # registered after Flask-SQLAlchemy's, so it runs first and leaves it nothing to do
+    def _close_session(_exc: BaseException | None) -> None:
+        close_session_quietly()
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> object:
+        if database_unavailable(getattr(exc, "original_exception", None)):  # e.g. raised while opening the session
+            return unavailable_response(exc.original_exception)  # type: ignore[attr-defined]
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or "")
         if isinstance(exc, CSRFError):
@@ -73,3 +96,59 @@ def _chinese(messages: object) -> object:
     if isinstance(messages, list):
         return [_chinese(v) for v in messages]
     return WEBARGS_MESSAGES.get(messages, messages) if isinstance(messages, str) else messages
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or an error it was raised from) says the database cannot be reached or used right now:
+    connection refused or lost, server shutting down or starting up, pool exhausted, SQLite file unreachable or
+    locked. A client may simply try again later."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.TimeoutError):  # no connection free in the pool
+            return True
+        if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa.OperationalError | sa.InterfaceError):
+            if not isinstance(exc.orig, sqlite3.Error):
+                return True  # PostgreSQL: connection failures, admin shutdown, cannot connect now, deadlock …
+            if any(text in str(exc.orig).lower() for text in SQLITE_UNAVAILABLE):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def unavailable_response(exc: BaseException | None) -> Response:
+    """503 with Retry-After, JSON under /api/, a page elsewhere that needs nothing from the database."""
+    logger.warning("database unavailable: %s", exc)
+    close_session_quietly()
+    if wants_json():
+        response = jsonify(error_payload(503, DATABASE_UNAVAILABLE))
+    else:
+        # no context processors: Flask-Login's would load the signed-in official from the database
+        page = current_app.jinja_env.get_template("unavailable.html").render(
+            request=request, message=DATABASE_UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS)
+        response = Response(page, mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def close_session_quietly() -> None:
+    """End the request's database session without ever raising: a ROLLBACK on a connection the server has just
+    closed fails, and that must not turn the answer into the WSGI server's own error page. The connection is
+    then discarded (invalidated) instead of going back to the pool."""
+    registry = db.session.registry
+    if not registry.has():
+        return
+    session = registry()
+    try:
+        session.close()
+    except Exception as exc:  # the connection is gone; nothing of this request can be saved any more
+        logger.warning("closing the database session failed (%s); its connection is discarded", exc)
+        try:
+            session.invalidate()
+        except Exception as again:
+            logger.warning("discarding the connection failed too: %s", again)
+    finally:
+        registry.clear()
