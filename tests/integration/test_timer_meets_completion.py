@@ -54,7 +54,7 @@ def tick_at(db_engine: Engine, moment: object) -> Callable[[], None]:
 def events(session: Session, complaint_id: int, kind: str) -> list[CaseEvent]:
     session.expire_all()
     return list(session.scalars(select(CaseEvent).where(CaseEvent.complaint_id == complaint_id,
-                                                        CaseEvent.kind == kind)))
+                                                        CaseEvent.kind == kind).order_by(CaseEvent.id)))
 
 
 def at_verify(session: Session, official: Callable[[str], Official]) -> tuple[ComplaintRun, HumanTask]:
