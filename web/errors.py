@@ -134,6 +134,16 @@ def unavailable_response(exc: BaseException | None) -> Response:
     return response
 
 
+def rollback_quietly() -> None:
+    """Roll the request's database session back; when its connection is gone (the ROLLBACK fails), discard the
+    session and the connection instead of raising — the request's answer stands."""
+    try:
+        db.session.rollback()
+    except Exception as exc:
+        logger.warning("rolling back the database session failed (%s); its connection is discarded", exc)
+        close_session_quietly()
+
+
 def close_session_quietly() -> None:
     """End the request's database session without ever raising: a ROLLBACK on a connection the server has just
     closed fails, and that must not turn the answer into the WSGI server's own error page. The connection is

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from engine.db import as_utc
 from engine.org.models import WebSession
+from web.errors import rollback_quietly
 from web.extensions import db
 
 REFRESH_EVERY = timedelta(seconds=60)  # an unchanged session's stored expiry is renewed at most this often
@@ -66,7 +67,7 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         # What the request left uncommitted (e.g. a view that flushed, then answered 4xx) is rolled back at teardown
         # anyway; end it now, or on SQLite its write lock would make the store's own transaction wait.
         if db.session().in_transaction():
-            db.session.rollback()
+            rollback_quietly()  # on a connection the server has just closed this must not turn the answer into a 500
         super().save_session(app, session, response)
 
     def should_set_storage(self, app: Flask, session: ServerSideSession) -> bool:
