@@ -1,7 +1,7 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
 import engine.cases.milestones  # noqa: E402, F401, I001 - registers the announcer: milestones → SMS and email
 import engine.documents.services  # noqa: F401 - registers the issuing of 公文 with the steps that decide
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditChain, AuditEvent, AuditSeal, AuditSealEntry
 from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, ExchangeProfile, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
@@ -22,7 +22,7 @@ from engine.throttle import Throttle
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "DocumentCounter", "DocumentSeries", "DocumentTemplate", "OfficialDocument", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditEvent", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
+    "ApiToken", "DocumentCounter", "DocumentSeries", "DocumentTemplate", "OfficialDocument", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditChain", "AuditEvent", "AuditSeal", "AuditSealEntry", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
     "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "SmsOutbox", "Throttle", "TimeLimit", "TimerStart",
 ]
 

@@ -80,7 +80,8 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         seed_time_limits(session)
         load_demo_organisation(session)
         specs.deploy_directory(session, PROCESSES)
-        session.execute(Base.metadata.tables["audit_event"].delete())  # each test starts an empty chain
+        for table in ("audit_seal_entry", "audit_seal", "audit_event", "audit_chain"):  # each test starts an empty log
+            session.execute(Base.metadata.tables[table].delete())
         session.commit()
     yield engine
     engine.dispose()

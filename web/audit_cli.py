@@ -1,4 +1,4 @@
-"""CLI for the audit log and account security: `audit verify|prune`, `unlock`, `set-password`, tokens."""
+"""CLI for the audit log and account security: `audit verify|seal|prune|export`, `unlock`, `set-password`, tokens."""
 from __future__ import annotations
 
 import getpass
@@ -19,7 +19,7 @@ from engine.org import security
 from web.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-audit_group = AppGroup("audit", help="审计日志：校验哈希链、导出、按保存期限裁剪。")
+audit_group = AppGroup("audit", help="审计日志：校验哈希链、封存、导出、按保存期限裁剪。")
 
 
 def _operator() -> str:
@@ -38,14 +38,28 @@ def _fail(exc: EngineError, code: int = 2) -> None:
 
 @audit_group.command("verify")
 def verify_command() -> None:
-    """Recompute the hash chain; print OK, or name the first broken event and exit 1."""
-    ok, broken_id, message = audit.verify_chain(db.session)
+    """Recompute every chain and seal; print OK, or name the first broken event (or chain, or seal) and exit 1."""
+    result = audit.verify(db.session)
     db.session.rollback()
-    if ok:
-        click.echo(f"OK {message}")
+    if result.ok:
+        click.echo(f"OK {result.message}（{result.chains} 条链，{result.seals} 次封存，"
+                   f"{result.unsealed} 条尚待封存）")
         return
-    click.echo(f"BROKEN at id {broken_id}: {message}", err=True)
+    where = f"at id {result.broken_id}" if result.broken_id is not None else "(no single event)"
+    click.echo(f"BROKEN {where}: {result.message}", err=True)
     sys.exit(1)
+
+
+@audit_group.command("seal")
+def seal_command() -> None:
+    """Seal the heads of the chains that grew since the last seal into the global chain (the scheduler does this
+    every AUDIT_SEAL_SECONDS)."""
+    made = audit.seal(db.session)
+    db.session.commit()
+    if made is None:
+        click.echo("无需封存：各链自上次封存以来没有新记录（或另一封存任务正在进行）")
+        return
+    click.echo(f"已封存 {made.chains} 条链（第 {made.id} 次封存，默克尔根 {made.root}，哈希 {made.hash}）")
 
 
 @audit_group.command("prune")

@@ -39,6 +39,7 @@ class Defaults:
     TRACK_MAX_FAILURES = 10
     TRACK_LOCK_MINUTES = 30
     AUDIT_RETENTION_DAYS = 180  # audit events are kept at least this long; `audit prune` refuses newer dates
+    AUDIT_SEAL_SECONDS = 60  # the scheduler seals the audit chains' new heads this often (engine/audit/chains.py)
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (client address for the audit log)
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # requests without files; upload forms add EVIDENCE_MAX_TOTAL_BYTES
     EVIDENCE_DIR: str | None = None  # evidence files, outside the web root; default instance/evidence

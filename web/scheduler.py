@@ -1,7 +1,8 @@
 """APScheduler wiring, in-process (`make run`) or as its own process: one job per concern.
 
 `timer-tick` fires due timers (timer start events, bulletins waiting for their snapshot, then the instances'
-timers); `mail` sends the e-mail outbox (when enabled); `sms` the text messages to complainants (when a sender is
+timers); `audit-seal` seals the audit chains that grew into the global chain (every AUDIT_SEAL_SECONDS,
+engine/audit/chains.py); `mail` sends the e-mail outbox (when enabled); `sms` the text messages to complainants (when a sender is
 configured); `platform-<target>` delivers breach records to each
 configured credit platform. The jobs run in the scheduler's thread pool, each at most once at a time: a slow or
 failing platform never holds up the timers, the mail or the other platform, and an error in one job is logged and
@@ -20,6 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from engine.audit.chains import seal
 from engine.notify.mail import SmtpSettings, deliver
 from engine.notify.sms import SmsSender, sender_from_settings
 from engine.notify.sms import deliver as deliver_sms
@@ -62,6 +64,16 @@ def _isolated(app: Flask, name: str, work: Callable[[Any], object]) -> None:
         except Exception:
             logger.exception("scheduler job %s failed; the other jobs go on", name)
             db.session.rollback()
+
+
+def _seal_job(app: Flask) -> None:
+    def work(session: Any) -> None:
+        made = seal(session)
+        session.commit()
+        if made is not None:
+            logger.info("audit-seal job sealed %s chain(s) as seal #%s", made.chains, made.id)
+
+    _isolated(app, "audit-seal", work)
 
 
 def _mail_job(app: Flask) -> None:
@@ -116,6 +128,8 @@ def add_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
     """Register the jobs this configuration needs; returns their ids."""
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
     jobs: list[tuple[str, Callable[..., None], list[Any]]] = [("timer-tick", _tick_job, [app])]
+    scheduler.add_job(_seal_job, "interval", seconds=app.config["AUDIT_SEAL_SECONDS"], args=[app], max_instances=1,
+                      coalesce=True, id="audit-seal")
     if app.config.get("MAIL_ENABLED"):
         jobs.append(("mail", _mail_job, [app]))
     if sms_sender(app.config) is not None:
@@ -125,7 +139,7 @@ def add_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
     for job_id, function, args in jobs:
         scheduler.add_job(function, "interval", seconds=seconds, args=args, max_instances=1, coalesce=True,
                           id=job_id)
-    return [job_id for job_id, _f, _a in jobs]
+    return ["audit-seal", *(job_id for job_id, _f, _a in jobs)]
 
 
 def smtp_settings(config: dict) -> SmtpSettings:

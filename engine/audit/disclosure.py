@@ -53,8 +53,8 @@ class Disclosure:
         return {"id": event.id, "at": event.at, "actor_id": event.actor_id, "actor_label": event.actor_label,
                 "ip": event.ip, "action": event.action, "object_type": event.object_type,
                 "object_id": event.object_id, "complaint_id": event.complaint_id, "before": before,
-                "after": after, "prev_hash": event.prev_hash, "hash": event.hash,
-                "redacted": (before, after) != (event.before, event.after)}
+                "after": after, "chain": event.chain, "seq": event.seq, "prev_hash": event.prev_hash,
+                "hash": event.hash, "redacted": (before, after) != (event.before, event.after)}
 
     def views(self, events: list[AuditEvent]) -> list[dict[str, Any]]:
         return [self.view(e) for e in events]

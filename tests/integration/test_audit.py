@@ -1,15 +1,17 @@
-"""The audit log: hash-chained, verified, searchable; tampering is found and named; concurrent appends stay chained."""
+"""The audit log: a hash chain per case sealed into one global chain, verified, searchable; tampering is found and
+named; concurrent appends stay chained; no lock of the log is global."""
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, text, update
+import pytest
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.audit import services as audit
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditChain, AuditEvent, AuditSeal, AuditSealEntry
 from tests.integration.test_api_smoke import COMPLAINT
 
 
@@ -170,3 +172,186 @@ def test_concurrent_appends_keep_the_chain_valid(db_engine, bundled_model_ids, o
     with Session(db_engine) as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 50
         assert audit.verify_chain(s) == (True, None, "审计链完整：共 50 条记录")
+
+
+def _heads(session: Session) -> dict[int, tuple[int, str]]:
+    return {c: (s, h) for c, s, h in session.execute(select(AuditChain.id, AuditChain.seq, AuditChain.head))}
+
+
+def test_each_case_has_its_own_chain_and_a_transaction_appends_to_one(session: Session, official) -> None:  # noqa: ANN001
+    intake = official("intake")
+    a1 = audit.record(session, "view_contact", intake, "complaint", 11, complaint_id=11)
+    session.commit()
+    b1 = audit.record(session, "view_contact", intake, "complaint", 12, complaint_id=12)
+    b2 = audit.record(session, "view_contact", intake, "complaint", 13, complaint_id=13)  # same transaction
+    session.commit()
+    a2 = audit.record(session, "view_contact", intake, "complaint", 11, complaint_id=11)
+    session.commit()
+    login = audit.record(session, "login", intake, "official", intake.id)
+    session.commit()
+    assert (a1.chain, a1.seq, a2.chain, a2.seq) == (11, 1, 11, 2)
+    assert a2.prev_hash == a1.hash
+    assert (b1.chain, b2.chain, b2.seq, b2.prev_hash) == (12, 12, 2, b1.hash)  # one chain per transaction
+    assert login.chain <= -2  # no case: a shard chain
+    session.expire_all()
+    assert _heads(session)[11] == (2, a2.hash)
+    assert audit.verify(session).chains == 3
+
+
+def test_seal_folds_chain_heads_into_one_global_chain(session: Session, official, app) -> None:  # noqa: ANN001
+    intake = official("intake")
+    for case in (21, 22):
+        audit.record(session, "view_contact", intake, "complaint", case, complaint_id=case)
+        session.commit()
+    first = audit.seal(session)
+    session.commit()
+    assert first is not None
+    assert (first.kind, first.chains, first.prev_hash) == ("seal", 2, audit.GENESIS)
+    assert audit.seal(session) is None  # nothing grew since
+    session.rollback()
+    newer = audit.record(session, "view_contact", intake, "complaint", 22, complaint_id=22)
+    session.commit()
+    result = audit.verify(session)
+    assert (result.ok, result.events, result.seals, result.unsealed) == (True, 3, 1, 1)
+
+    runner = app.test_cli_runner()
+    sealed = runner.invoke(args=["audit", "seal"])
+    assert sealed.exit_code == 0, sealed.output
+    assert "已封存 1 条链" in sealed.output
+    entries = session.execute(select(AuditSealEntry.chain, AuditSealEntry.seq, AuditSealEntry.head)
+                              .order_by(AuditSealEntry.seal_id, AuditSealEntry.chain)).all()
+    assert entries[-1] == (22, 2, newer.hash)
+    [second] = session.scalars(select(AuditSeal).where(AuditSeal.id != first.id)).all()
+    assert second.prev_hash == first.hash
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "OK 审计链完整：共 3 条记录（2 条链，2 次封存，0 条尚待封存）" in verified.output
+
+
+def test_removing_the_newest_event_of_a_chain_is_found(session: Session, official) -> None:  # noqa: ANN001
+    intake = official("intake")
+    for _ in range(3):
+        audit.record(session, "view_contact", intake, "complaint", 31, complaint_id=31)
+        session.commit()
+    newest = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": newest.id})
+    session.commit()
+    result = audit.verify(session)
+    assert not result.ok
+    assert "最新的记录被删除或改动" in result.message
+
+
+def test_a_seal_still_names_the_newest_event_when_the_head_row_is_rewound(session: Session, official) -> None:  # noqa: ANN001
+    intake = official("intake")
+    for _ in range(3):
+        audit.record(session, "view_contact", intake, "complaint", 32, complaint_id=32)
+        session.commit()
+    assert audit.seal(session) is not None
+    session.commit()
+    second = session.scalar(select(AuditEvent).where(AuditEvent.chain == 32, AuditEvent.seq == 2))
+    session.execute(text("DELETE FROM audit_event WHERE chain = 32 AND seq = 3"))
+    session.execute(update(AuditChain.__table__).where(AuditChain.id == 32).values(seq=2, head=second.hash))
+    session.commit()
+    result = audit.verify(session)
+    assert (result.ok, result.broken_id) == (False, second.id)
+    assert "已封存到第 3 位，库中只到第 2 位" in result.message
+
+
+def test_removing_a_whole_sealed_case_chain_is_found(session: Session, official) -> None:  # noqa: ANN001
+    intake = official("intake")
+    audit.record(session, "view_contact", intake, "complaint", 41, complaint_id=41)
+    session.commit()
+    audit.record(session, "view_contact", intake, "complaint", 42, complaint_id=42)
+    session.commit()
+    audit.seal(session)
+    session.commit()
+    session.execute(text("DELETE FROM audit_event WHERE chain = 41"))
+    session.execute(text("DELETE FROM audit_chain WHERE id = 41"))
+    session.commit()
+    result = audit.verify(session)
+    assert (result.ok, result.broken_id) == (False, None)
+    assert "第 41 号链的记录全部缺失" in result.message
+
+
+def test_changed_or_removed_seals_are_found(session: Session, official, app) -> None:  # noqa: ANN001
+    intake = official("intake")
+    for case in (51, 52, 53):
+        audit.record(session, "view_contact", intake, "complaint", case, complaint_id=case)
+        session.commit()
+        audit.seal(session)
+        session.commit()
+    seals = session.scalars(select(AuditSeal).order_by(AuditSeal.id)).all()
+    assert [s.chains for s in seals] == [1, 1, 1]
+    assert audit.verify(session).ok
+
+    session.execute(update(AuditSealEntry.__table__).where(AuditSealEntry.seal_id == seals[1].id)
+                    .values(head="f" * 64))
+    session.commit()
+    assert "默克尔根不符" in audit.verify(session).message
+    session.rollback()
+
+    session.execute(delete(AuditSealEntry.__table__).where(AuditSealEntry.seal_id == seals[1].id))
+    session.execute(delete(AuditSeal.__table__).where(AuditSeal.id == seals[1].id))
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "前序哈希与上一次不符" in result.output
+
+
+def test_prune_shortens_each_chain_and_a_prune_seal_attests_where_it_starts(session: Session, official) -> None:  # noqa: ANN001
+    intake = official("intake")
+    now = datetime.now(UTC)
+    for case, days in ((61, 400), (61, 300), (61, 5), (62, 400), (63, 2)):
+        audit.record(session, "view_contact", intake, "complaint", case, complaint_id=case,
+                     now=now - timedelta(days=days))
+        session.commit()
+    audit.seal(session)
+    session.commit()
+    assert audit.prune(session, now - timedelta(days=200), "cli:test") == 3
+    session.commit()
+    left = session.execute(select(AuditEvent.chain, AuditEvent.seq).where(AuditEvent.chain > 0)
+                           .order_by(AuditEvent.chain)).all()
+    assert left == [(61, 3), (63, 1)]
+    prune_seal = session.scalar(select(AuditSeal).where(AuditSeal.kind == "prune"))
+    assert prune_seal.chains == 2  # 61 starts after position 2, 62 was removed whole
+    assert audit.verify(session).ok
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == audit.PRUNED)).after["deleted"] == 3
+
+    # deleting the oldest kept event is not a prune: nothing attests where chain 61 would start
+    session.execute(text("DELETE FROM audit_event WHERE chain = 61 AND seq = 3"))
+    audit.record(session, "view_contact", intake, "complaint", 61, complaint_id=61)  # appends at 4
+    session.commit()
+    result = audit.verify(session)
+    assert not result.ok
+    assert "既非链首也无裁剪记录佐证" in result.message
+
+
+def test_steps_on_two_cases_do_not_wait_for_each_other(db_engine, bundled_model_ids, official) -> None:  # noqa: ANN001
+    """No lock of the audit log is global: a step's transaction on case A, still open, does not hold up case B."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time whatever the audit log does")
+    from engine.cases.services import register_complaint
+    from engine.org.models import Official
+    from engine.workflow import instances
+    from engine.workflow.models import HumanTask
+
+    intake_id = official("intake").id
+    with Session(db_engine) as s:
+        actor = s.get(Official, intake_id)
+        cases = [register_complaint(s, {**COMPLAINT, "agreement_number": f"LOCK-{n}"}, actor)[0].id for n in (1, 2)]
+        s.commit()
+        task_a, task_b = (s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == c)) for c in cases)
+    with Session(db_engine) as first, Session(db_engine) as second:
+        instances.complete_task(first, task_a, {"accepted": True}, first.get(Official, intake_id))
+        advisory = first.scalar(text("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() "
+                                     "AND locktype = 'advisory'"))
+        assert advisory == 0
+        second.execute(text("SET LOCAL lock_timeout = '20s'"))  # a wait for `first` fails here instead of hanging
+        instances.complete_task(second, task_b, {"accepted": True}, second.get(Official, intake_id))
+        second.commit()  # while case A's step still holds its transaction open
+        first.commit()
+    with Session(db_engine) as s:
+        result = audit.verify(s)
+        assert result.ok, result.message
+        chains = set(s.scalars(select(AuditEvent.chain).where(AuditEvent.action == "task_completed")))
+        assert chains == set(cases)

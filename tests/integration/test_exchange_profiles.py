@@ -272,14 +272,15 @@ def test_each_concern_is_a_job_of_its_own(make_app, tmp_path: Path, bundled_mode
                    MAIL_ENABLED=True, SCHEDULER_INTERVAL_SECONDS=3600)
     scheduler = start_in_process(app)
     try:
-        assert {job.id for job in scheduler.get_jobs()} == {"timer-tick", "mail", "platform-provincial",
-                                                            "platform-national"}
+        assert {job.id for job in scheduler.get_jobs()} == {"timer-tick", "audit-seal", "mail",
+                                                            "platform-provincial", "platform-national"}
         assert all(job.max_instances == 1 for job in scheduler.get_jobs())
     finally:
         scheduler.shutdown(wait=False)
     bare = start_in_process(make_app(SCHEDULER_INTERVAL_SECONDS=3600))
     try:
-        assert [job.id for job in bare.get_jobs()] == ["timer-tick"]  # nothing configured, nothing scheduled
+        # nothing configured: the timers and the audit sealer only
+        assert sorted(job.id for job in bare.get_jobs()) == ["audit-seal", "timer-tick"]
     finally:
         bare.shutdown(wait=False)
 

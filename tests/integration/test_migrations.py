@@ -164,3 +164,44 @@ def test_single_head() -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, heads
+
+
+def test_the_old_global_chain_becomes_the_legacy_chain_and_still_verifies(migration_app: Flask) -> None:
+    """Events written before per-case chains keep their hashes: upgraded, they verify, and new ones follow."""
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from engine.audit import services as audit
+    from engine.audit.chains import LEGACY_CHAIN
+    from engine.audit.models import AuditEvent
+
+    _import_all_models()
+    db_engine = migration_app.extensions["migrate"].db.engine
+    flask_migrate.upgrade(directory=str(MIGRATIONS), revision="3583d6573db0-1")  # the revision before chains
+    prev = audit.GENESIS
+    with db_engine.begin() as conn:
+        for n in range(3):  # as the old code hashed them: content + previous hash, no position
+            at = datetime(2026, 11, 1, 8, n, tzinfo=UTC)
+            content = {"at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "actor_id": None, "actor_label": "cli",
+                       "ip": None, "action": "login", "object_type": "official", "object_id": str(n),
+                       "complaint_id": None, "before": None, "after": {"n": n}}
+            digest = hashlib.sha256((json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                                     + prev).encode()).hexdigest()
+            conn.execute(text("INSERT INTO audit_event (at, actor_label, action, object_type, object_id, after, "
+                              "prev_hash, hash) VALUES (:at, 'cli', 'login', 'official', :oid, :after, :prev, :hash)"),
+                         {"at": at, "oid": str(n), "after": json.dumps({"n": n}), "prev": prev, "hash": digest})
+            prev = digest
+    flask_migrate.upgrade(directory=str(MIGRATIONS))
+    with Session(db_engine) as session:
+        rows = session.execute(select(AuditEvent.chain, AuditEvent.seq).order_by(AuditEvent.id)).all()
+        assert rows == [(LEGACY_CHAIN, 1), (LEGACY_CHAIN, 2), (LEGACY_CHAIN, 3)]
+        result = audit.verify(session)
+        assert (result.ok, result.events, result.chains) == (True, 3, 1), result.message
+        audit.record(session, "view_contact", "cli", "complaint", 7, complaint_id=7)
+        session.commit()
+        assert audit.seal(session) is not None
+        session.commit()
+        result = audit.verify(session)
+        assert (result.ok, result.events, result.chains, result.unsealed) == (True, 4, 2, 0), result.message
+    flask_migrate.downgrade(directory=str(MIGRATIONS), revision="base")

@@ -56,6 +56,8 @@ class AuditEventSchema(Schema):
     complaint_id = fields.Integer(allow_none=True)
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
+    chain = fields.Integer(metadata={"description": "所在哈希链：案件编号，或负数（分片链；-1 为旧的单一链）"})
+    seq = fields.Integer(metadata={"description": "在该链中的位置（从 1 起）"})
     prev_hash = fields.String()
     hash = fields.String()
     redacted = fields.Boolean(metadata={"description": "案件内容已隐去（查询人无权查看该案件或联系方式）"})
