@@ -22,7 +22,6 @@ from sqlalchemy import (
     Table,
     case,
     exists,
-    func,
     or_,
     select,
     true,
@@ -36,6 +35,7 @@ from engine.errors import FormInvalid
 from engine.org import permissions
 from engine.org.demo import PREFECTURES as _PREFECTURES
 from engine.org.models import Department, Official
+from engine.paging import Total, capped_count
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
 from engine.workflow.models import HumanTask
@@ -178,7 +178,7 @@ class CaseSearch:
 
     query: CaseQuery
     rows: list[Complaint]
-    total: int
+    total: Total  # exact up to offset + 1000, else that bound (engine/paging.py)
 
 
 def find_cases(session: Session, official: Official, args: Mapping[str, Any] | CaseQuery, limit: int | None = 50,
@@ -191,18 +191,19 @@ def find_cases(session: Session, official: Official, args: Mapping[str, Any] | C
 
 
 def search_cases(session: Session, official: Official, query: CaseQuery, limit: int | None = 50, offset: int = 0,
-                 now: datetime | None = None) -> tuple[list[Complaint], int]:
-    """Cases `official` may see (`view_case`, in SQL) that match `query`, in its order; and how many match."""
+                 now: datetime | None = None) -> tuple[list[Complaint], Total]:
+    """Cases `official` may see (`view_case`, in SQL) that match `query`, in its order; and how many match
+    (counted up to offset + 1000: the DRC sees every case, and counting them all cost more than the page)."""
     stmt = select(Complaint)
     clause = permissions.case_filter(official)
     if clause is not None:
         stmt = stmt.where(clause)
     stmt = stmt.where(*case_conditions(session, query, now))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = capped_count(session, stmt, offset)
     stmt = stmt.order_by(*case_order(query.sort)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list(session.scalars(stmt)), int(total)
+    return list(session.scalars(stmt)), total
 
 
 def case_conditions(session: Session, query: CaseQuery, now: datetime | None = None) -> list[ColumnElement[bool]]:

@@ -30,6 +30,7 @@ from engine.credit.redaction import check_public_text, mask, personal_terms
 from engine.errors import ConflictError, FormInvalid, NotFound, PermissionDenied
 from engine.org import permissions
 from engine.org.models import Official
+from engine.paging import Total, capped_count
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
 from engine.workflow.registry import start_facts
@@ -105,9 +106,9 @@ def preview(session: Session, case: TypicalCase, title: str, text: str) -> tuple
     return view, check_public_text(session, case.record, title, text)
 
 
-def published_cases(session: Session, limit: int = 20, offset: int = 0) -> tuple[list[TypicalCase], int]:
+def published_cases(session: Session, limit: int = 20, offset: int = 0) -> tuple[list[TypicalCase], Total]:
     query = select(TypicalCase).where(TypicalCase.status == "published")
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     rows = session.scalars(query.order_by(TypicalCase.published_at.desc(), TypicalCase.id.desc())
                            .limit(limit).offset(offset))
     return list(rows), total

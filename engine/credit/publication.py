@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.cases.models import DOMAINS
 from engine.credit.models import SEVERITIES, BreachRecord
 from engine.credit.redaction import mask, personal_terms_of
+from engine.paging import Total, capped_count
 
 PUBLIC_FIELDS = ("id", "respondent_name", "respondent_uscc", "respondent_division", "determining_name",
                  "determined_on", "document_number", "basis", "domain", "domain_label", "severity_label",
@@ -29,13 +30,13 @@ def in_publication(today: date) -> Any:
 
 
 def public_records(session: Session, today: date, limit: int | None = 50, offset: int = 0,
-                   respondent: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                   respondent: str | None = None) -> tuple[list[dict[str, Any]], Total]:
     """(rows, total) of the records in their publication period, newest first, as plain public dicts."""
     query = select(BreachRecord).where(in_publication(today))
     if respondent:
         pattern = "%" + respondent.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(BreachRecord.respondent_name.like(pattern, escape="\\"))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     query = query.order_by(BreachRecord.publication_start.desc(), BreachRecord.id.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)

@@ -27,6 +27,7 @@ from engine.credit.models import (
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions
 from engine.org.models import Department, Official
+from engine.paging import Total, capped_count
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
 from engine.workflow.registry import START_FACT_VALUES, start_facts
@@ -513,14 +514,13 @@ def search_records(session: Session, official: Official, respondent: str | None 
                    domain: str | None = None, status: str | None = None, prefecture: str | None = None,
                    limit: int | None = 50, offset: int = 0, *, division: str | None = None,
                    rectification_state: str | None = None, determined_from: Any = None,
-                   determined_to: Any = None, complaint_id: int | None = None) -> tuple[list[BreachRecord], int]:
+                   determined_to: Any = None, complaint_id: int | None = None) -> tuple[list[BreachRecord], Total]:
     """Records `official` may see, newest determination first, with the total count.
 
     `respondent`: part of the respondent's name, or its exact uscc; `division`: a 6-digit division code that is
     the respondent's own division or its prefecture; `determined_from`/`determined_to`: the determination date
     lies in that period (both days included); `complaint_id`: the records the case produced.
     """
-    from sqlalchemy import func
 
     query = select(BreachRecord)
     clause = permissions.record_filter(official)
@@ -547,7 +547,7 @@ def search_records(session: Session, official: Official, respondent: str | None 
         query = query.where(BreachRecord.determined_on >= _as_date(determined_from))
     if _as_date(determined_to) is not None:
         query = query.where(BreachRecord.determined_on <= _as_date(determined_to))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     query = query.order_by(BreachRecord.determined_on.desc(), BreachRecord.id.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.cases.models import Complaint
@@ -17,6 +17,7 @@ from engine.deadlines.models import CalendarDay, CalendarYear
 from engine.deadlines.services import WorkCalendar
 from engine.org import permissions
 from engine.org.models import Department, Official
+from engine.paging import Total, capped_count
 from engine.workflow import calendar as statutory
 from engine.workflow import clock
 from engine.workflow.inbox import InboxFilter
@@ -92,7 +93,7 @@ def task_row(task: HumanTask, moment: datetime, calendar: WorkCalendar, soon: da
 
 def inbox_by_due(session: Session, official: Official, filters: InboxFilter | None = None,
                  state: str | None = None, sort: str = "due", limit: int = 50, offset: int = 0,
-                 now: datetime | None = None, cases: CaseQuery | None = None) -> tuple[list[TaskRow], int]:
+                 now: datetime | None = None, cases: CaseQuery | None = None) -> tuple[list[TaskRow], Total]:
     """The official's inbox (same visibility as engine.workflow.inbox) filtered by due state in SQL, sorted.
 
     `state` is one of DUE_STATES or None for all; `sort` one of SORTS. Tasks without a due time sort last
@@ -113,7 +114,7 @@ def inbox_by_due(session: Session, official: Official, filters: InboxFilter | No
         query = query.where(HumanTask.due_at >= moment, HumanTask.due_at <= soon)
     elif state == "ok":
         query = query.where(HumanTask.due_at > soon)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = capped_count(session, query, offset)
     if sort == "-due":
         order = (HumanTask.due_at.desc().nulls_last(), HumanTask.id)
     elif sort == "new":
@@ -125,7 +126,7 @@ def inbox_by_due(session: Session, official: Official, filters: InboxFilter | No
     else:
         order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
     tasks = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
-    return [task_row(t, moment, cal, soon) for t in tasks], int(total or 0)
+    return [task_row(t, moment, cal, soon) for t in tasks], total
 
 
 # --- the overdue view (逾期督办) ---------------------------------------------------------------------
@@ -154,7 +155,7 @@ def overdue_scope(official: Official) -> str:
 
 def overdue_tasks(session: Session, official: Official, now: datetime | None = None,
                   supervised_only: bool = False, limit: int = 50,
-                  offset: int = 0) -> tuple[list[OverdueRow], int]:
+                  offset: int = 0) -> tuple[list[OverdueRow], Total]:
     """Open tasks past due across the departments under `official`, longest overdue first; and the total."""
     prefecture = permissions.overdue_prefecture(official)
     moment = as_utc(now) or clock.now()
@@ -166,7 +167,7 @@ def overdue_tasks(session: Session, official: Official, now: datetime | None = N
         query = query.where(Department.prefecture_code == prefecture)
     if supervised_only:
         query = query.where(Complaint.supervised_at.is_not(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = capped_count(session, query, offset)
     rows = session.execute(query.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)).all()
     cal = WorkCalendar(session)
     today = moment.astimezone(statutory.SHANGHAI).date()
@@ -176,7 +177,7 @@ def overdue_tasks(session: Session, official: Official, now: datetime | None = N
         result.append(OverdueRow(task, complaint, dept, max((today - due_day).days, 0),
                                  _workdays_after(cal, due_day, today),
                                  bool(complaint is not None and complaint.supervised_at is not None)))
-    return result, int(total or 0)
+    return result, total
 
 
 def _workdays_after(cal: WorkCalendar, start: date, end: date) -> int:

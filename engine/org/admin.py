@@ -21,6 +21,7 @@ from engine.org import permissions, sessions
 from engine.org.models import LEVELS, ROLES, ApiToken, Department, Official
 from engine.org.security import password_problems
 from engine.org.services import hash_password
+from engine.paging import Total, capped_count
 from engine.workflow.instances import release_claims
 from engine.workflow.models import HumanTask
 
@@ -51,7 +52,7 @@ def _is(official: Official, actor: Official | str) -> bool:
 # --- departments ------------------------------------------------------------------------------------------
 
 def list_departments(session: Session, q: str | None = None, active: bool | None = None, limit: int = 50,
-                     offset: int = 0) -> tuple[list[Department], int]:
+                     offset: int = 0) -> tuple[list[Department], Total]:
     """Departments by code, filtered by name/code and state; with the total."""
     query = select(Department)
     if q:
@@ -59,7 +60,7 @@ def list_departments(session: Session, q: str | None = None, active: bool | None
         query = query.where(or_(Department.name.like(like), Department.code.like(like)))
     if active is not None:
         query = query.where(Department.is_active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     return list(session.scalars(query.order_by(Department.code).limit(limit).offset(offset))), total
 
 
@@ -153,7 +154,7 @@ def _department_state(dept: Department) -> dict[str, Any]:
 # --- officials --------------------------------------------------------------------------------------------
 
 def list_officials(session: Session, q: str | None = None, department: str | None = None,
-                   active: bool | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Official], int]:
+                   active: bool | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Official], Total]:
     """Officials by username, filtered by name/username, department code and state; with the total."""
     query = select(Official)
     if q:
@@ -163,7 +164,7 @@ def list_officials(session: Session, q: str | None = None, department: str | Non
         query = query.where(Official.department.has(Department.code == department))
     if active is not None:
         query = query.where(Official.is_active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     return list(session.scalars(query.order_by(Official.username).limit(limit).offset(offset))), total
 
 

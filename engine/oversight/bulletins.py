@@ -24,6 +24,7 @@ from engine.org.models import Department, Official
 from engine.oversight import statistics
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS, Bulletin
 from engine.oversight.periods import SHANGHAI, Period
+from engine.paging import Total, capped_count
 from engine.workflow import clock
 from engine.workflow.registry import start_facts
 
@@ -282,13 +283,13 @@ def get_bulletin(session: Session, bulletin_id: int) -> Bulletin:
     return bulletin
 
 
-def list_bulletins(session: Session, official: Official, limit: int = 50, offset: int = 0) -> tuple[list[Bulletin], int]:
+def list_bulletins(session: Session, official: Official, limit: int = 50, offset: int = 0) -> tuple[list[Bulletin], Total]:
     """Newest first; officials other than the DRC see published bulletins only."""
     ensure_may_read(official)
     query = select(Bulletin)
     if not may_manage(official):
         query = query.where(Bulletin.status == "published")
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = capped_count(session, query, offset)
     rows = session.scalars(query.order_by(Bulletin.period_start.desc(), Bulletin.id.desc())
                            .limit(limit).offset(offset)).all()
     return list(rows), total

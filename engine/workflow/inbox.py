@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.org.models import Official
+from engine.paging import Total, capped_count
 from engine.workflow.models import HumanTask
 
 
@@ -20,12 +21,12 @@ class InboxFilter:
 
 
 def inbox(session: Session, official: Official, filters: InboxFilter | None = None,
-          limit: int = 50, offset: int = 0) -> tuple[list[HumanTask], int]:
+          limit: int = 50, offset: int = 0) -> tuple[list[HumanTask], Total]:
     """Open tasks of the official's department that their roles allow, soonest due first; and the total."""
     query = _visible(official, filters or InboxFilter())
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = capped_count(session, query, offset)
     rows = session.scalars(query.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)).all()
-    return list(rows), int(total or 0)
+    return list(rows), total
 
 
 def _visible(official: Official, f: InboxFilter):  # noqa: ANN202 - a Select

@@ -13,7 +13,16 @@ from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from engine.workflow.calendar import local_date
-from web.api.common import BINARY, TEXT, XLSX_TYPE, ApiErrorSchema, UtcDateTime, file_response
+from web.api.common import (
+    BINARY,
+    TEXT,
+    XLSX_TYPE,
+    ApiErrorSchema,
+    PageSchema,
+    UtcDateTime,
+    file_response,
+    page,
+)
 from web.extensions import db
 from web.permissions import protect, requires
 
@@ -47,8 +56,7 @@ class BulletinDetailSchema(BulletinSchema):
     public_snapshot = fields.Dict(allow_none=True, metadata={"description": "公众页面的部分：仅汇总数字"})
 
 
-class BulletinPage(Schema):
-    total = fields.Integer()
+class BulletinPage(PageSchema):
     items = fields.List(fields.Nested(BulletinSchema))
 
 
@@ -129,7 +137,7 @@ class AssessmentSchema(Schema):
 def list_bulletins(args: dict) -> object:
     """Bulletins, newest period first (prefecture leads: published ones only)."""
     rows, total = bulletins.list_bulletins(db.session, current_user, args["limit"], args["offset"])
-    return {"total": total, "items": rows}
+    return page(rows, total)
 
 
 @blp.post("/bulletins")

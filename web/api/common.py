@@ -20,6 +20,19 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(as_utc(value), attr, obj, **kwargs)
 
 
+class PageSchema(Schema):
+    """A page of a list (`items` in the subclass). `total` counts the matches exactly up to offset + 1000
+    (engine/paging.py); when there are more, `total_exact` is false and `total` is that bound — "more than"."""
+
+    total = fields.Integer(metadata={"description": "匹配总数；total_exact 为 false 时表示“至少这么多”（超过 offset+1000 不再精确计数）"})
+    total_exact = fields.Boolean(metadata={"description": "total 是否为精确数"})
+
+
+def page(rows: list, total: int) -> dict[str, Any]:
+    """The answer of a paged list: items, total and whether it is exact."""
+    return {"total": int(total), "total_exact": getattr(total, "exact", True), "items": rows}
+
+
 class ApiErrorSchema(Schema):
     code = fields.Integer()
     status = fields.String()
@@ -131,8 +144,7 @@ class ComplaintSummarySchema(Schema):
     closed_at = UtcDateTime(allow_none=True)
 
 
-class ComplaintPageSchema(Schema):
-    total = fields.Integer(metadata={"description": "符合条件的案件总数"})
+class ComplaintPageSchema(PageSchema):
     items = fields.List(fields.Nested(ComplaintSummarySchema))
 
 

@@ -25,6 +25,7 @@ from web.api.common import (
     EventSchema,
     TaskSchema,
     UtcDateTime,
+    page,
 )
 from web.extensions import db
 from web.permissions import requires
@@ -80,7 +81,7 @@ def list_complaints(args: dict) -> object:
     """Cases the caller may see, filtered and sorted as on the 案件 page (the same engine search); no contact data."""
     found = search.find_cases(db.session, current_user, search.CaseQuery.from_loaded(args), args["limit"],
                               args["offset"])
-    return {"total": found.total, "items": found.rows}
+    return page(found.rows, found.total)
 
 
 @blp.get("/<int:complaint_id>")

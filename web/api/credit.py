@@ -31,7 +31,16 @@ from engine.org.permissions import (
 )
 from engine.workflow import clock
 from engine.workflow.calendar import SHANGHAI
-from web.api.common import BINARY, TEXT, XLSX_TYPE, ApiErrorSchema, UtcDateTime, file_response
+from web.api.common import (
+    BINARY,
+    TEXT,
+    XLSX_TYPE,
+    ApiErrorSchema,
+    PageSchema,
+    UtcDateTime,
+    file_response,
+    page,
+)
 from web.extensions import db
 from web.permissions import requires
 
@@ -139,8 +148,7 @@ class RecordDetailSchema(RecordSchema):
                                  metadata={"description": "推送平台日志（每个记录版本一条）"})
 
 
-class RecordPage(Schema):
-    total = fields.Integer()
+class RecordPage(PageSchema):
     items = fields.List(fields.Nested(RecordSchema))
 
 
@@ -182,7 +190,7 @@ def list_records(args: dict) -> object:
     a department those it determined or is the respondent of."""
     rows, total = credit.search_records(db.session, current_user, **_filters(args), limit=args["limit"],
                                         offset=args["offset"])
-    return {"total": total, "items": rows}
+    return page(rows, total)
 
 
 @blp.get("/breach-records/export")

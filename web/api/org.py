@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from engine.org import admin, security
 from engine.org.models import LEVELS, ROLES
 from engine.org.permissions import ADMINISTER_ORG
-from web.api.common import ApiErrorSchema, UtcDateTime
+from web.api.common import ApiErrorSchema, PageSchema, UtcDateTime, page
 from web.extensions import db
 from web.permissions import protect
 
@@ -56,13 +56,11 @@ class UserSchema(Schema):
     created_at = UtcDateTime(metadata={"example": "2026-11-28T02:15:00+00:00"})
 
 
-class DepartmentPage(Schema):
-    total = fields.Integer()
+class DepartmentPage(PageSchema):
     items = fields.List(fields.Nested(DepartmentSchema))
 
 
-class UserPage(Schema):
-    total = fields.Integer()
+class UserPage(PageSchema):
     items = fields.List(fields.Nested(UserSchema))
 
 
@@ -74,7 +72,7 @@ class UserPage(Schema):
 def list_departments(args: dict) -> object:
     """Departments by code, with their superior's code (page with limit/offset; total counts all matches)."""
     rows, total = admin.list_departments(db.session, args["q"], STATES[args["state"]], args["limit"], args["offset"])
-    return {"total": total, "items": rows}
+    return page(rows, total)
 
 
 @blp.get("/users")
@@ -86,4 +84,4 @@ def list_users(args: dict) -> object:
     """Officials by username with department and roles (never password hashes); paged like departments."""
     rows, total = admin.list_officials(db.session, args["q"], args["department"], STATES[args["state"]],
                                        args["limit"], args["offset"])
-    return {"total": total, "items": security.with_locks(db.session, rows)}
+    return page(security.with_locks(db.session, rows), total)

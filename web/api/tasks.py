@@ -10,7 +10,7 @@ from engine.cases import dossier
 from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances
-from web.api.common import ApiErrorSchema, TaskDetailSchema, TaskSchema
+from web.api.common import ApiErrorSchema, PageSchema, TaskDetailSchema, TaskSchema, page
 from web.completion import complete_and_commit
 from web.extensions import db
 from web.permissions import requires
@@ -26,8 +26,7 @@ class InboxQuery(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
-class InboxPage(Schema):
-    total = fields.Integer()
+class InboxPage(PageSchema):
     items = fields.List(fields.Nested(TaskSchema))
 
 
@@ -40,7 +39,7 @@ def list_tasks(args: dict) -> object:
     """Open tasks of the caller's department that the caller's roles allow, soonest due first."""
     filters = inbox_service.InboxFilter(args["claimed"], args["complaint_id"], args["lane"])
     rows, total = inbox_service.inbox(db.session, current_user, filters, args["limit"], args["offset"])
-    return {"total": total, "items": rows}
+    return page(rows, total)
 
 
 @blp.get("/<string:task_id>")

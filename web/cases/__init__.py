@@ -46,7 +46,7 @@ def index() -> object:
         return render_template("cases/index.html", found=None, query=search.CaseQuery(), errors=exc.errors,
                                args=request.args, page=1, pages=1, **case_filter_options()), 422
     return render_template("cases/index.html", found=found, query=found.query, errors={}, args=request.args,
-                           page=page, pages=max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+                           page=page, pages=found.total.pages(PAGE_SIZE), has_next=found.total.has_next(page, PAGE_SIZE),
                            **case_filter_options())
 
 

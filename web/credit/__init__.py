@@ -95,7 +95,8 @@ def records() -> str:
                                         offset=(page - 1) * PAGE_SIZE)
     query = {k: v.isoformat() if isinstance(v, date) else v for k, v in filters.items()}
     return render_template("credit/records.html", rows=rows, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), filters=query, problems=problems,
+                           pages=total.pages(PAGE_SIZE), has_next=total.has_next(page, PAGE_SIZE), filters=query,
+                           problems=problems,
                            formats=EXPORT_FORMATS, **LABELS)
 
 

@@ -28,7 +28,7 @@ def typical_cases() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = exposure.published_cases(db.session, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return render_template("public/typical_cases.html", rows=[exposure.public_view(c) for c in rows], page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), total=total)
+                           pages=total.pages(PAGE_SIZE), has_next=total.has_next(page, PAGE_SIZE), total=total)
 
 
 @bp.get("/typical-cases/<int:case_id>")
@@ -47,7 +47,8 @@ def breach_records() -> str:
     rows, total = publication.public_records(db.session, today, RECORDS_PAGE_SIZE, (page - 1) * RECORDS_PAGE_SIZE,
                                              respondent=respondent or None)
     return render_template("public/breach_records.html", rows=rows, total=total, page=page, today=today,
-                           respondent=respondent, pages=max((total + RECORDS_PAGE_SIZE - 1) // RECORDS_PAGE_SIZE, 1))
+                           respondent=respondent, pages=total.pages(RECORDS_PAGE_SIZE),
+                           has_next=total.has_next(page, RECORDS_PAGE_SIZE))
 
 
 @bp.errorhandler(NotFound)

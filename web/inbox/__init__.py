@@ -20,6 +20,7 @@ from engine.errors import (
 )
 from engine.intake import evidence
 from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
+from engine.paging import Total
 from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
@@ -52,7 +53,7 @@ def index() -> object:
     sort = sort if sort in deadlines.SORTS else "due"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     own = {"claimed": claimed, "lane": lane, "state": state}  # the inbox's own filters, kept in every link
-    status, errors, rows, total = 200, {}, [], 0
+    status, errors, rows, total = 200, {}, [], Total(0)
     try:
         cases = search.parse_case_query({k: v for k, v in request.args.items() if k not in ("sort", *own)})
         rows, total = deadlines.inbox_by_due(db.session, current_user, InboxFilter(claimed or None, None, lane or None),
@@ -61,8 +62,8 @@ def index() -> object:
         status, errors, cases = 422, exc.errors, search.CaseQuery()
     kept = {**{k: v for k, v in own.items() if v}, **cases.args()}
     complaints = _complaints_of([r.task for r in rows])
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=pages,
+    return render_template("inbox/index.html", rows=rows, total=total, page=page, pages=total.pages(PAGE_SIZE),
+                           has_next=total.has_next(page, PAGE_SIZE),
                            complaints=complaints, claimed=claimed, lane=lane, state=state, sort=sort, own=own,
                            kept=kept, own_kept={**{k: v for k, v in own.items() if v}, **({"sort": sort} if sort != "due" else {})},
                            cases=cases, errors=errors, args=request.args,
@@ -79,8 +80,8 @@ def overdue() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = deadlines.overdue_tasks(db.session, current_user, supervised_only=supervised,
                                           limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("inbox/overdue.html", rows=rows, total=total, page=page, pages=pages,
+    return render_template("inbox/overdue.html", rows=rows, total=total, page=page, pages=total.pages(PAGE_SIZE),
+                           has_next=total.has_next(page, PAGE_SIZE),
                            supervised=supervised, scope=deadlines.overdue_scope(current_user))
 
 
