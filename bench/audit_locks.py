@@ -3,9 +3,9 @@
     .venv/bin/python bench/audit_locks.py                 # 30 trials on a scratch PostgreSQL database
     .venv/bin/python bench/audit_locks.py --trials 10 --hold 300 --out /tmp/locks.json
 
-For each trial, a thread completes a task of case A (complete_task: the step, its rows, its audit event — all
-flushed) and keeps its transaction open, as a slow request would, until the main thread has completed a task of
-case B and committed (or `--hold` ms passed). If anything the first step took were global (the audit log's
+For each trial, a thread completes the verify task of case A at 昆明市商务局 (complete_task: the step, its rows, its
+公文, its audit event — all flushed) and keeps its transaction open, as a slow request would, until the main
+thread has completed the verify task of case B at 曲靖市商务局 and committed (or `--hold` ms passed). If anything the first step took were global (the audit log's
 advisory lock held to commit was), B could only finish after A's commit — counted as "waited" — and its time
 would include the hold; it is compared with the same step when nothing else is open ("alone"). The locks A's backend holds while
 open are read from `pg_locks` (advisory locks: global by nature; tuple/transactionid: rows of its own case).
@@ -42,33 +42,45 @@ from bench.common import (  # noqa: E402
     scratch_postgres,
 )
 
-SCREENING = STEPS[0][1]
+VERIFY = dict(STEPS[1][1])
+# two supervising departments: each step below is a verification by one of them, so the steps share no 公文
+# counter (numbers are per issuing department and year, a lock of their own) — only what is global would join them
+RESPONDENTS = {"km-commerce": "km-guandu-commerce", "qj-commerce": "qj-qilin-commerce"}
 
 
-def _complete(engine: Engine, task_id: str, intake_id: int, lock_timeout_ms: int) -> Session:
-    """Complete a screening task in a new session and return it with its transaction still open."""
+def _complete(engine: Engine, task_id: str, official_id: int, lock_timeout_ms: int) -> Session:
+    """Complete a verify task in a new session and return it with its transaction still open."""
     from engine.org.models import Official
     from engine.workflow import instances
 
     session = Session(engine)
     session.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'"))
-    instances.complete_task(session, task_id, dict(SCREENING), session.get(Official, intake_id))
+    instances.complete_task(session, task_id, dict(VERIFY), session.get(Official, official_id))
     return session
 
 
-def _open_tasks(engine: Engine, count: int) -> tuple[list[str], int]:
+def _open_tasks(engine: Engine, count: int) -> dict[str, tuple[list[str], int]]:
+    """Per supervising department: `count` cases screened and waiting at verify there, and that official's id."""
     from engine.cases.services import register_complaint
     from engine.org.models import Official
+    from engine.workflow import instances
     from engine.workflow.models import HumanTask
 
-    tasks = []
+    found = {}
     with Session(engine) as session:
         intake = session.scalar(select(Official).where(Official.username == "intake"))
-        for n in range(count):
-            complaint, _ = register_complaint(session, {**COMPLAINT, "agreement_number": f"LOCKS-{n:04d}"}, intake)
-            session.commit()
-            tasks.append(session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint.id)))
-        return tasks, intake.id
+        for username, respondent in RESPONDENTS.items():
+            tasks = []
+            for n in range(count):
+                complaint, _ = register_complaint(session, {**COMPLAINT, "respondent_code": respondent,
+                                                            "agreement_number": f"LOCKS-{username}-{n:04d}"}, intake)
+                screening = session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint.id))
+                instances.complete_task(session, screening, dict(STEPS[0][1]), intake)
+                session.commit()
+                tasks.append(session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint.id,
+                                                                       HumanTask.completed_at.is_(None))))
+            found[username] = (tasks, session.scalar(select(Official.id).where(Official.username == username)))
+        return found
 
 
 def run(trials: int, hold_ms: int) -> dict[str, Any]:
@@ -79,16 +91,16 @@ def run(trials: int, hold_ms: int) -> dict[str, Any]:
         engine = make_engine(url)
         try:
             prepare_database(engine)
-            tasks, intake_id = _open_tasks(engine, 3 * trials + 3)
-            for task in tasks[:3]:  # warm up: spec cache, pools
-                _complete(engine, task, intake_id, 10_000).commit()
-            tasks = tasks[3:]
+            open_tasks = _open_tasks(engine, 2 * trials + 2)
+            (km_tasks, km_id), (qj_tasks, qj_id) = open_tasks["km-commerce"], open_tasks["qj-commerce"]
+            for task, who in ((km_tasks[0], km_id), (qj_tasks[0], qj_id)):  # warm up: caches, pools
+                _complete(engine, task, who, 10_000).commit()
             alone, beside, held_locks, waited = [], [], Counter(), 0
             errors: list[str] = []
             for trial in range(trials):
-                a, b, c = tasks[3 * trial:3 * trial + 3]
+                a, b, c = km_tasks[1 + trial], qj_tasks[1 + 2 * trial], qj_tasks[2 + 2 * trial]
                 start = time.perf_counter()
-                session = _complete(engine, c, intake_id, 10_000)
+                session = _complete(engine, c, qj_id, 10_000)
                 session.commit()
                 session.close()
                 alone.append(time.perf_counter() - start)
@@ -98,7 +110,7 @@ def run(trials: int, hold_ms: int) -> dict[str, Any]:
 
                 def slow_step(task: str = a, ready: threading.Event = ready, done: threading.Event = done,
                               committed: list[float] = committed) -> None:
-                    first = _complete(engine, task, intake_id, 10_000)
+                    first = _complete(engine, task, km_id, 10_000)
                     rows = first.execute(text("SELECT locktype, mode FROM pg_locks WHERE pid = pg_backend_pid() "
                                               "AND granted")).all()
                     held_locks.update(f"{kind} {mode}" for kind, mode in rows)
@@ -113,7 +125,7 @@ def run(trials: int, hold_ms: int) -> dict[str, Any]:
                 check(ready.wait(30), "the first step did not finish")
                 start = time.perf_counter()
                 try:
-                    second = _complete(engine, b, intake_id, hold_ms * 3)
+                    second = _complete(engine, b, qj_id, hold_ms * 3)
                     second.commit()
                     second.close()
                 except Exception as exc:  # a lock timeout: the second step waited for the first

@@ -327,7 +327,9 @@ def test_prune_shortens_each_chain_and_a_prune_seal_attests_where_it_starts(sess
 
 
 def test_steps_on_two_cases_do_not_wait_for_each_other(db_engine, bundled_model_ids, official) -> None:  # noqa: ANN001
-    """No lock of the audit log is global: a step's transaction on case A, still open, does not hold up case B."""
+    """No lock of the audit log is global: a step's transaction on case A, still open, does not hold up case B.
+
+    The two verifications are made by different departments (each numbers its own 公文, a lock of its own)."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time whatever the audit log does")
     from engine.cases.services import register_complaint
@@ -335,19 +337,25 @@ def test_steps_on_two_cases_do_not_wait_for_each_other(db_engine, bundled_model_
     from engine.workflow import instances
     from engine.workflow.models import HumanTask
 
-    intake_id = official("intake").id
+    users = {name: official(name).id for name in ("intake", "km-commerce", "qj-commerce")}
+    verify = {"outcome": "founded", "explanation": "属实"}
     with Session(db_engine) as s:
-        actor = s.get(Official, intake_id)
-        cases = [register_complaint(s, {**COMPLAINT, "agreement_number": f"LOCK-{n}"}, actor)[0].id for n in (1, 2)]
+        intake = s.get(Official, users["intake"])
+        cases = [register_complaint(s, {**COMPLAINT, "respondent_code": code, "agreement_number": f"LOCK-{code}"},
+                                    intake)[0].id for code in ("km-guandu-commerce", "qj-qilin-commerce")]
+        for case in cases:
+            screening = s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == case))
+            instances.complete_task(s, screening, {"accepted": True}, intake)
         s.commit()
-        task_a, task_b = (s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == c)) for c in cases)
+        task_a, task_b = (s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == c,
+                                                              HumanTask.completed_at.is_(None))) for c in cases)
     with Session(db_engine) as first, Session(db_engine) as second:
-        instances.complete_task(first, task_a, {"accepted": True}, first.get(Official, intake_id))
+        instances.complete_task(first, task_a, verify, first.get(Official, users["km-commerce"]))
         advisory = first.scalar(text("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() "
                                      "AND locktype = 'advisory'"))
         assert advisory == 0
         second.execute(text("SET LOCAL lock_timeout = '20s'"))  # a wait for `first` fails here instead of hanging
-        instances.complete_task(second, task_b, {"accepted": True}, second.get(Official, intake_id))
+        instances.complete_task(second, task_b, verify, second.get(Official, users["qj-commerce"]))
         second.commit()  # while case A's step still holds its transaction open
         first.commit()
     with Session(db_engine) as s:
