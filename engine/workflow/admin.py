@@ -155,7 +155,42 @@ def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
             title = schema.get("title", "") if isinstance(schema, dict) else ""
             forms.setdefault(name, {"name": name, "title": title, "processes": []})["processes"].append(model.key)
     return {"lanes": known_lanes(session), "operations": operations,
-            "forms": sorted(forms.values(), key=lambda f: f["name"])}
+            "forms": sorted(forms.values(), key=lambda f: f["name"]),
+            "time_limits": time_limit_choices(session), "statuses": status_choices()}
+
+
+def time_limit_choices(session: Session) -> list[dict[str, Any]]:
+    """The administrator-edited time limits (系统管理 › 办理时限) a user task or timer may name."""
+    from engine.deadlines.services import list_time_limits
+
+    return [{"key": limit.key, "label": limit.label, "description": limit.description}
+            for limit in list_time_limits(session)]
+
+
+def status_choices() -> list[dict[str, str]]:
+    """The case statuses a user task may set (`caseStatus`), in the procedure's order, with Chinese labels."""
+    from engine.cases.status import STATUSES
+
+    return [{"code": code, "label": label} for code, label in STATUSES.items()]
+
+
+def fields_upstream(bpmn_xml: str, forms: dict[str, Any], element_id: str) -> list[dict[str, Any]]:
+    """The form fields and case facts an expression on `element_id` may read, for the modeler's builders
+    (the same reading of the diagram as the deploy check of names). Raises InvalidDiagram for unreadable XML."""
+    from lxml import etree
+
+    from engine.workflow.checks import NS, upstream_fields
+    from engine.workflow.registry import load_builtin
+
+    load_builtin()  # start facts are declared with the operations
+    try:
+        tree = etree.fromstring(bpmn_xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDiagram([{"element": "", "message": f"BPMN 文件不是有效的 XML：{exc}"}]) from exc
+    processes = tree.xpath("//bpmn:process[@isExecutable='true']", namespaces=NS) or tree.xpath(
+        "//bpmn:process", namespaces=NS)
+    key = processes[0].get("id") if processes else ""
+    return upstream_fields(tree, key, forms if isinstance(forms, dict) else {}, element_id)
 
 
 def form_problems(schema: object) -> list[str]:

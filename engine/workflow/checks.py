@@ -338,6 +338,32 @@ def name_problems(tree: etree._Element, key: str, forms: dict[str, Any], dmn_out
                   ) -> list[dict[str, str]]:
     """Every name a condition, parameter, timer, due expression or script reads is defined upstream: by a form
     field of an earlier user task, a case fact the process starts with, or an earlier step's result."""
+    elements, into = _elements_and_predecessors(tree)
+    facts = _start_facts(tree, key)
+    defines = {i: _defines(el, forms, dmn_outputs) for i, el in elements.items()}
+    problems = []
+    for element_id, source, mode, what in _expression_sites(tree):
+        if element_id not in elements:
+            continue
+        el = elements[element_id]
+        read = names_used(source, mode) - KNOWN_NAMES
+        if not read:
+            continue
+        upstream = _upstream(el, into)
+        known = set(facts) | _pre_script_names(el)
+        for ancestor in upstream:
+            known |= defines.get(ancestor, set())
+        for name in sorted(read - known):
+            hint = "（文字须加引号，例如 \"…\"）" if not name.isascii() else ""
+            problems.append(_error(el, (
+                f"{label(el)} 的{what}「{source.strip()}」使用了「{name}」，但前面的表单字段、案件信息和步骤结果"
+                f"中都没有这个名称{hint}")))
+    return problems
+
+
+def _elements_and_predecessors(tree: etree._Element) -> tuple[dict[str, etree._Element], dict[str, set[str]]]:
+    """Flow nodes and sequence flows by id, and for each what comes directly before it (a boundary event comes
+    after its task, a sub-process's start after the sub-process, the sub-process after its end)."""
     elements = {el.get("id"): el for el in tree.iter() if isinstance(el.tag, str) and el.get("id")
                 and _local(el) in FLOW_NODES | {"sequenceFlow"}}
     into: dict[str, set[str]] = {i: set() for i in elements}
@@ -351,31 +377,66 @@ def name_problems(tree: etree._Element, key: str, forms: dict[str, Any], dmn_out
             into[el.get("id")].add(el.getparent().get("id"))
         elif _local(el) == "endEvent" and _local(el.getparent()) == "subProcess":
             into.setdefault(el.getparent().get("id"), set()).add(el.get("id"))
+    return elements, into
+
+
+def _start_facts(tree: etree._Element, key: str) -> set[str]:
     has_timer_start = bool(tree.xpath("//bpmn:startEvent[bpmn:timerEventDefinition]", namespaces=NS))
-    facts = set(START_FACTS.get(key, ())) | (TIMER_START_FACTS if has_timer_start else set())
-    defines = {i: _defines(el, forms, dmn_outputs) for i, el in elements.items()}
-    problems = []
-    for element_id, source, mode, what in _expression_sites(tree):
-        if element_id not in elements:
+    return set(START_FACTS.get(key, ())) | (TIMER_START_FACTS if has_timer_start else set())
+
+
+def _upstream(el: etree._Element, into: dict[str, set[str]]) -> set[str]:
+    """Ids of everything that may have completed before `el` runs."""
+    upstream = _reach([el.get("id")], into) - {el.get("id")}
+    if _local(el) == "boundaryEvent":  # the attached task has not completed when its timer is set
+        attached = el.get("attachedToRef")
+        if attached not in _reach(into.get(attached, ()), into):
+            upstream.discard(attached)
+    return upstream
+
+
+def upstream_fields(tree: etree._Element, key: str, forms: dict[str, Any], element_id: str) -> list[dict[str, Any]]:
+    """The form fields and case facts an expression on `element_id` may read (what `name_problems` accepts),
+    each `{name, title, type, format, choices, source}` — `choices` the allowed values with their Chinese
+    labels (an enum's `x-enumNames`, a boolean's `x-labels`), for the modeler's condition and timer builders."""
+    elements, into = _elements_and_predecessors(tree)
+    el = elements.get(element_id)
+    if el is None:
+        return []
+    found: dict[str, dict[str, Any]] = {}
+    upstream = _upstream(el, into)
+    for ancestor in sorted(upstream, key=lambda i: elements[i].sourceline or 0):  # the diagram's order
+        node = elements[ancestor]
+        if _local(node) != "userTask":
             continue
-        el = elements[element_id]
-        read = names_used(source, mode) - KNOWN_NAMES
-        if not read:
-            continue
-        upstream = _reach([element_id], into) - {element_id}
-        if _local(el) == "boundaryEvent":  # the attached task has not completed when its timer is set
-            attached = el.get("attachedToRef")
-            if attached not in _reach(into.get(attached, ()), into):
-                upstream.discard(attached)
-        known = set(facts) | _pre_script_names(el)
-        for ancestor in upstream:
-            known |= defines.get(ancestor, set())
-        for name in sorted(read - known):
-            hint = "（文字须加引号，例如 \"…\"）" if not name.isascii() else ""
-            problems.append(_error(el, (
-                f"{label(el)} 的{what}「{source.strip()}」使用了「{name}」，但前面的表单字段、案件信息和步骤结果"
-                f"中都没有这个名称{hint}")))
-    return problems
+        for form in node.xpath(".//spiffworkflow:property[@name='formJsonSchemaFilename']/@value", namespaces=NS):
+            schema = forms.get(form)
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            for name, spec in (properties or {}).items() if isinstance(properties, dict) else ():
+                if isinstance(spec, dict) and name not in found:
+                    found[name] = _field_description(name, spec, node.get("name") or ancestor)
+    for name in sorted(_start_facts(tree, key) - set(found)):
+        values = START_FACT_VALUES.get(key, {}).get(name)
+        found[name] = {"name": name, "title": name, "type": "fact", "format": None, "source": "案件信息",
+                       "choices": [{"value": v, "label": str(v)} for v in values] if values else None}
+    return list(found.values())
+
+
+def _field_description(name: str, spec: dict[str, Any], task: str) -> dict[str, Any]:
+    kinds = spec.get("type")
+    kinds = [k for k in kinds if k != "null"] if isinstance(kinds, list) else [kinds]
+    kind = kinds[0] if kinds else None
+    choices = None
+    if isinstance(spec.get("enum"), list):
+        names = spec.get("x-enumNames") if isinstance(spec.get("x-enumNames"), list) else []
+        choices = [{"value": v, "label": str(names[i]) if i < len(names) else str(v)}
+                   for i, v in enumerate(spec["enum"]) if v is not None]
+    elif kind == "boolean":
+        labels = spec.get("x-labels") if isinstance(spec.get("x-labels"), dict) else {}
+        choices = [{"value": True, "label": str(labels.get("true", "是"))},
+                   {"value": False, "label": str(labels.get("false", "否"))}]
+    return {"name": name, "title": str(spec.get("title") or name), "type": kind, "format": spec.get("format"),
+            "choices": choices, "source": task}
 
 
 def _expression_sites(tree: etree._Element) -> Iterable[tuple[str, str, str, str]]:

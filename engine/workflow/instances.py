@@ -491,7 +491,23 @@ def _step_helpers(ctx: StepContext) -> dict[str, Callable[..., str]]:
         due = end_of_day(date.fromisoformat(str(day)[:10]))
         return max(workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
 
-    return {"workdays": workdays, "limit": limit, "reminder": reminder, "end_of": end_of, "before": before}
+    def calendar_days(n: int) -> str:
+        return end_of_day(ctx.now.astimezone(SHANGHAI).date() + timedelta(days=int(n))).isoformat()
+
+    def after(day: str, n: int) -> str:
+        return end_of_day(_calendar(ctx).add_workdays(_local_day(day), n)[0]).isoformat()
+
+    return {"workdays": workdays, "calendar_days": calendar_days, "limit": limit, "reminder": reminder,
+            "end_of": end_of, "before": before, "after": after}
+
+
+def _local_day(value: str) -> date:
+    """The date in Yunnan of an ISO date or date-time (`limit("verify")` is UTC; `2026-05-01` a plain date)."""
+    text = str(value)
+    if len(text) <= 10:
+        return date.fromisoformat(text)
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)).astimezone(SHANGHAI).date()
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -206,7 +206,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "json_dumps": json.dumps,
 }
 # helpers bound per step to the step's clock and calendar (engine/workflow/instances.py: _step_helpers)
-STEP_HELPERS = ("workdays", "limit", "reminder", "end_of", "before")
+STEP_HELPERS = ("workdays", "limit", "reminder", "end_of", "before", "after")
 
 
 def _bounded_range(*args: int) -> range:

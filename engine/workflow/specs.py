@@ -403,7 +403,7 @@ def _assigned_names(script: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
-MOMENT_HELPERS = {"workdays", "calendar_days", "limit", "reminder", "end_of", "before", "today"}
+MOMENT_HELPERS = {"workdays", "calendar_days", "limit", "reminder", "end_of", "before", "after", "today"}
 
 
 def _helper_result(source: str) -> str | None:

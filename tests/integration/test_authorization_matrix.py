@@ -267,6 +267,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/processes/<string:key>/versions/<int:version>"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/processes/deploy"): Row(PROCESS_ADMINS),
     ("GET", "/api/v1/process-catalog"): Row(PROCESS_ADMINS),
+    ("POST", "/api/v1/process-fields"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/migrations/preview"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/migrations"): Row(PROCESS_ADMINS),
     ("GET", "/api/v1/instances/<int:instance_id>"): Row(PROCESS_ADMINS),

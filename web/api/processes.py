@@ -138,6 +138,9 @@ class CatalogSchema(Schema):
     lanes = fields.List(fields.Dict(), metadata={"description": "泳道角色：内置（builtin）与自定义（defined，含对应部门）"})
     operations = fields.List(fields.Dict(), metadata={"description": "已注册的服务操作：name、label、parameters"})
     forms = fields.List(fields.Dict(), metadata={"description": "各流程最新版本中的表单：name、title、processes"})
+    time_limits = fields.List(fields.Dict(), metadata={
+        "description": "办理时限（系统管理中维护）：key、label、description；用户任务的 timeLimit 与定时器引用"})
+    statuses = fields.List(fields.Dict(), metadata={"description": "案件状态：code、label；用户任务的 caseStatus"})
 
 
 @blp.get("/process-catalog")
@@ -147,6 +150,37 @@ class CatalogSchema(Schema):
 def catalog() -> object:
     """What a diagram may name — for the modeler's pick lists: lane roles, service operations, forms."""
     return admin.catalog(db.session)
+
+
+class FieldsArgs(Schema):
+    bpmn_xml = fields.String(required=True, validate=validate.Length(max=2_000_000))
+    forms = fields.Dict(load_default=dict)
+    element = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                            metadata={"description": "元素 ID（连线、定时事件等）"})
+
+
+class FieldSchema(Schema):
+    name = fields.String()
+    title = fields.String(metadata={"description": "中文名称（表单字段的 title）"})
+    type = fields.String(allow_none=True, metadata={"description": "string、boolean、integer、number；fact：案件信息"})
+    format = fields.String(allow_none=True, metadata={"description": "date：日期字段"})
+    choices = fields.List(fields.Dict(), allow_none=True, metadata={"description": "可选值：value、label"})
+    source = fields.String(metadata={"description": "来自哪个步骤（名称）"})
+
+
+class FieldsSchema(Schema):
+    fields = fields.List(fields.Nested(FieldSchema))
+
+
+@blp.post("/process-fields")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(FieldsArgs)
+@blp.response(200, FieldsSchema)
+@blp.alt_response(422, schema=ApiErrorSchema)
+def upstream_fields(args: dict[str, Any]) -> object:
+    """Fields an expression on one element may read: the forms of the user tasks before it and the case facts
+    (for the modeler's condition and timer builders; the diagram and forms as currently edited, nothing stored)."""
+    return {"fields": admin.fields_upstream(args["bpmn_xml"], args["forms"], args["element"])}
 
 
 @blp.get("/processes/<string:key>/versions/<int:version>")
