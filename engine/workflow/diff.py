@@ -90,6 +90,9 @@ def _layout(xml: str) -> dict[str, str]:
 
 EXPRESSION_TAGS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "script", "preScript",
                    "postScript"}
+# attributes whose BPMN default a modeler leaves out when it re-saves (bpmn-js drops cancelActivity="true")
+DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "isForCompensation": "false",
+            "triggeredByEvent": "false", "parallelMultiple": "false"}
 DERIVED = {"incoming", "outgoing"}  # a modeler writes them from the flows' sourceRef/targetRef
 
 
@@ -97,8 +100,9 @@ def _semantic(el: etree._Element) -> dict[str, str]:
     """What an element does: its type, attributes and inner parts, with the way it is written normalised."""
     parts: dict[str, list[str]] = {"type": [etree.QName(el).localname]}
     for name, value in el.attrib.items():
-        if name != "id":
-            parts[f"@{etree.QName(name).localname}"] = [" ".join(value.split())]
+        local = etree.QName(name).localname
+        if name != "id" and DEFAULTS.get(local) != value.strip():
+            parts[f"@{local}"] = [" ".join(value.split())]
     for child in el:
         if not isinstance(child.tag, str) or child.get("id") is not None and _is_element(child):
             continue

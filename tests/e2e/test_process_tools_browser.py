@@ -27,6 +27,7 @@ def test_form_editor_previews_the_form(page, demo_password: str) -> None:  # noq
     page.click("summary:has-text('表单编辑与预览')")
     page.select_option("#form-pick", "verify.json")
     page.wait_for_selector("[data-role=form-preview] label:has-text('核实情况及说明')")
+    page.click("summary:has-text('高级：表单 JSON Schema')")  # the raw schema beside the field list
     schema = page.locator("#form-schema")
     schema.fill(schema.input_value().replace("核实情况及说明", "核实情况说明（已改）"))
     page.wait_for_selector("[data-role=form-preview] label:has-text('核实情况说明（已改）')")

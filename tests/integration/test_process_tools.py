@@ -176,3 +176,16 @@ def test_version_diff_lists_layout_apart_from_behaviour(api, admin_client) -> No
     assert data["elements"]["changed"] == [{"id": "flow_16_gw_outcome_resolve_dispute", "type": "sequenceFlow",
                                             "name": "有分歧", "changes": ["条件"]}]
     assert "flow_16_gw_outcome_resolve_dispute" not in {e["id"] for e in data["layout"]}
+
+
+def test_an_attribute_left_out_at_its_bpmn_default_is_no_change_of_behaviour() -> None:
+    from engine.workflow.diff import diff_bundles
+
+    bundle = bundled()
+    resaved = specs.Bundle(bundle.bpmn_xml.replace(' cancelActivity="true"', ""), bundle.dmn, bundle.forms)
+    result = diff_bundles(bundle, resaved)
+    assert result["behaviour_changed"] is False
+    assert "rectify_overdue" in [item["id"] for item in result["layout"]]  # listed as how it is written
+    flipped = specs.Bundle(bundle.bpmn_xml.replace(' cancelActivity="true"', ' cancelActivity="false"'),
+                           bundle.dmn, bundle.forms)
+    assert [item["id"] for item in diff_bundles(bundle, flipped)["elements"]["changed"]] == ["rectify_overdue"]
