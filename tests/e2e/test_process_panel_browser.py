@@ -204,3 +204,28 @@ def test_looking_through_the_panel_and_saving_changes_no_behaviour(page, api, de
     assert result["elements"] == {"added": [], "removed": [], "changed": []}
     assert not result["behaviour_changed"]
     assert saved["forms"] == stored["forms"]
+
+
+@pytest.mark.e2e
+def test_panel_and_field_list_fit_a_390_px_phone(page, demo_password: str) -> None:  # noqa: ANN001, F811
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, demo_password)
+    open_modeler(page)
+    select_element(page, "verify_reminder")
+    page.wait_for_selector("#panel-timer-kind")
+    fits = "() => document.documentElement.scrollWidth <= 390"
+    assert page.evaluate(fits)
+    assert page.locator("[data-role=panel]").bounding_box()["width"] > 300  # below the diagram, full width
+    for role in ("#panel-timer-kind", "#panel-timer-limit", "#panel-timer-when", "#panel-timer-n"):
+        box = page.locator(role).bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390, role
+    fields_loaded(page, "flow_15_gw_outcome_notify_unfounded")
+    assert page.inner_text("#panel-cond-value option:checked") == "不属实"
+    assert page.evaluate(fits)
+    page.click("summary:has-text('表单编辑与预览')")
+    page.select_option("#form-pick", "verify.json")
+    page.wait_for_selector("fieldset[data-field=outcome]")
+    assert page.input_value("fieldset[data-field=outcome] [data-role=field-choices]") == \
+        "founded=属实\nunfounded=不属实\ndisputed=有分歧"
+    assert page.evaluate(fits)
