@@ -108,6 +108,11 @@ def test_timer_limit_status_condition_and_form_field_through_the_panel(page, api
     assert page.input_value("#panel-timer-kind") == "limit"
     assert page.input_value("#panel-timer-when") == "at"
 
+    # what 核实认定's page shows side by side: the screening decision too
+    select_element(page, "verify")
+    page.click("summary:has-text('对照显示的前序决定')")
+    page.check("#panel-compare-screening")
+
     # conditions: the screening gateway's two flows swapped, by field + comparison + value
     fields_loaded(page, "flow_03_gw_accepted_notify_rejected")
     assert page.input_value("#panel-cond-field") == "accepted"
@@ -141,6 +146,7 @@ def test_timer_limit_status_condition_and_form_field_through_the_panel(page, api
     assert latest == before + 1
     xml = api("procadmin").get(f"/api/v1/processes/complaint/versions/{latest}").get_json()["bpmn_xml"]
     assert 'reminder("verify", 1)' in xml
+    assert '<spiffworkflow:property name="compareWith" value="screening" />' in xml
 
     cases = Cases(api, app, False)
     routed = cases.start()
@@ -186,6 +192,12 @@ def test_looking_through_the_panel_and_saving_changes_no_behaviour(page, api, de
     for element_id in ("flow_03_gw_accepted_notify_rejected", "flow_15_gw_outcome_notify_unfounded"):
         fields_loaded(page, element_id)
         page.wait_for_selector("#panel-cond-field")
+    select_element(page, "excuse_rule")
+    assert page.input_value("#panel-decision") == "excuse_never_unfounded"
+    select_element(page, "review_rectification")
+    assert page.is_checked("#panel-compare-order_rectification")
+    assert page.is_checked("#panel-compare-report_rectification")
+    assert not page.is_checked("#panel-compare-screening")
     select_element(page, "rectify_reminder")
     assert page.input_value("#panel-timer-kind") == "field"
     page.wait_for_selector("[data-role=panel][data-fields=loaded]")

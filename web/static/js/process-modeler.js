@@ -64,12 +64,12 @@
     container.innerHTML = "";  // the loading note; bpmn-js adds its own canvas below
     var modeler = new window.BpmnJS({container: container});
     root.lvModeler = modeler;  // for scripted edits (browser tests) through bpmn-js's own API
-    if (window.LvyuePanel) {  // pick lists of lanes, forms and operations (process-panel.js)
+    var bundle = {forms: {}, dmn: {}};
+    if (window.LvyuePanel) {  // the properties panel (process-panel.js)
       window.LvyuePanel.attach(root, modeler, function () {
         try { return JSON.parse(part(root, "forms").value || "{}"); } catch (error) { return {}; }
-      });
+      }, function () { return bundle.dmn; });
     }
-    var bundle = {forms: {}, dmn: {}};
     var versionUrl = root.getAttribute("data-version-url");
     var loading = versionUrl ?
       fetch(versionUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})

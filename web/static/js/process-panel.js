@@ -7,7 +7,9 @@
    upstream (POST /api/v1/process-fields); a script task's script. The raw expressions stay editable (高级).
    Nothing is written into the diagram until the administrator changes something: opening and saving a
    version keeps its behaviour. Expressions come from process-expressions.js (window.LvyueExpressions).
-   Exposes window.LvyuePanel.attach(root, modeler, formsOf); no inline script (CSP). */
+   Also: a user task's 对照显示 (compareWith: earlier tasks whose decisions its page shows side by side), a
+   decision task's decision table (from the version's DMN files).
+   Exposes window.LvyuePanel.attach(root, modeler, formsOf, dmnOf); no inline script (CSP). */
 (function () {
   "use strict";
 
@@ -235,7 +237,34 @@
     return meta ? meta.getAttribute("content") : root.getAttribute("data-csrf") || "";
   }
 
-  function attach(root, modeler, formsOf) {
+  /* Decisions of the version's DMN files: [{id, name}] (a file that does not parse is left out). */
+  function decisionsOf(dmn) {
+    var found = [];
+    Object.keys(dmn || {}).sort().forEach(function (file) {
+      var doc = new DOMParser().parseFromString(dmn[file] || "", "application/xml");
+      if (doc.getElementsByTagName("parsererror").length) { return; }
+      Array.prototype.forEach.call(doc.getElementsByTagNameNS("*", "decision"), function (decision) {
+        if (decision.getAttribute("id")) { found.push({id: decision.getAttribute("id"), name: decision.getAttribute("name") || ""}); }
+      });
+    });
+    return found;
+  }
+
+  function decisionOf(bo) {
+    var node = extension(bo, "spiffworkflow:calledDecisionId");
+    return node ? (node.$body || "").trim() : "";
+  }
+
+  function setDecision(modeler, element, id) {
+    var bo = element.businessObject;
+    var ext = ensureExtensions(modeler, bo);
+    var node = extension({extensionElements: ext}, "spiffworkflow:calledDecisionId") ||
+      ensureAny(modeler, ext, ext.values, "spiffworkflow:calledDecisionId");
+    node.$body = id;
+    modeler.get("modeling").updateProperties(element, {extensionElements: ext});
+  }
+
+  function attach(root, modeler, formsOf, dmnOf) {
     var panel = root.querySelector('[data-role="panel"]');
     if (!panel) { return; }
     var catalog = {lanes: [], operations: [], forms: [], time_limits: [], statuses: []};
@@ -287,6 +316,7 @@
         setProperty(modeler, element, "caseStatus", value);
         render();
       }));
+      renderCompareWith(element, bo);
       var due = propertyOf(bo, "dueExpression");
       var advanced = el("details", {"class": "panel-advanced"});
       if (due) { advanced.open = true; }
@@ -295,6 +325,31 @@
         setProperty(modeler, element, "dueExpression", value.trim());
       }));
       panel.appendChild(advanced);
+    }
+
+    function renderCompareWith(element, bo) {
+      var chosen = propertyOf(bo, "compareWith").split(",").map(function (id) { return id.trim(); }).filter(Boolean);
+      var tasks = modeler.get("elementRegistry").filter(function (e) {
+        return e.type === "bpmn:UserTask" && e.id !== element.id;
+      });
+      var box = el("details", {"class": "panel-advanced", "data-role": "panel-compare-with"});
+      if (chosen.length) { box.open = true; }
+      box.appendChild(el("summary", {}, "对照显示的前序决定" + (chosen.length ? "（" + chosen.length + "）" : "")));
+      box.appendChild(el("p", {"class": "hint"}, "办理此任务时，页面并列显示所选步骤已作出的决定。"));
+      var known = tasks.map(function (t) { return t.id; });
+      chosen.filter(function (id) { return known.indexOf(id) < 0; }).forEach(function (id) {
+        tasks.push({id: id, businessObject: {name: id + "（图中不是用户任务）"}});
+      });
+      tasks.forEach(function (task) {
+        box.appendChild(checkbox((task.businessObject.name || task.id) + "（" + task.id + "）", "panel-compare-" + task.id,
+          chosen.indexOf(task.id) >= 0, function (checked) {
+            var next = chosen.filter(function (id) { return id !== task.id; });
+            if (checked) { next.push(task.id); }
+            setProperty(modeler, element, "compareWith", next.join(","));
+            render();
+          }));
+      });
+      panel.appendChild(box);
     }
 
     function renderTimer(element, bo) {
@@ -318,6 +373,13 @@
         return;
       }
       var source = timerSource(definition);
+      if (bo.$type === "bpmn:StartEvent") {  // a process started by time: a date or cycle, as an expression
+        panel.appendChild(el("h4", {}, "定时启动"));
+        panel.appendChild(el("p", {"class": "hint"}, "按时间启动流程：ISO 8601 日期或循环，如 \"R/2026-01-01T09:00:00+08:00/P1M\"（每月一次）。"));
+        panel.appendChild(input("定时器表达式（" + TIME_TYPES[source.type] + "）", "panel-timer-expression", source.body,
+          function (value) { setTimer(modeler, element, definition, source.type, value.trim()); render(); }));
+        return;
+      }
       var parsed = source.type === "timeDate" ? X.timerChoice(source.body) : null;
       var draft = drafts[element.id] || parsed || {kind: source.body ? "" : "limit", when: "before", n: 3};
       drafts[element.id] = draft;
@@ -496,8 +558,14 @@
           panel.appendChild(input("高级：条件表达式", "panel-condition", condition,
             function (value) { setCondition(modeler, element, value.trim()); render(); }));
         }
-      } else if (type === "bpmn:BoundaryEvent" || type === "bpmn:IntermediateCatchEvent") {
+      } else if (type === "bpmn:BoundaryEvent" || type === "bpmn:IntermediateCatchEvent" ||
+                 (type === "bpmn:StartEvent" && timerDefinition(bo))) {
         renderTimer(element, bo);
+      } else if (type === "bpmn:BusinessRuleTask") {
+        var decisions = decisionsOf(dmnOf ? dmnOf() : {});
+        panel.appendChild(select("决策表", "panel-decision", decisions.map(function (d) {
+          return {value: d.id, label: (d.name || d.id) + "（" + d.id + "）"};
+        }), decisionOf(bo), function (value) { setDecision(modeler, element, value); render(); }));
       } else if (type === "bpmn:ScriptTask") {
         panel.appendChild(input("脚本（受限环境中的 Python）", "panel-script", bo.script || "", function (value) {
           modeler.get("modeling").updateProperties(element, {scriptFormat: "python", script: value});
