@@ -13,7 +13,7 @@
      n, date: "YYYY-MM-DD", time: "HH:MM"} → the timeDate expression, or "" when incomplete. */
   function timerExpression(choice) {
     var n = parseInt(choice.n, 10);
-    var count = isNaN(n) || n < 0 ? null : n;
+    var count = isNaN(n) || n < 0 || n > 366 || String(n) !== String(choice.n).trim() ? null : n;
     if (choice.kind === "limit" || choice.kind === "field") {
       var anchor = choice.kind === "limit" ? (choice.key ? "limit(" + JSON.stringify(choice.key) + ")" : "") :
         (new RegExp("^" + NAME + "$").test(choice.field || "") ? choice.field : "");

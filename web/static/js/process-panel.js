@@ -381,12 +381,19 @@
         return;
       }
       var parsed = source.type === "timeDate" ? X.timerChoice(source.body) : null;
-      var draft = drafts[element.id] || parsed || {kind: source.body ? "" : "limit", when: "before", n: 3};
+      var draft = drafts[element.id];
+      if (!draft || draft.written !== source.body) {  // none yet, or the diagram changed since (undo, 高级)
+        draft = parsed || {kind: source.body ? "" : "limit", when: "before", n: 3};
+        draft.written = source.body;
+      }
       drafts[element.id] = draft;
       function update(key, value) {
         draft[key] = value;
         var body = X.timerExpression(draft);
-        if (body && (body !== source.body || source.type !== "timeDate")) { setTimer(modeler, element, definition, "timeDate", body); }
+        if (body && (body !== source.body || source.type !== "timeDate")) {
+          draft.written = body;
+          setTimer(modeler, element, definition, "timeDate", body);
+        }
         render();
       }
       panel.appendChild(el("h4", {}, "定时器"));
@@ -425,11 +432,14 @@
         dateWrap.appendChild(clock);
         panel.appendChild(dateWrap);
       }
+      if (draft.kind && !X.timerExpression(draft)) {
+        panel.appendChild(el("p", {"class": "error-message", "data-role": "panel-timer-incomplete"},
+          "请选择完整（天数为 0 至 366 的整数）；在此之前定时器保持原样。"));
+      }
       var advanced = el("details", {"class": "panel-advanced"});
       if (source.body && !parsed) { advanced.open = true; }
       advanced.appendChild(el("summary", {}, "高级：定时器表达式（" + TIME_TYPES[source.type] + "）"));
       advanced.appendChild(input("定时器表达式", "panel-timer-expression", source.body, function (value) {
-        delete drafts[element.id];
         setTimer(modeler, element, definition, source.type, value.trim());
         render();
       }));
