@@ -192,6 +192,8 @@ def test_looking_through_the_panel_and_saving_changes_no_behaviour(page, api, de
     for element_id in ("flow_03_gw_accepted_notify_rejected", "flow_15_gw_outcome_notify_unfounded"):
         fields_loaded(page, element_id)
         page.wait_for_selector("#panel-cond-field")
+    select_element(page, "forward_to_supervisor")
+    assert page.input_value("#panel-result-variable") == "supervisor_lookup"
     select_element(page, "excuse_rule")
     assert page.input_value("#panel-decision") == "excuse_never_unfounded"
     select_element(page, "review_rectification")

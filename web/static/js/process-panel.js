@@ -538,6 +538,15 @@
         panel.appendChild(select("服务操作", "panel-operation", catalog.operations.map(function (op) {
           return {value: op.name, label: op.name + " — " + op.label};
         }), operationOf(bo), function (value) { setOperation(modeler, element, byName[value]); render(); }));
+        var operator = extension(bo, "spiffworkflow:serviceTaskOperator");
+        if (operator) {
+          panel.appendChild(input("结果保存为（后续条件可引用的名称，可不填）", "panel-result-variable",
+            operator.resultVariable || "", function (value) {
+              var ext = bo.extensionElements;
+              if (value.trim()) { operator.resultVariable = value.trim(); } else { delete operator.resultVariable; }
+              modeler.get("modeling").updateProperties(element, {extensionElements: ext});
+            }));
+        }
         var current = byName[operationOf(bo)];
         var params = child(extension(bo, "spiffworkflow:serviceTaskOperator"), "spiffworkflow:parameters");
         if (current && current.parameters.length) {
