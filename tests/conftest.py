@@ -23,7 +23,7 @@ from engine.deadlines.services import seed_time_limits
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
 from engine.org.models import Department, Official
 from engine.workflow import specs
-from engine.workflow.models import ProcessModel
+from engine.workflow.models import ProcessModel, ProcessScenario
 
 ROOT = Path(__file__).resolve().parent.parent
 # the sample complaint the tests register (HTTP API body and engine input alike)
@@ -80,6 +80,9 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         seed_time_limits(session)
         load_demo_organisation(session)
         specs.deploy_directory(session, PROCESSES)
+        # no process starts with kept scenarios: a test that deploys runs those it uploads (tests/integration/
+        # test_scenarios_http.py); the bundled ones run in tests/processes/test_scenarios.py
+        session.execute(ProcessScenario.__table__.delete())
         for table in ("audit_seal_entry", "audit_seal", "audit_event", "audit_chain"):  # each test starts an empty log
             session.execute(Base.metadata.tables[table].delete())
         session.commit()

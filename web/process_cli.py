@@ -22,6 +22,12 @@ def _fail(exc: EngineError) -> None:
     click.echo(exc.message, err=True)
     for problem in exc.details.get("problems", []):
         click.echo(f"  - [{problem['element']}] {problem['message']}", err=True)
+    errors = exc.details.get("errors") or {}
+    for run in errors.get("_scenarios", []) if isinstance(errors, dict) else []:
+        click.echo(f"  - 场景「{run['name']}」：{run['status_label']}"
+                   + (f"（{run['error'] or run['diverged']}）" if run["error"] or run["diverged"] else ""), err=True)
+    if isinstance(errors, dict) and errors.get("_scenario_confirmation"):
+        click.echo(f"确认后部署：--confirm-scenarios {errors['_scenario_confirmation']}", err=True)
     sys.exit(2)
 
 
@@ -45,16 +51,21 @@ def export_process_command(key: str, version: int, directory: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--comment", default="", help="版本说明")
 @click.option("--by", "actor", default="cli", help="部署人（记录在版本上）")
+@click.option("--confirm-scenarios", "confirmation", default=None,
+              help="确认结果有变化的场景：填写上一次部署时给出的确认码")
 @with_appcontext
-def deploy_process_command(path: Path, comment: str, actor: str) -> None:
-    """Deploy one diagram file with the forms/ and decisions/ beside it as the next version."""
+def deploy_process_command(path: Path, comment: str, actor: str, confirmation: str | None) -> None:
+    """Deploy one diagram file with the forms/, decisions/ and scenarios/ beside it as the next version, after
+    running its scenarios (those ending differently need --confirm-scenarios)."""
     try:
-        result = admin.deploy_file(db.session, path, actor, comment)
+        result = admin.deploy_file(db.session, path, actor, comment, confirmation)
         db.session.commit()
     except EngineError as exc:
         _fail(exc)
         return
     model = result.model
+    for run in result.scenarios:
+        click.echo(f"场景「{run['name']}」：{run['status_label']}")
     if result.created:
         click.echo(f"已部署 {model.key} 第 {model.version} 版（{model.sha256[:12]}）")
     else:

@@ -24,6 +24,7 @@ class DeployResult:
     model: ProcessModel
     created: bool  # False: exactly this bundle was deployed already
     warnings: list[dict[str, str]] = field(default_factory=list)  # acknowledged by the administrator
+    scenarios: list[dict[str, Any]] = field(default_factory=list)  # each scenario's run on the new version
 
 
 def list_models(session: Session) -> list[dict[str, Any]]:
@@ -50,9 +51,36 @@ def list_models(session: Session) -> list[dict[str, Any]]:
 
 def deploy_bundle_from_upload(
     session: Session, bpmn_xml: str, forms: dict[str, Any] | None, dmn: dict[str, Any] | None,
-    actor: str, comment: str = "", acknowledge_warnings: bool = False,
+    actor: str, comment: str = "", acknowledge_warnings: bool = False, scenarios: list[Any] | None = None,
+    scenario_confirmation: str | None = None,
 ) -> DeployResult:
-    """Deploy what the browser editor sends; malformed forms or tables become problems, never a 500."""
+    """Deploy what the browser editor sends, after running the process's scenarios on it (see
+    `specs.deploy_checked`); malformed forms or tables become problems, never a 500."""
+    bundle = bundle_from_upload(bpmn_xml, forms, dmn, scenarios)
+    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment,
+                                    acknowledge_warnings=acknowledge_warnings, run_scenarios=True,
+                                    scenario_confirmation=scenario_confirmation)
+    return DeployResult(deployed.model, deployed.created, deployed.warnings, deployed.scenarios)
+
+
+def trial_run(session: Session, bpmn_xml: str, forms: dict[str, Any] | None, dmn: dict[str, Any] | None,
+              scenarios: list[Any] | None = None) -> dict[str, Any]:
+    """试运行 before deploy: check the upload (warnings are reported, not refused) and run every scenario of the
+    process on it in memory; nothing is stored. Errors of the diagram raise InvalidDiagram as deploy does."""
+    from engine.workflow import scenarios as scenario_runs
+    from engine.workflow.lane_roles import active_names
+
+    bundle = bundle_from_upload(bpmn_xml, forms, dmn, scenarios)
+    checked = specs.check_bundle(bundle, active_names(session), acknowledge_warnings=True)
+    verdicts = scenario_runs.trial(session, checked.key, (checked.spec, checked.subprocess_specs), bundle.forms,
+                                   bundle.bpmn_xml, scenario_runs.parse_scenarios(bundle.scenarios))
+    return {"key": checked.key, "warnings": checked.warnings, "scenarios": [v.as_dict() for v in verdicts],
+            "confirmation": scenario_runs.confirmation_token(bundle.sha256(), verdicts)}
+
+
+def bundle_from_upload(bpmn_xml: str, forms: dict[str, Any] | None, dmn: dict[str, Any] | None,
+                       scenarios: list[Any] | None = None) -> specs.Bundle:
+    """The bundle the browser editor sends; malformed forms or tables become problems (InvalidDiagram)."""
     problems = []
     if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
         problems.append({"element": "", "message": "没有提交流程图（BPMN XML）"})
@@ -74,12 +102,11 @@ def deploy_bundle_from_upload(
             problems.append({"element": str(name), "message": f"决策表 {name} 必须是 XML 文本"})
             continue
         clean_dmn[str(name)] = xml
+    if scenarios is not None and not isinstance(scenarios, list):
+        problems.append({"element": "", "message": "场景（scenarios）必须是 JSON 数组"})
     if problems:
         raise InvalidDiagram(problems)
-    bundle = specs.Bundle(bpmn_xml, dmn=clean_dmn, forms=clean_forms)
-    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment,
-                                    acknowledge_warnings=acknowledge_warnings)
-    return DeployResult(deployed.model, deployed.created, deployed.warnings)
+    return specs.Bundle(bpmn_xml, dmn=clean_dmn, forms=clean_forms, scenarios=list(scenarios or []))
 
 
 def get_version(session: Session, key: str, version: int) -> ProcessModel:
@@ -91,8 +118,11 @@ def get_version(session: Session, key: str, version: int) -> ProcessModel:
 
 def export_version(session: Session, key: str, version: int) -> specs.Bundle:
     """The bundle (diagram, forms, decision tables) of one deployed version."""
+    from engine.workflow.scenarios import stored
+
     model = get_version(session, key, version)
-    return specs.Bundle(model.bpmn_xml, dmn=dict(model.dmn or {}), forms=dict(model.forms or {}))
+    return specs.Bundle(model.bpmn_xml, dmn=dict(model.dmn or {}), forms=dict(model.forms or {}),
+                        scenarios=[s.as_dict() for s in stored(session, key)])
 
 
 def write_bundle(bundle: specs.Bundle, key: str, directory: Path) -> Path:
@@ -105,6 +135,10 @@ def write_bundle(bundle: specs.Bundle, key: str, directory: Path) -> Path:
         for name, schema in bundle.forms.items():
             (directory / "forms" / Path(name).name).write_text(
                 json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if bundle.scenarios:
+        (directory / "scenarios").mkdir(exist_ok=True)
+        (directory / "scenarios" / f"{key}.json").write_text(json.dumps(
+            {"process": key, "scenarios": bundle.scenarios}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if bundle.dmn:
         (directory / "decisions").mkdir(exist_ok=True)
         for name, xml in bundle.dmn.items():
@@ -112,11 +146,13 @@ def write_bundle(bundle: specs.Bundle, key: str, directory: Path) -> Path:
     return path
 
 
-def deploy_file(session: Session, path: Path, actor: str, comment: str = "") -> DeployResult:
+def deploy_file(session: Session, path: Path, actor: str, comment: str = "",
+                scenario_confirmation: str | None = None) -> DeployResult:
     """Deploy one diagram file with the forms/ and decisions/ beside it."""
     bundle = specs.bundle_from_directory(path)
-    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署")
-    return DeployResult(deployed.model, deployed.created, deployed.warnings)
+    deployed = specs.deploy_checked(session, bundle, deployed_by=actor, comment=comment or f"从 {path.name} 部署",
+                                    run_scenarios=True, scenario_confirmation=scenario_confirmation)
+    return DeployResult(deployed.model, deployed.created, deployed.warnings, deployed.scenarios)
 
 
 def instances_needing_attention(session: Session, limit: int = 200) -> list[dict[str, Any]]:

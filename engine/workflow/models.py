@@ -134,3 +134,19 @@ class TimerStart(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     error: Mapped[str | None] = mapped_column(Text)  # the start failed; the occurrence is not retried
+
+
+class ProcessScenario(Base):
+    """A scenario of one process (engine/workflow/scenarios.py): kept per process key across versions, run at
+    every deploy. `body` is the scenario's JSON (start, steps, services, expected)."""
+
+    __tablename__ = "process_scenario"
+    __table_args__ = (UniqueConstraint("process_key", "name", name="uq_process_scenario_key_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(20), default="bundle")  # bundle, upload, case
+    updated_by: Mapped[str] = mapped_column(String(100), default="system")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -21,7 +21,8 @@ def _event(ctx: StepContext, kind: str, summary: str, public_note: str | None = 
     ))
 
 
-@operation("resolve_supervisor", "按组织数据确定认定部门（上级部门或主管部门）")
+@operation("resolve_supervisor", "按组织数据确定认定部门（上级部门或主管部门）",
+           stub=lambda: {"found": True, "supervisor": "（场景：组织数据中的上级部门）"})
 def resolve_supervisor(ctx: StepContext) -> dict[str, Any]:
     complaint = ctx.complaint
     superior = complaint.respondent.superior if complaint and complaint.respondent else None

@@ -46,6 +46,8 @@ class Operation:
     run: Callable[..., dict[str, Any]]
     parameters: tuple[str, ...] = ()
     lane_parameters: tuple[str, ...] = ()  # parameters whose value names a lane (checked at deploy)
+    # what a scenario run (engine/workflow/scenarios.py) gets instead of running it; None: {}
+    stub: Callable[..., dict[str, Any]] | None = None
 
 
 LANES: dict[str, Lane] = {}
@@ -66,12 +68,14 @@ def lane(name: str, label: str) -> Callable:
     return register
 
 
-def operation(name: str, label: str, parameters: tuple[str, ...] = (), lane_parameters: tuple[str, ...] = ()
-              ) -> Callable:
-    """Register a service operation that service tasks name in `spiffworkflow:serviceTaskOperator`."""
+def operation(name: str, label: str, parameters: tuple[str, ...] = (), lane_parameters: tuple[str, ...] = (),
+              stub: Callable[..., dict[str, Any]] | None = None) -> Callable:
+    """Register a service operation that service tasks name in `spiffworkflow:serviceTaskOperator`.
+
+    `stub(**parameters)`: the result a scenario run gets instead of running the operation (default `{}`)."""
 
     def register(fn: Callable[..., dict[str, Any]]) -> Callable:
-        OPERATIONS[name] = Operation(name, label, fn, parameters, lane_parameters)
+        OPERATIONS[name] = Operation(name, label, fn, parameters, lane_parameters, stub)
         return fn
 
     return register

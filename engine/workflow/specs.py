@@ -36,11 +36,14 @@ _SPEC_CACHE: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 @dataclass
 class Bundle:
-    """A diagram with the decision tables and forms it needs — what one version consists of."""
+    """A diagram with the decision tables and forms it needs — what one version consists of — and the
+    scenarios that try it (engine/workflow/scenarios.py; not part of the version's checksum: they test
+    behaviour, they are none)."""
 
     bpmn_xml: str
     dmn: dict[str, str] = field(default_factory=dict)
     forms: dict[str, dict] = field(default_factory=dict)
+    scenarios: list[dict] = field(default_factory=list)
 
     def sha256(self) -> str:
         canonical = json.dumps(
@@ -50,10 +53,15 @@ class Bundle:
 
 
 def bundle_from_directory(bpmn_path: Path) -> Bundle:
-    """Read a diagram from `processes/` with the forms and DMN files it refers to."""
+    """Read a diagram from `processes/` with the forms and DMN files it refers to and its scenarios
+    (`scenarios/<file stem>.json`)."""
     root = bpmn_path.parent
     xml = bpmn_path.read_text(encoding="utf-8")
     bundle = Bundle(xml)
+    scenario_path = root / "scenarios" / f"{bpmn_path.stem}.json"
+    if scenario_path.exists():
+        data = json.loads(scenario_path.read_text(encoding="utf-8"))
+        bundle.scenarios = list(data.get("scenarios", []) if isinstance(data, dict) else data)
     try:
         tree = etree.fromstring(xml.encode())
     except etree.XMLSyntaxError:
@@ -150,19 +158,37 @@ class Deployed:
     model: ProcessModel
     created: bool  # False: exactly this bundle was deployed already (and passed validation again)
     warnings: list[dict[str, str]]
+    scenarios: list[dict[str, Any]] = field(default_factory=list)  # each scenario's run (scenarios.Verdict)
 
 
 def deploy_checked(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "",
-                   acknowledge_warnings: bool = False) -> Deployed:
+                   acknowledge_warnings: bool = False, run_scenarios: bool = False,
+                   scenario_confirmation: str | None = None) -> Deployed:
     """Validate `bundle` (always, also when it is stored already) and store it as the next version unless that
-    exact bundle is deployed already."""
+    exact bundle is deployed already.
+
+    With `run_scenarios` every scenario of the process (kept ones, replaced by name by the bundle's) runs in
+    memory on the new version first (engine/workflow/scenarios.py): one that errors refuses the deploy, one
+    that ends differently needs `scenario_confirmation`. The bundle's scenarios are kept (without
+    `run_scenarios`, only those not kept yet: a directory deploy never overwrites an administrator's)."""
+    from engine.workflow import scenarios
     from engine.workflow.lane_roles import active_names
 
     sha = bundle.sha256()
     checked = check_bundle(bundle, active_names(session), acknowledge_warnings)
+    offered = scenarios.parse_scenarios(bundle.scenarios)
+    verdicts: list[scenarios.Verdict] = []
+    if run_scenarios:
+        verdicts = scenarios.check_deploy(session, checked.key, sha, (checked.spec, checked.subprocess_specs),
+                                          bundle.forms, bundle.bpmn_xml, offered, scenario_confirmation)
+        scenarios.accept_changes(session, checked.key, verdicts, deployed_by)
+    scenarios.keep(session, checked.key, [s for s in offered if s.name not in
+                                          {v.scenario.name for v in verdicts if v.status == "changed"}],
+                   deployed_by, "upload" if run_scenarios else "bundle", replace=run_scenarios)
+    ran = [v.as_dict() for v in verdicts]
     existing = session.scalar(select(ProcessModel).where(ProcessModel.sha256 == sha))
     if existing is not None:
-        return Deployed(existing, False, checked.warnings)
+        return Deployed(existing, False, checked.warnings, ran)
     key, name, spec, subprocess_specs = checked.key, checked.name, checked.spec, checked.subprocess_specs
     version = (session.scalar(select(func.max(ProcessModel.version)).where(ProcessModel.key == key)) or 0) + 1
     model = ProcessModel(
@@ -179,7 +205,7 @@ def deploy_checked(session: Session, bundle: Bundle, deployed_by: str = "system"
         "key": key, "version": version, "sha256": sha, "comment": comment,
         **({"acknowledged_warnings": [w["message"] for w in checked.warnings]} if checked.warnings else {})})
     logger.info("deployed process %s version %s (%s) by %s", key, version, sha[:12], deployed_by)
-    return Deployed(model, True, checked.warnings)
+    return Deployed(model, True, checked.warnings, ran)
 
 
 def deploy(session: Session, bundle: Bundle, deployed_by: str = "system", comment: str = "",

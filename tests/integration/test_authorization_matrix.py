@@ -256,6 +256,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/processes/instances/<int:instance_id>"): Row(PROCESS_ADMINS),
     ("POST", "/processes/instances/<int:instance_id>/<action>"): Row(PROCESS_ADMINS, {"action": "retry"}),
     ("GET", "/processes/lane-roles"): Row(PROCESS_ADMINS),
+    ("POST", "/processes/instances/<int:instance_id>/scenario"): Row(PROCESS_ADMINS),
     ("GET", "/processes/document-templates"): Row(PROCESS_ADMINS),
     ("GET", "/processes/document-templates/<kind>.docx"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),
     ("POST", "/processes/document-templates/<kind>"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),  # no file
@@ -266,6 +267,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/processes"): Row(PROCESS_ADMINS),
     ("GET", "/api/v1/processes/<string:key>/versions/<int:version>"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/processes/deploy"): Row(PROCESS_ADMINS),
+    ("POST", "/api/v1/processes/trial-run"): Row(PROCESS_ADMINS),
+    ("POST", "/api/v1/instances/<int:instance_id>/scenario"): Row(PROCESS_ADMINS),
     ("GET", "/api/v1/process-catalog"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/process-fields"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/migrations/preview"): Row(PROCESS_ADMINS),

@@ -45,15 +45,49 @@ class BundleSchema(Schema):
     bpmn_xml = fields.String()
     forms = fields.Dict()
     dmn = fields.Dict()
+    scenarios = fields.List(fields.Dict(), metadata={"description": "该流程的场景（见 docs/api.md「场景」）"})
 
 
-class DeployArgs(Schema):
+class TrialArgs(Schema):
     bpmn_xml = fields.String(required=True)
     forms = fields.Dict(load_default=dict)
     dmn = fields.Dict(load_default=dict)
+    scenarios = fields.Raw(load_default=None, metadata={
+        "description": "场景（JSON 数组）；与已保存的同名场景相替换，省略：只运行已保存的场景"})
+
+
+class DeployArgs(TrialArgs):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     acknowledge_warnings = fields.Boolean(load_default=False, metadata={
         "description": "true：已确认校验警告（severity=warning 的问题），仍然部署；错误总是拒绝部署"})
+    scenario_confirmation = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "结果与预期不同的场景：409 应答中 errors._scenario_confirmation 的确认码，原样提交即确认"})
+
+
+class ScenarioRunSchema(Schema):
+    name = fields.String()
+    description = fields.String()
+    status = fields.String(metadata={"description": "passed 通过、changed 结果与预期不同、error 出错"})
+    status_label = fields.String()
+    expected = fields.Dict(metadata={"description": "预期：steps（办理的用户任务与触发的定时事件）、end（结束事件）"})
+    actual = fields.Dict(metadata={"description": "在新版本上的实际结果（同 expected 的结构）"})
+    elements = fields.List(fields.String(), metadata={"description": "经过的元素 ID（按顺序），用于在流程图上标出路径"})
+    flows = fields.List(fields.String(), metadata={"description": "经过的连线 ID"})
+    waiting = fields.List(fields.String(), metadata={"description": "场景结束时仍待办的用户任务"})
+    calls = fields.List(fields.Dict(), metadata={"description": "新版本会调用的服务操作（只记录，未执行）"})
+    error = fields.String(allow_none=True, metadata={"description": "出错原因（中文）；出错的场景阻止部署"})
+    diverged = fields.String(allow_none=True, metadata={"description": "流程没有按场景的下一步走：在哪一步"})
+    previous = fields.Dict(allow_none=True, metadata={"description": "在当前最新版本上的结果（无已部署版本时为空）"})
+    differs_from_previous = fields.Boolean()
+    only_now = fields.List(fields.String(), metadata={"description": "只在新版本上经过的元素"})
+    only_before = fields.List(fields.String(), metadata={"description": "只在上一版本上经过的元素"})
+
+
+class TrialSchema(Schema):
+    key = fields.String()
+    warnings = fields.List(fields.Dict(), metadata={"description": "校验警告（部署时须确认）"})
+    scenarios = fields.List(fields.Nested(ScenarioRunSchema))
+    confirmation = fields.String(metadata={"description": "有结果不同的场景时，部署须提交的 scenario_confirmation"})
 
 
 class ProblemSchema(Schema):
@@ -69,6 +103,7 @@ class DeployedSchema(Schema):
     sha = fields.String()
     created = fields.Boolean(metadata={"description": "false：完全相同的版本已部署，未新增"})
     warnings = fields.List(fields.Nested(ProblemSchema), metadata={"description": "已确认的校验警告"})
+    scenarios = fields.List(fields.Nested(ScenarioRunSchema), metadata={"description": "各场景在新版本上的运行"})
 
 
 class MigrationArgs(Schema):
@@ -191,7 +226,21 @@ def get_version(key: str, version: int) -> object:
     """One version: diagram XML, forms (JSON Schema by file name) and decision tables (DMN XML)."""
     model = admin.get_version(db.session, key, version)
     return {"id": model.id, "key": model.key, "version": model.version, "name": model.name,
-            "comment": model.comment, "bpmn_xml": model.bpmn_xml, "forms": model.forms or {}, "dmn": model.dmn or {}}
+            "comment": model.comment, "bpmn_xml": model.bpmn_xml, "forms": model.forms or {}, "dmn": model.dmn or {},
+            "scenarios": admin.export_version(db.session, key, version).scenarios}
+
+
+@blp.post("/processes/trial-run")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(TrialArgs)
+@blp.response(200, TrialSchema)
+@blp.alt_response(422, schema=ApiErrorSchema, description="流程图有错误（同部署）")
+def trial_run(args: dict[str, Any]) -> object:
+    """试运行: run every scenario of the process in memory on the submitted diagram (and on the newest deployed
+    version, to compare); nothing is stored. Warnings are listed, not refused."""
+    result = admin.trial_run(db.session, args["bpmn_xml"], args["forms"], args["dmn"], args["scenarios"])
+    db.session.rollback()
+    return result
 
 
 @blp.post("/processes/deploy")
@@ -201,18 +250,23 @@ def get_version(key: str, version: int) -> object:
 @blp.alt_response(200, schema=DeployedSchema, description="完全相同的版本已部署，未新增")
 @blp.alt_response(422, schema=ApiErrorSchema, description=(
     "校验未通过：errors._diagram 逐条列出问题及其元素；只有警告（severity=warning）时，"
-    "以 acknowledge_warnings=true 重新提交即可部署"))
+    "以 acknowledge_warnings=true 重新提交即可部署。场景运行出错时 errors._scenarios 列出各场景的运行"))
+@blp.alt_response(409, schema=ApiErrorSchema, description=(
+    "有场景的结果与预期不同：errors._scenarios 列出各场景的运行，以 "
+    "scenario_confirmation=errors._scenario_confirmation 重新提交即确认并部署"))
 def deploy(args: dict[str, Any]) -> object:
-    """Validate and deploy a diagram with its forms and tables as the next version; nothing stored if invalid.
+    """Validate, run the process's scenarios in memory, and deploy as the next version; nothing stored if invalid.
 
     A bundle identical to a stored version is validated too (and answered 200 when it passes)."""
     result = admin.deploy_bundle_from_upload(db.session, args["bpmn_xml"], args["forms"], args["dmn"],
                                              actor=current_user.username, comment=args["comment"],
-                                             acknowledge_warnings=args["acknowledge_warnings"])
+                                             acknowledge_warnings=args["acknowledge_warnings"],
+                                             scenarios=args["scenarios"],
+                                             scenario_confirmation=args["scenario_confirmation"])
     db.session.commit()
     model = result.model
     body = {"id": model.id, "key": model.key, "version": model.version, "sha": model.sha256[:12],
-            "created": result.created, "warnings": result.warnings}
+            "created": result.created, "warnings": result.warnings, "scenarios": result.scenarios}
     return body, (201 if result.created else 200)
 
 
@@ -280,6 +334,32 @@ def resume(args: dict[str, Any], instance_id: int) -> object:
 def retry(args: dict[str, Any], instance_id: int) -> object:
     """Run the failed step of a process in `error` again; on success the error is cleared."""
     return _repair("retry", instance_id, args["reason"])
+
+
+class SaveScenarioArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class SavedScenarioSchema(Schema):
+    scenario = fields.Dict(metadata={"description": "保存的场景（格式见 docs/api.md「场景」）"})
+    run = fields.Nested(ScenarioRunSchema, metadata={"description": "在最新版本上的运行（previous：在案件所用版本上）"})
+
+
+@blp.post("/instances/<int:instance_id>/scenario")
+@blp.doc(security=[{"bearer": []}])
+@blp.arguments(SaveScenarioArgs)
+@blp.response(201, SavedScenarioSchema)
+@blp.alt_response(404, schema=ApiErrorSchema)
+@blp.alt_response(409, schema=ApiErrorSchema, description="流程尚未办结")
+@blp.alt_response(422, schema=ApiErrorSchema, description="名称为空或与已有场景重名")
+def save_scenario(args: dict[str, Any], instance_id: int) -> object:
+    """Keep a finished case's path (start facts, form values, timers fired) as a new scenario of its process."""
+    from engine.workflow import scenarios
+
+    verdict = scenarios.from_instance(db.session, instance_id, args["name"], current_user, args["description"])
+    db.session.commit()
+    return {"scenario": verdict.scenario.as_dict(), "run": verdict.as_dict()}, 201
 
 
 class TaskReasonArgs(ReasonArgs):

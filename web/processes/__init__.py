@@ -83,6 +83,27 @@ def repair_instance(instance_id: int, action: str) -> object:
     return redirect(url_for("processes.instance", instance_id=instance_id), 303)
 
 
+@bp.post("/instances/<int:instance_id>/scenario")
+def save_scenario(instance_id: int) -> object:
+    """Keep a finished case's path as a scenario of its process (engine/workflow/scenarios.py)."""
+    from engine.workflow import scenarios
+
+    try:
+        verdict = scenarios.from_instance(db.session, instance_id, request.form.get("name", ""), current_user,
+                                          request.form.get("description", ""))
+        db.session.commit()
+    except FormInvalid as exc:
+        db.session.rollback()
+        flash("未保存：" + "；".join(exc.errors.values()), "error")
+    except EngineError as exc:
+        db.session.rollback()
+        flash(f"未保存：{exc.message}", "error")
+    else:
+        flash(f"已保存场景「{verdict.scenario.name}」（在最新版本上：{verdict.as_dict()['status_label']}）。"
+              "以后部署该流程的新版本前都会试运行它。", "success")
+    return redirect(url_for("processes.instance", instance_id=instance_id), 303)
+
+
 def case_process_trouble(complaint_id: int) -> ProcessInstance | None:
     """The case's process instance when it is in `error` or `suspended` (shown on the case page)."""
     return admin.trouble_of(db.session, complaint_id)
