@@ -210,12 +210,12 @@ def announce(session: Session, case_event: CaseEvent) -> bool:
         phone = sms.mobile_number(complaint.contact_phone)
         if phone:
             queued |= sms.enqueue(session, key, phone, SMS_SIGNATURE + text + OPT_OUT_HINT, complaint.id,
-                                  at) is not None
+                                  at, fresh=True) is not None
         if complaint.contact_email:
             queued |= mail.enqueue(session, key, complaint.contact_email, f"【信用云南】投诉办理进度：{rule.label}",
                                    f"{complaint.contact_person}：\n\n{text}\n\n请凭查询码和联系电话后四位在信用云南网站"
                                    f"“政府违约失信投诉专栏 → 进度查询”查看详情。\n{OPT_OUT_HINT}\n\n（本邮件由系统自动发送，请勿回复）",
-                                   flush=False) is not None
+                                   flush=False, fresh=True) is not None
     return queued
 
 

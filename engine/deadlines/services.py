@@ -58,6 +58,13 @@ class WorkCalendar:
         self._session = session
         self._entered: set[int] | None = None
         self._overrides: dict[int, dict[date, bool]] = {}
+        self._limits: dict[str, TimeLimit] | None = None
+
+    def time_limit(self, key: str) -> TimeLimit | None:
+        """Time limit `key`; every limit is read at the first ask (a step may need several; the table is small)."""
+        if self._limits is None:
+            self._limits = {limit.key: limit for limit in self._session.scalars(select(TimeLimit))}
+        return self._limits.get(key)
 
     def is_known_year(self, year: int) -> bool:
         return statutory.is_known_year(year) or year in self._entered_years()
@@ -93,10 +100,10 @@ class WorkCalendar:
 
 def due_for_limit(session: Session, key: str, start: datetime, calendar: WorkCalendar | None = None) -> Due:
     """When time limit `key` runs out for something started at `start` (end of that day in Yunnan)."""
-    limit = session.get(TimeLimit, key)
+    cal = calendar or WorkCalendar(session)
+    limit = cal.time_limit(key) if calendar is not None else session.get(TimeLimit, key)
     if limit is None:
         raise NotFound(f"未配置时限「{key}」")
-    cal = calendar or WorkCalendar(session)
     today = start.astimezone(statutory.SHANGHAI).date()
     if limit.unit == "workday":
         day, provisional = cal.add_workdays(today, limit.amount)

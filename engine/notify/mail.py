@@ -31,12 +31,13 @@ class SmtpSettings:
 
 
 def enqueue(session: Session, key: str, to_addr: str, subject: str, body: str,
-            flush: bool = True) -> EmailOutbox | None:
+            flush: bool = True, fresh: bool = False) -> EmailOutbox | None:
     """Queue an email unless one with the same key is queued already (then None). `flush=False` from inside a
-    flush (the milestone announcer, engine/cases/milestones.py)."""
-    with session.no_autoflush:
-        if session.scalar(select(EmailOutbox.id).where(EmailOutbox.key == key)) is not None:
-            return None
+    flush (the milestone announcer, engine/cases/milestones.py); `fresh`: the key is new by construction."""
+    if not fresh:
+        with session.no_autoflush:
+            if session.scalar(select(EmailOutbox.id).where(EmailOutbox.key == key)) is not None:
+                return None
     if any(isinstance(o, EmailOutbox) and o.key == key for o in session.new):
         return None
     mail = EmailOutbox(key=key, to_addr=to_addr, subject=subject, body=body,

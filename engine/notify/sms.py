@@ -104,11 +104,13 @@ def mobile_number(phone: str | None) -> str | None:
 
 
 def enqueue(session: Session, key: str, phone: str, body: str, complaint_id: int | None = None,
-            now: datetime | None = None) -> SmsOutbox | None:
-    """Queue a message (due at `now`, default the clock's now) unless one with the same key is queued already."""
-    with session.no_autoflush:
-        if session.scalar(select(SmsOutbox.id).where(SmsOutbox.key == key)) is not None:
-            return None
+            now: datetime | None = None, fresh: bool = False) -> SmsOutbox | None:
+    """Queue a message (due at `now`, default the clock's now) unless one with the same key is queued already.
+    `fresh`: the key is new by construction (holds a uuid), so the stored messages need not be asked."""
+    if not fresh:
+        with session.no_autoflush:
+            if session.scalar(select(SmsOutbox.id).where(SmsOutbox.key == key)) is not None:
+                return None
     if any(isinstance(o, SmsOutbox) and o.key == key for o in session.new):
         return None
     moment = as_utc(now) or clock.now()

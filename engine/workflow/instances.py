@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,8 +16,9 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit.services import record as audit
@@ -75,11 +78,10 @@ def complete_task(
     session: Session, task_id: str, data: dict[str, Any], actor: Official, now: datetime | None = None
 ) -> HumanTask:
     """Validate `data` against the task's form, complete the task and run the process to its next wait."""
-    human = _open_task(session, task_id)
+    human, instance, complaint = _load_for_step(session, task_id)
     ensure_can_work_on(human, actor)
     if human.claimed_by_id not in (None, actor.id):
         raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
-    instance = human.instance
     if instance.status == "suspended":  # engine/workflow/repair.py: an administrator suspended the case
         raise TaskNotReady("该案件的流程已被管理员挂起，暂不能办理任务")
     if instance.status == "error":  # a step failed; an administrator retries, skips or moves it back
@@ -89,7 +91,6 @@ def complete_task(
     clean = validate_form(schema, data)
     moment = as_utc(now) or clock.now()
     check_dates(session, schema, clean, moment)
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
     ctx = StepContext(session, complaint, actor, moment)
 
     def run_user_task(workflow: BpmnWorkflow) -> None:
@@ -211,11 +212,57 @@ def task_properties(human: HumanTask) -> dict[str, str]:
 
 
 def load_workflow(instance: ProcessInstance, ctx: StepContext | None = None) -> BpmnWorkflow:
+    """The instance's workflow; with `ctx` (a step that will save it), bound to the step and taken from the
+    process's cache of deserialised workflows when the cached one is exactly the stored state."""
     spec, subprocess_specs = specs.spec_for(instance.model)
-    workflow = serializer.load_workflow(instance.state, spec, subprocess_specs)
-    if ctx is not None:
-        workflow.script_engine = _script_engine(ctx)
+    if ctx is None:
+        return serializer.load_workflow(instance.state, spec, subprocess_specs)
+    workflow = _WORKFLOWS.take(instance)
+    if workflow is None:
+        workflow = serializer.load_workflow(instance.state, spec, subprocess_specs)
+    workflow.script_engine = _script_engine(ctx)
     return workflow
+
+
+class _WorkflowCache:
+    """Deserialised workflows of recently stepped instances, one per instance, for the next step in this process.
+
+    An entry is the workflow a step saved, with the instance's process version, lock version and the state text
+    saved. It is used only when the instance row read now has the same three (so a step rolled back, or saved by
+    another process, is never reused) and it is taken out while in use (a failing step cannot leave a half-run
+    workflow behind). Deserialising costs about as much as running the step itself.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, tuple[int, int, str, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance: ProcessInstance) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._entries.pop(instance.id, None)
+        if entry is None:
+            return None
+        model_id, version, state, workflow = entry
+        if model_id != instance.model_id or version != instance.lock_version or state != instance.state:
+            return None
+        return workflow
+
+    def keep(self, instance: ProcessInstance, state: str, workflow: BpmnWorkflow) -> None:
+        workflow.script_engine = _IDLE_ENGINE  # drop the step's session and context
+        with self._lock:
+            self._entries[instance.id] = (instance.model_id, instance.lock_version, state, workflow)
+            self._entries.move_to_end(instance.id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_WORKFLOWS = _WorkflowCache()
+_IDLE_ENGINE = SandboxScriptEngine(environment=SandboxEnvironment({}))
 
 
 LATE_AFTER = timedelta(minutes=10)
@@ -288,6 +335,25 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
     return human
 
 
+def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Complaint | None]:
+    """An open task with its instance, process version and case, read in one statement (a step needs all four)."""
+    row = session.execute(
+        select(HumanTask, ProcessInstance, ProcessModel, Complaint)
+        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
+        .outerjoin(Complaint, ProcessInstance.complaint_id == Complaint.id)
+        .where(HumanTask.id == task_id)
+    ).first()
+    if row is None:
+        raise NotFound("任务不存在")
+    human, instance, model, complaint = row
+    set_committed_value(instance, "model", model)  # the session holds loaded rows weakly: keep the version
+    set_committed_value(human, "instance", instance)
+    if human.completed_at is not None:
+        raise TaskNotReady("该任务已办理完毕，无需重复提交")
+    return human, instance, complaint
+
+
 def _advance(
     ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None],
     park_on_failure: bool = False,
@@ -299,6 +365,7 @@ def _advance(
     and the case history says so (an administrator retries, skips or moves the case back; repair.py).
     """
     ctx.instance = instance
+    ready_before = _ready_ids(workflow)
     try:
         action(workflow)
         workflow.do_engine_steps()
@@ -317,17 +384,18 @@ def _advance(
         _park(ctx, instance, workflow, detail)
         return
     try:
-        instance.state = serializer.dump_workflow(workflow)
+        state = instance.state = serializer.dump_workflow(workflow)
         if workflow.is_completed():
             instance.status = "completed"
         elif instance.status != "paused":  # a paused clock stays paused while officials work
             instance.status = "running"
         instance.updated_at = ctx.now
         instance.next_timer_at = _next_timer(workflow)
-        _sync_inbox(ctx, instance, workflow)
+        _sync_inbox(ctx, instance, workflow, ready_before)
         ctx.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+    _WORKFLOWS.keep(instance, state, workflow)
 
 
 def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, detail: str) -> None:
@@ -340,7 +408,7 @@ def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, d
         instance.state = serializer.dump_workflow(workflow)
         instance.status, instance.error, instance.updated_at = "error", message, ctx.now
         instance.next_timer_at = _next_timer(workflow)
-        _sync_inbox(ctx, instance, workflow)
+        _sync_inbox(ctx, instance, workflow, None)
         if ctx.complaint is not None:
             ctx.session.add(CaseEvent(
                 complaint_id=ctx.complaint.id, at=ctx.now, kind="step_failed",
@@ -380,38 +448,64 @@ def _engine_cause(exc: BaseException) -> EngineError | None:
     return None
 
 
-def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+def _ready_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow,
+                ready_before: set[str] | None) -> None:
+    """Make the instance's open `human_task` rows the READY user tasks of `workflow`.
+
+    `ready_before`: the READY user tasks of the state the step started from, which are exactly the open rows
+    (check-consistency proves it); then only the difference is written, with Core statements and no read.
+    Without it (a parked step) the open rows are read first.
+    """
     session = ctx.session
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))
-        .options(lazyload("*"))  # the write path needs no joined department/official rows
-    ).all()
-    for row in open_rows:
-        if row.id not in ready:  # withdrawn by the process (e.g. an interrupting timer)
-            row.completed_at, row.outcome = ctx.now, "withdrawn"
-    known = {row.id for row in open_rows}
+    if ready_before is None:
+        session.flush()
+        ready_before = set(session.scalars(select(HumanTask.id).where(
+            HumanTask.instance_id == instance.id, HumanTask.completed_at.is_(None))))
+    withdrawn = []
+    for task_id in ready_before:  # withdrawn by the process (e.g. an interrupting timer) unless completed now
+        if task_id in ready:
+            continue
+        loaded = session.identity_map.get(session.identity_key(HumanTask, task_id))
+        if loaded is None:
+            withdrawn.append(task_id)
+        elif loaded.completed_at is None:
+            loaded.completed_at, loaded.outcome = ctx.now, "withdrawn"
+    rows = []
     first_status = None
     for task_id, task in ready.items():
         props = task.task_spec.extensions.get("properties", {})
         first_status = first_status or props.get("caseStatus")
-        if task_id in known:
+        if task_id in ready_before:
             continue
         assignment = _resolve_lane(ctx, task.task_spec.lane)
         due = _due(ctx, workflow, task, props)
-        session.add(HumanTask(
-            id=task_id, instance_id=instance.id, complaint_id=instance.complaint_id,
-            spec_name=task.task_spec.bpmn_id or task.task_spec.name,
-            title=task.task_spec.bpmn_name or task.task_spec.name, lane=task.task_spec.lane,
-            department_id=assignment.department.id, role=assignment.role,
-            form=props.get(specs.FORM_PROPERTY), due_at=due.at if due else None,
-            due_basis=due.basis if due else None, due_provisional=bool(due and due.provisional), created_at=ctx.now,
-        ))
+        rows.append({
+            "id": task_id, "instance_id": instance.id, "complaint_id": instance.complaint_id,
+            "spec_name": task.task_spec.bpmn_id or task.task_spec.name,
+            "title": task.task_spec.bpmn_name or task.task_spec.name, "lane": task.task_spec.lane,
+            "department_id": assignment.department.id, "role": assignment.role,
+            "form": props.get(specs.FORM_PROPERTY), "due_at": due.at if due else None,
+            "due_basis": due.basis if due else None, "due_provisional": bool(due and due.provisional),
+            "created_at": ctx.now, "claimed_by_id": None, "completed_at": None, "completed_by_id": None,
+            "outcome": None,
+        })
         if ctx.complaint is not None and assignment.note:
             session.add(CaseEvent(complaint_id=ctx.complaint.id, at=ctx.now, kind="lane_fallback",
                                   summary=f"「{task.task_spec.bpmn_name}」：{assignment.note}"))
     if ctx.complaint is not None and first_status and ctx.complaint.status != "closed":
         ctx.complaint.status = first_status
+    session.flush()  # the instance's optimistic lock first: a concurrent step fails there, not on a task's key
+    table = HumanTask.__table__
+    if withdrawn:
+        session.execute(update(table).where(table.c.id.in_(withdrawn), table.c.completed_at.is_(None))
+                        .values(completed_at=ctx.now, outcome="withdrawn"))
+    if rows:
+        session.execute(insert(table), rows)
 
 
 def _resolve_lane(ctx: StepContext, lane_name: str | None) -> Any:
