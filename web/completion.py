@@ -25,7 +25,7 @@ TIMERS_TWICE = "您提交的同时，该案件的定时器连续推进了流程�
 def complete_and_commit(task_id: str, data: dict[str, Any], actor: Official) -> HumanTask:
     """Complete `task_id` with `data` as `actor` and commit; one transparent retry after a timer's step (above)."""
     for attempt in (1, 2):
-        mark = timers.audit_mark(db.session)
+        mark = timers.audit_mark(db.session, task_id)
         try:
             human = instances.complete_task(db.session, task_id, data, actor)
             db.session.commit()

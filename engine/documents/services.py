@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,10 @@ DEFAULT_BODIES: dict[str, tuple[str, list[str]]] = {
 }
 
 
+@cache
 def default_template(kind: str) -> bytes:
-    """The built-in template of `kind` (GB/T 9704 layout, engine/documents/layout.py)."""
+    """The built-in template of `kind` (GB/T 9704 layout, engine/documents/layout.py); drawn once per process
+    (drawing it costs more than rendering a document from it)."""
     heading, body = DEFAULT_BODIES[kind]
     return build_template(heading, body)
 

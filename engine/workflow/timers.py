@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.audit.models import AuditEvent
+from engine.audit.models import AuditChain, AuditEvent
 from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import ConcurrentUpdate, EngineError
@@ -79,24 +80,44 @@ def _park(session: Session, instance_id: int, message: str) -> None:
 
 # --- a timer and an official at the same moment ------------------------------------------------------------
 
-def audit_mark(session: Session) -> int:
-    """The newest audit event's id. Every step, an official's or a timer's, appends to the one chain in the
-    transaction that saves it, so what was saved after this moment lies beyond the mark."""
-    return session.scalar(select(func.max(AuditEvent.id))) or 0
+@dataclass(frozen=True)
+class AuditMark:
+    """Where the audit log stood before an attempt: the newest event id, and the position of the task's case in
+    its own chain (engine/audit/chains.py). Events are appended per chain without a global lock, so on PostgreSQL
+    ids are not given in commit order — a step of the case committed after the mark may hold a smaller id than
+    an event of another case committed before it — but a case's chain positions are: they are the sure part."""
+
+    event_id: int
+    chain: int | None = None
+    seq: int = 0
 
 
-def changed_by_timers_only(session: Session, task_id: str, since: int) -> bool:
-    """Whether the task's case was changed after audit event `since` by its timers alone: at least one timer step of
-    the task's process instance, and nothing done by an official to that instance or its case. A completion that
-    collided with such a change (a reminder firing at the same moment) may simply be run again."""
+def audit_mark(session: Session, task_id: str | None = None) -> AuditMark:
+    """The audit log's mark before completing `task_id` (one statement)."""
+    newest = select(func.max(AuditEvent.id)).scalar_subquery()
+    if task_id is None:
+        return AuditMark(session.scalar(select(newest)) or 0)
+    case = select(HumanTask.complaint_id).where(HumanTask.id == task_id).scalar_subquery()
+    position = select(AuditChain.seq).where(AuditChain.id == case).scalar_subquery()
+    row = session.execute(select(newest, case, position)).one()
+    return AuditMark(row[0] or 0, row[1], row[2] or 0)
+
+
+def changed_by_timers_only(session: Session, task_id: str, since: AuditMark) -> bool:
+    """Whether the task's case was changed after `since` by its timers alone: at least one timer step of the task's
+    process instance, and nothing done by an official to that instance or its case. A completion that collided with
+    such a change (a reminder firing at the same moment) may simply be run again."""
     task = session.get(HumanTask, task_id)
     if task is None:
         return False
     concerns = and_(AuditEvent.object_type == "process_instance", AuditEvent.object_id == str(task.instance_id))
     if task.complaint_id is not None:
         concerns = or_(concerns, AuditEvent.complaint_id == task.complaint_id)
+    after = AuditEvent.id > since.event_id
+    if since.chain is not None and since.chain == task.complaint_id:
+        after = or_(after, and_(AuditEvent.chain == since.chain, AuditEvent.seq > since.seq))
     events = session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.object_type,
-                                    AuditEvent.object_id).where(AuditEvent.id > since, concerns)).all()
+                                    AuditEvent.object_id).where(after, concerns)).all()
     fired = any(action == "timer_fired" and kind == "process_instance" and oid == str(task.instance_id)
                 for action, _actor, kind, oid in events)
     return fired and all(actor is None for _action, actor, _kind, _oid in events)

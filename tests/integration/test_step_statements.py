@@ -1,0 +1,87 @@
+"""The SQL a completion costs through the service layer (issue 16): counted, not timed.
+
+Each step of the smoke path is completed as a request would (own session, actor loaded, `complete_task`, commit)
+and every statement is recorded. The step's own rows take at most 8 statements: the task read with its instance,
+process version and case in one statement, one UPDATE of the instance (its state and optimistic lock), the task's
+completion, the next task's row, the case's status, the history line and the audit chain's two (head, event). A
+time limit the next task needs is read once per step. Nothing the step loaded is read again. What the procedure
+does besides (a 公文 numbered and stored, a message queued, a breach record) comes on top and is budgeted per
+step, so a statement added anywhere on this path fails here.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from engine.cases.services import open_tasks, register_complaint
+from engine.org.models import Official
+from engine.workflow.instances import complete_task
+from tests.processes.conftest import COMPLAINT
+
+STEPS: list[tuple[str, dict[str, Any], str]] = [
+    ("screening", {"accepted": True}, "intake"),
+    ("verify", {"outcome": "founded", "explanation": "属实"}, "km-commerce"),
+    ("order_rectification", {"deadline": "2027-01-15", "requirements": "按协议兑现扶持资金"}, "km-commerce"),
+    ("report_rectification", {"completed": False, "measures": "资金未落实"}, "guandu-commerce"),
+    ("review_rectification", {"rectified": False}, "km-commerce"),
+    ("confirm_breach_task", {"document_number": "昆商认〔2026〕3号", "basis": "协议第五条", "facts": "拒不兑现"},
+     "km-commerce"),
+    ("ndrc_review", {"approved": True, "national_report_number": "云发改信用〔2026〕21号"}, "ndrc"),
+]
+LOADED = {"human_task", "process_instance", "process_model", "complaint"}
+# besides the step's own rows: the next task's lane and time limit, a message queued, 公文 numbered and stored
+BESIDES = {("SELECT", "time_limit"), ("SELECT", "department"), ("INSERT", "sms_outbox")}
+# every statement of each step, as measured when this test was written (issue 16): the service operations' rows
+# (公文, breach record, platform delivery, history lines) included
+BUDGET = {"screening": 27, "verify": 16, "order_rectification": 17, "report_rectification": 11,
+          "review_rectification": 10, "confirm_breach_task": 22, "ndrc_review": 29}
+PLAIN = ("report_rectification", "review_rectification")  # steps that run no service operation and issue no 公文
+
+
+def _table(statement: str) -> tuple[str, str]:
+    verb = statement.split(None, 1)[0].upper()
+    match = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.IGNORECASE)
+    return verb, match.group(1) if match else ""
+
+
+def test_a_completion_stays_within_its_statement_budget(db_engine: Engine, session: Session) -> None:
+    complaint, _ = register_complaint(session, dict(COMPLAINT), session.scalar(
+        select(Official).where(Official.username == "intake")))
+    session.commit()
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(" ".join(statement.split()))
+
+    for name, data, username in STEPS:
+        [task] = open_tasks(session, complaint)
+        assert task.spec_name == name
+        with Session(db_engine) as request:
+            actor = request.scalar(select(Official).where(Official.username == username))
+            seen.clear()
+            event.listen(db_engine, "before_cursor_execute", record)
+            try:
+                complete_task(request, task.id, dict(data), actor)
+                request.commit()
+            finally:
+                event.remove(db_engine, "before_cursor_execute", record)
+        session.expire_all()
+        tables = [_table(s) for s in seen]
+        detail = "\n".join(seen)
+        assert tables[0] == ("SELECT", "human_task"), detail
+        assert "JOIN process_instance" in seen[0], detail
+        reads = [t for t in tables[1:] if t[0] == "SELECT" and t[1] in LOADED]
+        assert not reads, f"{name} reads again what the step loaded: {reads}\n{detail}"
+        kinds = Counter(tables)
+        assert kinds[("UPDATE", "process_instance")] == 1, detail
+        assert kinds[("SELECT", "time_limit")] <= 1, detail
+        assert len(seen) <= BUDGET[name], f"{name}: {len(seen)} statements, budget {BUDGET[name]}\n{detail}"
+        if name in PLAIN:
+            own = [t for t in tables if t not in BESIDES]
+            assert len(own) <= 8, f"{name}: {len(own)} statements for its own rows\n{detail}"
