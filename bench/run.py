@@ -21,9 +21,11 @@ elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 FULL = {"raw_instances": 1000, "state_repeat": 200, "service_cases": 300, "breakdown_cases": 60,
-        "api_cases": 150, "server_cases": 40, "commit_repeat": 300, "inbox_tasks": 100_000, "inbox_repeat": 40}
+        "api_cases": 150, "server_cases": 40, "commit_repeat": 300, "inbox_tasks": 100_000, "inbox_repeat": 40,
+        "gunicorn_cases": 40, "list_rows": 100_000, "list_repeat": 40}
 QUICK = {"raw_instances": 60, "state_repeat": 30, "service_cases": 15, "breakdown_cases": 8,
-         "api_cases": 10, "server_cases": 3, "commit_repeat": 50, "inbox_tasks": 10_000, "inbox_repeat": 10}
+         "api_cases": 10, "server_cases": 3, "commit_repeat": 50, "inbox_tasks": 10_000, "inbox_repeat": 10,
+         "gunicorn_cases": 3, "list_rows": 5_000, "list_repeat": 5}
 
 
 def section(results: dict[str, Any], key: str, fn: Callable[[], Any]) -> Any:
@@ -39,9 +41,9 @@ def section(results: dict[str, Any], key: str, fn: Callable[[], Any]) -> Any:
 
 
 def backend_figures(label: str, url: str, n: dict[str, int], results: dict[str, Any], with_api: bool,
-                    with_server: bool) -> dict[str, Any]:
-    """(b) on one database, and (c) on it when asked; (d) on a fresh database of the same kind."""
-    from bench import api, common, inbox, service
+                    with_server: bool, with_gunicorn: bool = True) -> dict[str, Any]:
+    """(b) on one database, and (c) on it when asked; (d) and gunicorn on fresh databases of the same kind."""
+    from bench import api, common, inbox, server, service
 
     out: dict[str, Any] = {}
     engine = common.make_engine(url)
@@ -60,6 +62,10 @@ def backend_figures(label: str, url: str, n: dict[str, int], results: dict[str, 
         out["api"] = section(results, f"{label}: (c) HTTP API", lambda: api.run_api(
             url, n["api_cases"], n["server_cases"] if with_server else 0))
     scratch = common.scratch_sqlite if label == "sqlite" else common.scratch_postgres
+    if with_gunicorn:
+        with scratch("gunicorn") as gunicorn_url:
+            out["gunicorn"] = section(results, f"{label}: (c) gunicorn, lists at {n['list_rows']} rows", lambda: (
+                server.run_server(gunicorn_url, n["gunicorn_cases"], n["list_rows"], n["list_repeat"])))
     with scratch("inbox") as inbox_url:
         engine = common.make_engine(inbox_url)
         try:
@@ -100,6 +106,14 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
                 fig["api"]["test_client"]["step_cpu_mean_ms"] / fig["service"]["step_cpu_mean_ms"], 2)
             if "werkzeug_loopback" in fig["api"]:
                 entry["loopback_steps_per_second"] = fig["api"]["werkzeug_loopback"]["step"]["per_second"]
+        if "gunicorn" in fig:
+            g = fig["gunicorn"]
+            entry["gunicorn_complete_ms"] = g["complete"]["mean_ms"]
+            entry["gunicorn_over_service_time"] = round(g["complete"]["mean_ms"] / svc["mean_ms"], 2)
+            entry["gunicorn_goal_met"] = entry["gunicorn_over_service_time"] <= 1.5
+            if "lists" in g:
+                entry["http_inbox_first_page_ms"] = g["lists"]["inbox_first_page"]["median_ms"]
+                entry["http_all_cases_first_page_ms"] = g["lists"]["all_cases_first_page"]["median_ms"]
         good, weak = fig["inbox"]["composite_partial_index"], fig["inbox"]["index_on_department_only"]
         entry["inbox_page_core_ms_composite_vs_department_only"] = [
             good["page_query_core_ms"], weak["page_query_core_ms"]]
@@ -136,6 +150,13 @@ def report(results: dict[str, Any]) -> None:
             print(f"(c) HTTP API (test client): {e['api_steps_per_second']:.0f} steps/s "
                   f"({e['api_over_service_rate']:.2f} × service layer; CPU {e['api_over_service_cpu']:.2f} × "
                   f"service layer){extra}")
+        if "gunicorn_complete_ms" in e:
+            print(f"(c) HTTP complete through gunicorn (1 sync worker, keep-alive client): "
+                  f"{e['gunicorn_complete_ms']:.2f} ms = {e['gunicorn_over_service_time']:.2f} × (b) "
+                  f"→ {'MET' if e['gunicorn_goal_met'] else 'NOT MET'} (≤ 1.5 ×)")
+        if "http_inbox_first_page_ms" in e:
+            print(f"(d) over HTTP at {fig['gunicorn']['lists']['rows_added']} rows: inbox first page "
+                  f"{e['http_inbox_first_page_ms']:.2f} ms, DRC's all-case list {e['http_all_cases_first_page_ms']:.2f} ms")
         for variant in ("composite_partial_index", "index_on_department_only", "no_department_index"):
             v = fig["inbox"][variant]
             print(f"(d) inbox, {variant}: page {v['page_query_core_ms']:.3f} ms (Core) / "
@@ -148,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run under a minute")
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL (BENCH_PG_URL)")
     parser.add_argument("--no-server", action="store_true", help="skip the real werkzeug server over loopback")
+    parser.add_argument("--no-gunicorn", action="store_true", help="skip gunicorn (HTTP complete, lists over HTTP)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)  # the engine logs every step at INFO; keep that out of timings
@@ -164,11 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     results["state"] = section(results, "state size", lambda: raw.state_sizes(proc, n["state_repeat"]))
     results["backends"] = {}
     with common.scratch_sqlite("main") as url:
-        results["backends"]["sqlite"] = backend_figures("sqlite", url, n, results, True, not args.no_server)
+        results["backends"]["sqlite"] = backend_figures("sqlite", url, n, results, True, not args.no_server,
+                                                        not args.no_gunicorn)
     why_not = "skipped (--no-postgres)" if args.no_postgres else common.postgres_available()
     if why_not is None:
         with common.scratch_postgres("main") as url:
-            results["backends"]["postgresql"] = backend_figures("postgresql", url, n, results, False, False)
+            results["backends"]["postgresql"] = backend_figures("postgresql", url, n, results, False, False,
+                                                                not args.no_gunicorn)
     else:
         results["postgresql_skipped"] = why_not
         print(f"· PostgreSQL skipped: {why_not}")
