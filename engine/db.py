@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, MetaData, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
@@ -67,3 +68,12 @@ def tune_sqlite(engine: Engine) -> None:
         # one, and its RELEASE would commit what the caller may still roll back. Open the transaction first.
         if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
             connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_from_hint(_compiler: SQLiteCompiler, _table: object, text: str | None) -> str | None:
+    return text
+
+
+# `select.with_hint(Entity, "INDEXED BY ix_…", "sqlite")` is rendered after the table name; SQLAlchemy's SQLite
+# compiler drops table hints otherwise. Only statements that give a hint for "sqlite" are affected (the inbox).
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]

@@ -38,8 +38,13 @@ class Total(int):
         return int(self) > page * size
 
 
-def capped_count(session: Session, query: Select, offset: int = 0, cap: int = CAP) -> Total:
-    """Count the rows of `query`, reading at most `offset + cap + 1` of them."""
+def capped_count(session: Session, query: Select, offset: int = 0, cap: int = CAP, ordered: bool = False) -> Total:
+    """Count the rows of `query`, reading at most `offset + cap + 1` of them.
+
+    `ordered`: keep the query's order, so the rows are read along the index the page itself uses (without it a
+    planner may scan the table, expecting the matches spread evenly when they are not — the inbox's open tasks
+    are the newest rows)."""
     bound = max(offset, 0) + cap
-    found = session.scalar(select(func.count()).select_from(query.order_by(None).limit(bound + 1).subquery())) or 0
+    counted = query if ordered else query.order_by(None)
+    found = session.scalar(select(func.count()).select_from(counted.limit(bound + 1).subquery())) or 0
     return Total(min(found, bound), exact=found <= bound)

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.cases.models import CHANNELS, SEARCH_FTS_TABLE, Complaint
 from engine.cases.status import RESULTS, STATUSES
@@ -194,7 +194,7 @@ def search_cases(session: Session, official: Official, query: CaseQuery, limit: 
                  now: datetime | None = None) -> tuple[list[Complaint], Total]:
     """Cases `official` may see (`view_case`, in SQL) that match `query`, in its order; and how many match
     (counted up to offset + 1000: the DRC sees every case, and counting them all cost more than the page)."""
-    stmt = select(Complaint)
+    stmt = select(Complaint).options(joinedload(Complaint.respondent), joinedload(Complaint.supervisor))  # listed
     clause = permissions.case_filter(official)
     if clause is not None:
         stmt = stmt.where(clause)
