@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/load.py                      # 50 officials, 60 s, 4 workers, 300 cases
     .venv/bin/python bench/load.py --officials 20 --duration 20 --complaints 100      # a quick run
+    .venv/bin/python bench/load.py --compare 1,2,2,1 --officials 12 --think 0 --duration 30 --complaints 900
+                                                        # scaling: the same load on 1 and on 2 workers
     BENCH_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres  (the default server)
 
 A scratch database is migrated and seeded with the CLI (bench/live.py), 50 extra officials are added to the
@@ -240,6 +242,77 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def scaling(args: argparse.Namespace) -> dict[str, Any]:
+    """The same load against 1, then 2 (… `--compare`) gunicorn workers on one database, one run after another.
+
+    Each run starts gunicorn afresh, lets the officials work for `--duration` s and records completed steps per
+    second, the machine's load average before and after, the CPU of gunicorn and of the database's backends.
+    The database is checked once at the end (every run's answers against the rows). Appending to the audit log
+    takes no global lock (engine/audit/chains.py), so steps on different cases never wait for each other.
+    """
+    counts = [int(c) for c in args.compare.split(",")]
+    started_at = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    runs: list[dict[str, Any]] = []
+    every: list[Official] = []
+    with postgres_deployment("scaling", args.pg) as deployment:
+        names = add_officials(deployment, args.officials)
+        tokens = deployment.tokens(names)
+        print(f"· registering {args.complaints} complaints …", flush=True)
+        deployment.register_complaints(args.complaints, RESPONDENTS)
+        for workers in counts:
+            server = Gunicorn(deployment, workers=workers).start()
+            try:
+                load_before = os.getloadavg()
+                server_cpu_before = server.cpu_seconds()
+                database_cpu_before = database_backends_cpu(deployment)
+                deadline = time.monotonic() + args.duration
+                officials = [Official(n, tokens[n], server.port, deadline, args.think, seed=len(every) + i)
+                             for i, n in enumerate(names)]
+                t0 = time.perf_counter()
+                for o in officials:
+                    o.start()
+                for o in officials:
+                    o.join(args.duration + 180)
+                wall = time.perf_counter() - t0
+                load_after = os.getloadavg()
+                server_cpu = server.cpu_seconds() - server_cpu_before
+                database_cpu = database_backends_cpu(deployment) - database_cpu_before
+            finally:
+                server.stop()
+            every += officials
+            completed = sum(len(o.completed) for o in officials)
+            run = {"workers": workers, "wall_s": round(wall, 1), "steps_completed": completed,
+                   "steps_per_s": round(completed / wall, 2),
+                   "requests_per_s": round(sum(len(v) for o in officials for v in o.latency.values()) / wall, 1),
+                   "errors": sum(len(o.errors) for o in officials),
+                   "error_samples": [e for o in officials for e in o.errors][:5],
+                   "idle_polls": sum(o.idle for o in officials),
+                   "loadavg_before": [round(x, 2) for x in load_before],
+                   "loadavg_after": [round(x, 2) for x in load_after],
+                   "gunicorn_cpu_s": round(server_cpu, 1), "postgres_backends_cpu_s": round(database_cpu, 1),
+                   "complete_latency": percentiles([x for o in officials for x in o.latency["complete"]])}
+            runs.append(run)
+            print(f"· {workers} worker(s): {run['steps_per_s']} steps/s, load {run['loadavg_before'][0]} → "
+                  f"{run['loadavg_after'][0]}, errors {run['errors']}", flush=True)
+        print("· verifying from the database …", flush=True)
+        checks = verify(deployment, every)
+    by_workers: dict[int, list[float]] = defaultdict(list)
+    for run in runs:
+        by_workers[run["workers"]].append(run["steps_per_s"])
+    mean = {w: sum(v) / len(v) for w, v in by_workers.items()}
+    base = mean.get(min(mean))
+    return {
+        "started_at": started_at, "machine": machine_facts(),
+        "settings": {"officials": len(names), "duration_s": args.duration, "complaints": args.complaints,
+                     "think_ms_max": args.think, "order": counts},
+        "runs": runs, "mean_steps_per_s": {str(w): round(v, 2) for w, v in sorted(mean.items())},
+        "speedup_over_fewest_workers": {str(w): round(v / base, 2) for w, v in sorted(mean.items())} if base else {},
+        "verification": checks,
+        "passed": not any(r["errors"] for r in runs) and checks["consistent"] and not checks["answered_twice"]
+                  and not checks["answered_but_not_completed"] and not checks["completed_without_answer"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--officials", type=int, default=50)
@@ -248,9 +321,21 @@ def main() -> int:
     parser.add_argument("--complaints", type=int, default=300, help="registered before the run")
     parser.add_argument("--think", type=int, default=100, help="maximum think time between steps, ms")
     parser.add_argument("--pg", default=pg_url(), help="PostgreSQL server for the scratch database")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
+    parser.add_argument("--compare", default=None, metavar="1,2",
+                        help="worker counts to run one after another on one database (scaling; load-scaling.json)")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.duration = min(args.duration, 600)
+    if args.compare:
+        out = args.out or ROOT / "bench" / "results" / "load-scaling.json"
+        result = scaling(args)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: result[k] for k in ("mean_steps_per_s", "speedup_over_fewest_workers", "passed")},
+                         ensure_ascii=False))
+        print(f"written to {out}")
+        return 0 if result["passed"] else 1
+    args.out = args.out or ROOT / "bench" / "results" / "load.json"
     result = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
