@@ -106,13 +106,30 @@ def walk(engine: Engine, complaint_ids: list[int], who: dict[str, int],
     return times, by_name
 
 
-def run_service(engine: Engine, cases: int) -> dict[str, Any]:
+@contextmanager
+def documents_not_rendered() -> Iterator[None]:
+    """公文 numbered and stored as usual, but with an empty .docx: what a step costs without rendering one."""
+    from engine.documents import services as documents
+
+    original = documents._render
+    documents._render = lambda template, context: b""
+    try:
+        yield
+    finally:
+        documents._render = original
+
+
+def run_service(engine: Engine, cases: int, render_documents: bool = True) -> dict[str, Any]:
     who = officials(engine)
     warm, _ = register_cases(engine, 3, who)
     walk(engine, warm, who)
     ids, start_times = register_cases(engine, cases, who)
     cpu: list[float] = []
-    times, by_name = walk(engine, ids, who, cpu=cpu)
+    if render_documents:
+        times, by_name = walk(engine, ids, who, cpu=cpu)
+    else:
+        with documents_not_rendered():
+            times, by_name = walk(engine, ids, who, cpu=cpu)
     return {
         "cases": cases,
         "step": stats(times).as_dict(),
@@ -202,6 +219,9 @@ class Probe:
         self._wrap(instances, "_due", "task due dates (time limits, calendar)")
         self._wrap(instances, "_next_timer", "next timer column")
         self._wrap(Session, "flush", "ORM flush (unit of work, excl. SQL)")
+        from engine.documents import services as documents
+
+        self._wrap(documents, "_render", "公文 rendering (.docx from its template)")
         self._wrap_helpers()
         self._wrap_operations()
         try:
