@@ -217,7 +217,7 @@ def load_workflow(instance: ProcessInstance, ctx: StepContext | None = None) -> 
     spec, subprocess_specs = specs.spec_for(instance.model)
     if ctx is None:
         return serializer.load_workflow(instance.state, spec, subprocess_specs)
-    workflow = _WORKFLOWS.take(instance)
+    workflow = _WORKFLOWS.take(instance, spec)
     if workflow is None:
         workflow = serializer.load_workflow(instance.state, spec, subprocess_specs)
     workflow.script_engine = _script_engine(ctx)
@@ -229,7 +229,8 @@ class _WorkflowCache:
 
     An entry is the workflow a step saved, with the instance's process version, lock version and the state text
     saved. It is used only when the instance row read now has the same three (so a step rolled back, or saved by
-    another process, is never reused) and it is taken out while in use (a failing step cannot leave a half-run
+    another process, is never reused) and its spec is the one in use (a cleared spec cache restores specs anew),
+    and it is taken out while in use (a failing step cannot leave a half-run
     workflow behind). Deserialising costs about as much as running the step itself.
     """
 
@@ -238,13 +239,15 @@ class _WorkflowCache:
         self._entries: OrderedDict[int, tuple[int, int, str, BpmnWorkflow]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, instance: ProcessInstance) -> BpmnWorkflow | None:
+    def take(self, instance: ProcessInstance, spec: Any) -> BpmnWorkflow | None:  # noqa: ANN401 - a spec
+        """The kept workflow if it is exactly the stored one, on the spec object in use now; else None."""
         with self._lock:
             entry = self._entries.pop(instance.id, None)
         if entry is None:
             return None
         model_id, version, state, workflow = entry
-        if model_id != instance.model_id or version != instance.lock_version or state != instance.state:
+        if (model_id != instance.model_id or version != instance.lock_version or state != instance.state
+                or workflow.spec is not spec):
             return None
         return workflow
 
