@@ -1,5 +1,5 @@
 """Service operations of measures.bpmn, credit_repair.bpmn and typical_case.bpmn, and the lane of the provincial
-DRC's leaders (registered by registry.load_builtin)."""
+DRC's leaders (registered by engine/builtin.py: load_builtin)."""
 from __future__ import annotations
 
 from typing import Any

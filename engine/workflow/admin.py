@@ -177,9 +177,9 @@ def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
 def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
     """What diagrams may name, for the modeler's pick lists: lane roles, service operations, forms."""
     from engine.workflow.lane_roles import known_lanes
-    from engine.workflow.registry import OPERATIONS, load_builtin
+    from engine.workflow.registry import OPERATIONS, require_loaded
 
-    load_builtin()
+    require_loaded()
     operations = [{"name": op.name, "label": op.label, "parameters": list(op.parameters)}
                   for op in sorted(OPERATIONS.values(), key=lambda o: o.name)]
     forms: dict[str, dict[str, Any]] = {}
@@ -216,9 +216,9 @@ def fields_upstream(bpmn_xml: str, forms: dict[str, Any], element_id: str) -> li
     from lxml import etree
 
     from engine.workflow.checks import NS, upstream_fields
-    from engine.workflow.registry import load_builtin
+    from engine.workflow.registry import require_loaded
 
-    load_builtin()  # start facts are declared with the operations
+    require_loaded()  # start facts are declared with the operations
     try:
         tree = etree.fromstring(bpmn_xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:

@@ -1,4 +1,6 @@
-"""What diagrams may name: lane roles (resolved per case) and service operations (run per step)."""
+"""What diagrams may name: lane roles (resolved per case) and service operations (run per step).
+
+The runtime keeps the registries; the domain packages fill them (engine/builtin.py imports them all)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -56,6 +58,7 @@ OPERATIONS: dict[str, Operation] = {}
 START_FACTS: dict[str, frozenset[str]] = {}
 START_FACT_VALUES: dict[str, dict[str, tuple[Any, ...]]] = {}  # process key → fact → every value it can have
 TIMER_START_FACTS = frozenset({"timer_start", "timer_due"})  # what a timer start event gives (start_timers.py)
+_LOADED = False
 
 
 def lane(name: str, label: str) -> Callable:
@@ -88,14 +91,14 @@ def start_facts(process_key: str, *names: str, **values: tuple[Any, ...]) -> Non
     START_FACT_VALUES.setdefault(process_key, {}).update(values)
 
 
-def load_builtin() -> None:
-    """Import the modules that register the built-in lanes and operations."""
-    import engine.models  # noqa: F401 - every table known to the metadata
-    from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
-    from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
-    from engine.credit import operations as credit_operations  # noqa: F401
-    from engine.intake import feedback  # noqa: F401 - start facts of objection
-    from engine.intake import operations as intake_operations  # noqa: F401
-    from engine.oversight import bulletins  # noqa: F401 - start facts of bulletin
-    from engine.oversight import operations as oversight_operations  # noqa: F401
-    from engine.workflow import lanes, operations  # noqa: F401
+def mark_loaded() -> None:
+    """Called once the application has imported every module that registers lanes, operations and start facts
+    (engine/builtin.py: load_builtin); the runtime knows none of them by name."""
+    global _LOADED
+    _LOADED = True
+
+
+def require_loaded() -> None:
+    """Refuse to check or list against registries nobody has filled yet (it would call every name unknown)."""
+    if not _LOADED:
+        raise RuntimeError("lanes and operations are not registered yet: call engine.builtin.load_builtin() first")

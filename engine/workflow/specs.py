@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidDiagram, NotFound
 from engine.workflow import serializer
 from engine.workflow.models import ProcessModel
-from engine.workflow.registry import LANES, OPERATIONS, load_builtin
+from engine.workflow.registry import LANES, OPERATIONS, require_loaded
 from engine.workflow.sandbox import source_problem
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def check_bundle(bundle: Bundle, defined_lanes: Collection[str] = (),
     """
     from engine.workflow import checks
 
-    load_builtin()
+    require_loaded()
     problems: list[dict[str, str]] = []
     try:
         tree = etree.fromstring(bundle.bpmn_xml.encode())

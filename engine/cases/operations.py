@@ -1,4 +1,5 @@
-"""Built-in service operations that service tasks in the diagrams call by name."""
+"""Service operations of the complaint processes that service tasks in the diagrams call by name
+(registered with the workflow runtime by engine/builtin.py)."""
 from __future__ import annotations
 
 import logging

@@ -1,0 +1,20 @@
+"""The built-in processes' lanes, operations and start facts: imports every module that registers with the
+workflow runtime. It stands on top of the engine's dependency graph, like engine/models.py; the application
+(web.create_app), scripts and tests call `load_builtin` once before deploying or running processes."""
+from __future__ import annotations
+
+
+def load_builtin() -> None:
+    """Import the modules that register the built-in lanes, operations and start facts."""
+    import engine.models  # noqa: F401 - every table known to the metadata
+    from engine.cases import lanes, operations  # noqa: F401 - the complaint's lanes and operations
+    from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
+    from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
+    from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.intake import feedback  # noqa: F401 - start facts of objection
+    from engine.intake import operations as intake_operations  # noqa: F401
+    from engine.oversight import bulletins  # noqa: F401 - start facts of bulletin
+    from engine.oversight import operations as oversight_operations  # noqa: F401
+    from engine.workflow import registry
+
+    registry.mark_loaded()
