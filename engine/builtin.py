@@ -1,20 +1,24 @@
-"""The built-in processes' lanes, operations and start facts: imports every module that registers with the
-workflow runtime. It stands on top of the engine's dependency graph, like engine/models.py; the application
+"""The built-in processes' lanes, operations and start facts and the permission rules for one object: imports
+every module that registers with the workflow runtime or with engine/org/permissions.py. It stands on top of the engine's dependency graph, like engine/models.py; the application
 (web.create_app), scripts and tests call `load_builtin` once before deploying or running processes."""
 from __future__ import annotations
 
 
 def load_builtin() -> None:
-    """Import the modules that register the built-in lanes, operations and start facts."""
+    """Import the modules that register the built-in lanes, operations, start facts and permission rules."""
     import engine.models  # noqa: F401 - every table known to the metadata
+    from engine.cases import access as case_access  # noqa: F401 - the rules for one case (engine.org.permissions)
     from engine.cases import lanes, operations  # noqa: F401 - the complaint's lanes and operations
     from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
+    from engine.credit import access as record_access  # noqa: F401 - the rules for one breach record
     from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
     from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.intake import access as intake_access  # noqa: F401 - duplicates and channel keys
     from engine.intake import feedback  # noqa: F401 - start facts of objection
     from engine.intake import operations as intake_operations  # noqa: F401
     from engine.oversight import bulletins  # noqa: F401 - start facts of bulletin
     from engine.oversight import operations as oversight_operations  # noqa: F401
+    from engine.workflow import access as task_access  # noqa: F401 - the rules for one task
     from engine.workflow import registry
 
     registry.mark_loaded()
