@@ -1,6 +1,8 @@
-"""The built-in processes' lanes, operations and start facts and the permission rules for one object: imports
-every module that registers with the workflow runtime or with engine/org/permissions.py. It stands on top of the engine's dependency graph, like engine/models.py; the application
-(web.create_app), scripts and tests call `load_builtin` once before deploying or running processes."""
+"""The built-in processes' lanes, operations and start facts, the permission rules for one object and the
+audit log's name resolvers: imports every module that registers with the workflow runtime,
+engine/org/permissions.py or engine/audit/services.py. It stands on top of the engine's dependency graph,
+like engine/models.py; the application (web.create_app), scripts and tests call `load_builtin` once before
+deploying or running processes."""
 from __future__ import annotations
 
 
@@ -8,7 +10,11 @@ def load_builtin() -> None:
     """Import the modules that register the built-in lanes, operations, start facts and permission rules."""
     import engine.models  # noqa: F401 - every table known to the metadata
     from engine.cases import access as case_access  # noqa: F401 - the rules for one case (engine.org.permissions)
-    from engine.cases import lanes, operations  # noqa: F401 - the complaint's lanes and operations
+    from engine.cases import (  # noqa: F401 - the complaint's lanes and operations
+        disclosure,  # noqa: F401 - an audit search by tracking code
+        lanes,
+        operations,
+    )
     from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
     from engine.credit import access as record_access  # noqa: F401 - the rules for one breach record
     from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.audit import services as audit
-from engine.audit.disclosure import Disclosure
+from engine.cases.disclosure import Disclosure
 from engine.org.models import Department
 from engine.org.permissions import VIEW_AUDIT
 from web.extensions import db

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.audit.disclosure import Disclosure
+from engine.cases.disclosure import Disclosure
 from engine.errors import EngineError, FormInvalid
 from engine.org.models import ROLES
 from engine.org.permissions import ADMINISTER_PROCESSES
