@@ -14,11 +14,13 @@ def load_builtin() -> None:
         disclosure,  # noqa: F401 - an audit search by tracking code
         lanes,
         operations,
+        subject,  # noqa: F401 - the complaint as the subject of its instances
     )
     from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
     from engine.credit import access as record_access  # noqa: F401 - the rules for one breach record
     from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
     from engine.credit import operations as credit_operations  # noqa: F401
+    from engine.deadlines import timing  # noqa: F401 - working days, time limits, clock pauses
     from engine.intake import access as intake_access  # noqa: F401 - duplicates and channel keys
     from engine.intake import feedback  # noqa: F401 - start facts of objection
     from engine.intake import operations as intake_operations  # noqa: F401

@@ -12,9 +12,9 @@ def _to_ndrc(ctx: StepContext, why: str) -> LaneAssignment:
 
 @lane("intake", "受理登记（投诉受理部门）")
 def intake(ctx: StepContext) -> LaneAssignment | None:
-    if ctx.complaint is None:
+    if ctx.subject is None:
         return _to_ndrc(ctx, "无关联投诉，由省发展改革委受理")
-    return LaneAssignment(ctx.complaint.intake_department, "intake")
+    return LaneAssignment(ctx.subject.intake_department, "intake")
 
 
 @lane("ndrc", "省发展改革委信用处")
@@ -24,7 +24,7 @@ def ndrc(ctx: StepContext) -> LaneAssignment | None:
 
 @lane("supervisor", "被投诉主体的上级部门或主管部门（认定部门）")
 def supervisor(ctx: StepContext) -> LaneAssignment | None:
-    complaint = ctx.complaint
+    complaint = ctx.subject
     if complaint is not None and complaint.supervisor is not None:
         return LaneAssignment(complaint.supervisor)
     if complaint is not None and complaint.respondent is not None and complaint.respondent.superior:
@@ -34,14 +34,14 @@ def supervisor(ctx: StepContext) -> LaneAssignment | None:
 
 @lane("respondent", "被投诉主体")
 def respondent(ctx: StepContext) -> LaneAssignment | None:
-    if ctx.complaint is not None and ctx.complaint.respondent is not None:
-        return LaneAssignment(ctx.complaint.respondent)
+    if ctx.subject is not None and ctx.subject.respondent is not None:
+        return LaneAssignment(ctx.subject.respondent)
     return supervisor(ctx)
 
 
 @lane("prefecture_lead", "被投诉主体所在州（市）信用牵头单位")
 def prefecture_lead(ctx: StepContext) -> LaneAssignment | None:
-    respondent_dept = ctx.complaint.respondent if ctx.complaint is not None else None
+    respondent_dept = ctx.subject.respondent if ctx.subject is not None else None
     lead = prefecture_credit_lead(ctx.session, respondent_dept.prefecture_code if respondent_dept else None)
     if lead is None:
         return _to_ndrc(ctx, "未找到被投诉主体所在州（市）的信用牵头单位，任务转由省发展改革委处理")

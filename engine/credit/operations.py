@@ -32,7 +32,7 @@ def withdraw_breach_record(ctx: StepContext, reason: str) -> dict[str, Any]:
 
 
 def _draft_of_case(ctx: StepContext) -> Any:
-    record = services.record_for_complaint(ctx.session, ctx.complaint.id) if ctx.complaint else None
+    record = services.record_for_complaint(ctx.session, ctx.subject.id) if ctx.subject else None
     if record is None:
         raise EngineError("本案没有违约失信记录：请先由认定部门确认违约失信")
     return record
