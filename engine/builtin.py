@@ -18,7 +18,11 @@ def load_builtin() -> None:
     )
     from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
     from engine.credit import access as record_access  # noqa: F401 - the rules for one breach record
-    from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
+    from engine.credit import (  # noqa: F401 - start facts of measures, credit_repair, typical_case
+        correction,  # noqa: F401 - a case's correction withdraws its breach record
+        exposure,
+        services,
+    )
     from engine.credit import operations as credit_operations  # noqa: F401
     from engine.deadlines import timing  # noqa: F401 - working days, time limits, clock pauses
     from engine.intake import access as intake_access  # noqa: F401 - duplicates and channel keys
