@@ -167,6 +167,13 @@ def instances_needing_attention(session: Session, limit: int = 200) -> list[dict
     return [{"instance": instance, "tracking_code": code} for instance, code in rows]
 
 
+def finished_of(session: Session, complaint_id: int) -> ProcessInstance | None:
+    """The case's newest completed process instance (its path may be saved as a scenario), or None."""
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status == "completed")
+        .order_by(ProcessInstance.id.desc()).limit(1))
+
+
 def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
     """The case's newest process instance in `error` or `suspended` (the warning on the case page), or None."""
     return session.scalar(select(ProcessInstance).where(
