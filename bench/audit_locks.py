@@ -84,7 +84,7 @@ def _open_tasks(engine: Engine, count: int) -> dict[str, tuple[list[str], int]]:
 
 
 def run(trials: int, hold_ms: int) -> dict[str, Any]:
-    from engine.workflow.registry import load_builtin
+    from engine.builtin import load_builtin
 
     load_builtin()
     with scratch_postgres("locks") as url:

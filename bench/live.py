@@ -89,8 +89,8 @@ class Deployment:
     def register_complaints(self, count: int, respondents: list[str]) -> list[int]:
         """Register `count` complaints (round robin over respondent codes) through the engine, committed."""
         import engine.models  # noqa: F401
+        from engine.builtin import load_builtin
         from engine.cases.services import register_complaint
-        from engine.workflow.registry import load_builtin
 
         load_builtin()
         ids = []

@@ -1,5 +1,5 @@
 """Imports every mapped class, so `Base.metadata` (create_all, Alembic) sees the whole schema."""
-import engine.cases.milestones  # noqa: E402, F401, I001 - registers the announcer: milestones → SMS and email
+import engine.deadlines.milestones  # noqa: E402, F401, I001 - registers the announcer: milestones → SMS and email
 import engine.documents.services  # noqa: F401 - registers the issuing of 公文 with the steps that decide
 from engine.audit.models import AuditChain, AuditEvent, AuditSeal, AuditSealEntry
 from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint

@@ -18,12 +18,15 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 import engine.models  # noqa: F401 - the whole schema
+from engine.builtin import load_builtin
 from engine.db import Base, tune_sqlite
 from engine.deadlines.services import seed_time_limits
 from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
 from engine.org.models import Department, Official
 from engine.workflow import specs
 from engine.workflow.models import ProcessModel, ProcessScenario
+
+load_builtin()  # the lanes, operations and start facts that deploying and running processes need
 
 ROOT = Path(__file__).resolve().parent.parent
 # the sample complaint the tests register (HTTP API body and engine input alike)

@@ -30,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)  # JSON or text lines with the request id (LOG_FORMAT), X-Request-ID
 
+    from engine.builtin import load_builtin
     from engine.db import tune_sqlite
-    from engine.workflow.registry import load_builtin
     from web.extensions import api, csrf, db, login_manager, migrate
 
     load_builtin()

@@ -3,14 +3,20 @@
 The hash chains behind them are in engine/audit/chains.py: one chain per case (a few shard chains for events
 of no case), sealed periodically into one global chain of Merkle roots — appends lock their own chain's head,
 never the whole log. `verify`, `seal` and `prune` are re-exported here.
+
+The log knows no other package: an actor is anything with `id`, `username` and `label` (an official), and the
+names a search may filter by (a username, a department's code, a case's tracking code) are resolved by the
+packages that own them, registered with `name_resolver` (engine/org/services.py, engine/cases/disclosure.py).
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -19,12 +25,40 @@ from engine.audit import chains
 from engine.audit.chains import GENESIS, PRUNED, Verification, event_hash, prune, seal, verify
 from engine.audit.models import AuditEvent
 from engine.db import as_utc, utcnow
-from engine.org.models import Department, Official
 
 __all__ = ["GENESIS", "PRUNED", "Verification", "actions", "as_dict", "event_hash", "prune", "record", "search",
            "seal", "verify", "verify_chain"]
 logger = logging.getLogger(__name__)
 _request_ip: ContextVar[str | None] = ContextVar("audit_request_ip", default=None)
+
+
+class Actor(Protocol):
+    """Who acted, as the log records them (engine.org.models.Official)."""
+
+    id: int
+    username: str
+    label: str
+
+
+# filter name ("username", "department", "tracking_code") → (session, name) → what it stands for: an official's
+# id (username), or SQL selecting the officials' ids (department) or the case's id (tracking_code)
+_RESOLVERS: dict[str, Callable[[Session, str], Any]] = {}
+
+
+def name_resolver(kind: str) -> Callable:
+    """Register how a search turns a name of `kind` into ids (see _RESOLVERS)."""
+
+    def register(fn: Callable[[Session, str], Any]) -> Callable[[Session, str], Any]:
+        _RESOLVERS[kind] = fn
+        return fn
+
+    return register
+
+
+def _resolve(kind: str, session: Session, name: str) -> Any:
+    if kind not in _RESOLVERS:
+        raise RuntimeError(f"no audit name resolver for {kind}: call engine.builtin.load_builtin() first")
+    return _RESOLVERS[kind](session, name)
 
 
 def set_request_ip(ip: str | None) -> object:
@@ -37,13 +71,13 @@ def reset_request_ip(token: object) -> None:
 
 
 def record(
-    session: Session, action: str, actor: Official | str | None, object_type: str, object_id: object,
+    session: Session, action: str, actor: Actor | str | None, object_type: str, object_id: object,
     before: dict | None = None, after: dict | None = None, complaint_id: int | None = None,
     ip: str | None = None, now: datetime | None = None,
 ) -> AuditEvent:
     """Append one event to this transaction's chain and flush (never commit): it commits or rolls back with the
     caller. Locks that chain's head row — the case's, or a shard's — until the caller ends the transaction."""
-    if isinstance(actor, Official):
+    if actor is not None and not isinstance(actor, str):
         actor_id, label = actor.id, f"{actor.username} {actor.label}"
     else:
         actor_id, label = None, actor or "系统"
@@ -80,19 +114,13 @@ def search(
     """
     query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     if department:
-        query = query.where(AuditEvent.actor_id.in_(
-            select(Official.id).join(Department, Official.department_id == Department.id)
-            .where(Department.code == department)))
+        query = query.where(AuditEvent.actor_id.in_(_resolve("department", session, department)))
     if complaint_id is not None:
         query = query.where(AuditEvent.complaint_id == complaint_id)
     if tracking_code:
-        from engine.cases.models import Complaint
-
-        query = query.where(AuditEvent.complaint_id.in_(
-            select(Complaint.id).where(Complaint.tracking_code == tracking_code)))
+        query = query.where(AuditEvent.complaint_id.in_(_resolve("tracking_code", session, tracking_code)))
     if actor:
-        official_id = int(actor) if re.fullmatch(r"[0-9]{1,12}", actor) else session.scalar(
-            select(Official.id).where(Official.username == actor))
+        official_id = int(actor) if re.fullmatch(r"[0-9]{1,12}", actor) else _resolve("username", session, actor)
         by_label = AuditEvent.actor_label == actor  # failed sign-ins carry only the name typed
         query = query.where(by_label if official_id is None else or_(AuditEvent.actor_id == official_id, by_label))
     if since is not None:

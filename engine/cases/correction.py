@@ -9,6 +9,7 @@ audit log name the step, the reason and everything withdrawn. The caller commits
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,16 @@ from engine.workflow import clock, repair
 
 logger = logging.getLogger(__name__)
 REASON_MAX = 2000
+# what other packages withdraw when a case goes back: (session, complaint, actor, reason, now) → labels of what
+# they withdrew (the credit package: the case's breach record, engine/credit/correction.py)
+Withdrawal = Callable[[Session, Complaint, Official, str, datetime], list[str]]
+WITHDRAWALS: list[Withdrawal] = []
+
+
+def withdrawal(fn: Withdrawal) -> Withdrawal:
+    """Register what a correction withdraws that rests on the steps it undoes."""
+    WITHDRAWALS.append(fn)
+    return fn
 
 
 def correctable_steps(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
@@ -75,14 +86,7 @@ def correct_case(session: Session, complaint: Complaint, task_id: str, actor: Of
 
 def _withdraw_what_rests_on_it(session: Session, complaint: Complaint, actor: Official, reason: str,
                                now: datetime) -> list[str]:
-    from engine.credit import services as credit
-
-    withdrawn = []
-    record = credit.record_for_complaint(session, complaint.id)
-    if record is not None and record.status in ("draft", "active"):
-        label = "已公示的违约失信记录" if record.status == "active" else "待复核的违约失信记录"
-        credit.withdraw_record(session, record, f"省发展改革委纠错：{reason}", actor, now)
-        withdrawn.append(f"{label}（{record.document_number}）")
+    withdrawn = [label for withdraw in WITHDRAWALS for label in withdraw(session, complaint, actor, reason, now)]
     if complaint.breach_confirmed_at is not None:
         complaint.breach_confirmed_at = None
     return withdrawn

@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates
 
 from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS
-from engine.cases.uscc import uscc_problem
 from engine.inputs import BoundedSchema
+from engine.uscc import uscc_problem
 
 REQUIRED = {"required": "此项为必填项", "null": "此项不能为空"}
 

@@ -28,11 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
+from engine.cases.access import case_filter
 from engine.cases.models import CHANNELS, SEARCH_FTS_TABLE, Complaint
 from engine.cases.status import RESULTS, STATUSES
 from engine.db import as_utc
 from engine.errors import FormInvalid
-from engine.org import permissions
 from engine.org.demo import PREFECTURES as _PREFECTURES
 from engine.org.models import Department, Official
 from engine.paging import Total, capped_count
@@ -195,7 +195,7 @@ def search_cases(session: Session, official: Official, query: CaseQuery, limit: 
     """Cases `official` may see (`view_case`, in SQL) that match `query`, in its order; and how many match
     (counted up to offset + 1000: the DRC sees every case, and counting them all cost more than the page)."""
     stmt = select(Complaint).options(joinedload(Complaint.respondent), joinedload(Complaint.supervisor))  # listed
-    clause = permissions.case_filter(official)
+    clause = case_filter(official)
     if clause is not None:
         stmt = stmt.where(clause)
     stmt = stmt.where(*case_conditions(session, query, now))

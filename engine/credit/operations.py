@@ -1,9 +1,10 @@
-"""Service operations of measures.bpmn, credit_repair.bpmn and typical_case.bpmn, and the lane of the provincial
-DRC's leaders (registered by registry.load_builtin)."""
+"""Service operations of measures.bpmn, credit_repair.bpmn and typical_case.bpmn, confirming a breach in the
+complaint process, and the lane of the provincial DRC's leaders (registered by engine/builtin.py: load_builtin)."""
 from __future__ import annotations
 
 from typing import Any
 
+from engine.cases.operations import note_event
 from engine.credit import exposure, services
 from engine.errors import EngineError
 from engine.org.services import provincial_credit_office
@@ -14,6 +15,17 @@ from engine.workflow.registry import LaneAssignment, StepContext, lane, operatio
 def ndrc_leader(ctx: StepContext) -> LaneAssignment | None:
     """Approvals that need a leader of the provincial credit office (role `leader` there)."""
     return LaneAssignment(provincial_credit_office(ctx.session), "leader")
+
+
+@operation("confirm_breach", "确认违约失信并生成违约失信记录", ("document_number", "basis", "facts"))
+def confirm_breach(ctx: StepContext, document_number: str, basis: str, facts: str, severity: str | None = None,
+                   rectification_deadline: str | None = None) -> dict[str, Any]:
+    ctx.subject.breach_confirmed_at = ctx.now
+    record = services.confirm_from_complaint(ctx.session, ctx.subject, ctx.now, document_number, basis, facts,
+                                    severity, rectification_deadline)
+    note_event(ctx, "breach_confirmed", f"认定部门确认被投诉主体违约失信（{document_number}），生成违约失信记录",
+           record_id=record.id, record_version=record.version)
+    return {"confirmed": True, "record_id": record.id}
 
 
 @operation("publish_breach_record", "复核同意：公开案件的违约失信记录并推送信用信息共享平台")
@@ -32,7 +44,7 @@ def withdraw_breach_record(ctx: StepContext, reason: str) -> dict[str, Any]:
 
 
 def _draft_of_case(ctx: StepContext) -> Any:
-    record = services.record_for_complaint(ctx.session, ctx.complaint.id) if ctx.complaint else None
+    record = services.record_for_complaint(ctx.session, ctx.subject.id) if ctx.subject else None
     if record is None:
         raise EngineError("本案没有违约失信记录：请先由认定部门确认违约失信")
     return record

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
 from engine.cases.models import DOMAINS
-from engine.cases.uscc import uscc_problem
 from engine.credit.models import (
     DELIVERY_EVENTS,
     MEASURE_LEVELS,
@@ -41,6 +40,7 @@ from engine.credit.models import (
 from engine.errors import FormInvalid, NotFound
 from engine.org import permissions
 from engine.org.models import Official
+from engine.uscc import uscc_problem
 from engine.workflow import clock
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.credit import exchange
+from engine.credit.access import record_filter
 from engine.credit.models import (
     RECORD_STATUSES,
     SEVERITIES,
@@ -523,7 +524,7 @@ def search_records(session: Session, official: Official, respondent: str | None 
     """
 
     query = select(BreachRecord)
-    clause = permissions.record_filter(official)
+    clause = record_filter(official)
     if clause is not None:
         query = query.where(clause)
     if respondent:

@@ -24,6 +24,7 @@ from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
+from engine.cases.access import CLOSED_STATUSES
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import can_view_case
 from engine.db import as_utc, utcnow
@@ -256,7 +257,7 @@ def case_to_add_to(session: Session, complaint_id: int, official: Official) -> C
 
 def ensure_open(complaint: Complaint) -> None:
     """No files are added to a closed or merged case (ConflictError)."""
-    if complaint.status in permissions.CLOSED_STATUSES:
+    if complaint.status in CLOSED_STATUSES:
         raise ConflictError("案件已办结，不能再补充证据材料；如有新的材料，可以提出异议或重新投诉")
 
 

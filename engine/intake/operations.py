@@ -1,4 +1,4 @@
-"""Service operations of processes/objection.bpmn (registered by registry.load_builtin)."""
+"""Service operations of processes/objection.bpmn (registered by engine/builtin.py: load_builtin)."""
 from __future__ import annotations
 
 from typing import Any

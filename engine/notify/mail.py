@@ -33,7 +33,7 @@ class SmtpSettings:
 def enqueue(session: Session, key: str, to_addr: str, subject: str, body: str,
             flush: bool = True, fresh: bool = False) -> EmailOutbox | None:
     """Queue an email unless one with the same key is queued already (then None). `flush=False` from inside a
-    flush (the milestone announcer, engine/cases/milestones.py); `fresh`: the key is new by construction."""
+    flush (the milestone announcer, engine/deadlines/milestones.py); `fresh`: the key is new by construction."""
     if not fresh:
         with session.no_autoflush:
             if session.scalar(select(EmailOutbox.id).where(EmailOutbox.key == key)) is not None:

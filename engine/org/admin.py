@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
-from engine.cases.uscc import uscc_problem
 from engine.db import utcnow
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions, sessions
@@ -22,8 +23,7 @@ from engine.org.models import LEVELS, ROLES, ApiToken, Department, Official
 from engine.org.security import password_problems
 from engine.org.services import hash_password
 from engine.paging import Total, capped_count
-from engine.workflow.instances import release_claims
-from engine.workflow.models import HumanTask
+from engine.uscc import uscc_problem
 
 logger = logging.getLogger(__name__)
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -33,6 +33,28 @@ USCC_REQUIRED = ("请填写统一社会信用代码（机关以 11 开头，事�
                  "报送信用平台")
 DEPARTMENT_FIELDS = ("name", "level", "division_code", "prefecture_code", "superior", "uscc", "is_credit_lead",
                      "is_active")
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Something another package keeps in an official's hands (the workflow: claimed tasks, engine/workflow/access.py)
+    that goes back when they are moved or deactivated: how many they hold, and hand them back (returns their ids)."""
+
+    count: Callable[[Session, Official], int]
+    release: Callable[[Session, Official, Official | str, str], list[int]]
+
+
+HOLDINGS: list[Holding] = []
+
+
+def holding(count: Callable[[Session, Official], int],
+            release: Callable[[Session, Official, Official | str, str], list[int]]) -> None:
+    """Register what an official holds and how it goes back (see Holding)."""
+    HOLDINGS.append(Holding(count, release))
+
+
+def _release_holdings(session: Session, official: Official, actor: Official | str, reason: str) -> list[int]:
+    return [key for held in HOLDINGS for key in held.release(session, official, actor, reason)]
 
 
 def _require_administrator(actor: Official | str) -> None:
@@ -170,8 +192,7 @@ def list_officials(session: Session, q: str | None = None, department: str | Non
 
 def open_claims(session: Session, official: Official) -> int:
     """How many open tasks `official` has claimed (what deactivating or moving them hands back)."""
-    return session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.claimed_by_id == official.id, HumanTask.completed_at.is_(None))) or 0
+    return sum(held.count(session, official) for held in HOLDINGS)
 
 
 def get_official(session: Session, username: str) -> Official:
@@ -232,7 +253,7 @@ def move_official(session: Session, actor: Official | str, username: str, depart
     if target.id == official.department_id:
         return official
     before = _official_state(official)
-    returned = release_claims(session, official, actor, "调动到其他部门")
+    returned = _release_holdings(session, official, actor, "调动到其他部门")
     official.department = target
     session.flush()
     audit(session, "official_moved", actor, "official", official.id, before=before,
@@ -249,7 +270,7 @@ def deactivate_official(session: Session, actor: Official | str, username: str, 
     if not official.is_active:
         return official
     before = _official_state(official)
-    returned = release_claims(session, official, actor, "账户停用")
+    returned = _release_holdings(session, official, actor, "账户停用")
     now = utcnow()
     tokens = list(session.scalars(select(ApiToken).where(ApiToken.official_id == official.id,
                                                          ApiToken.revoked_at.is_(None))))
@@ -260,7 +281,7 @@ def deactivate_official(session: Session, actor: Official | str, username: str, 
     sessions.end_all(session, official, now, "deactivated")
     session.flush()
     audit(session, "official_deactivated", actor, "official", official.id, before=before, after={
-        **_official_state(official), "reason": reason.strip()[:500], "claims_returned": [t.id for t in returned],
+        **_official_state(official), "reason": reason.strip()[:500], "claims_returned": returned,
         "tokens_revoked": [t.id for t in tokens]})
     logger.info("%s deactivated %s (%d claims returned, %d tokens revoked)", _name(actor), official.username,
                 len(returned), len(tokens))

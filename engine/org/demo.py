@@ -7,9 +7,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases.uscc import check_character, organisation_code
 from engine.org.models import Department, Official
 from engine.org.services import hash_password
+from engine.uscc import check_character, organisation_code
 
 logger = logging.getLogger(__name__)
 

@@ -4,22 +4,20 @@
 public (None). Without `obj` it says whether the principal may do this kind of thing at all (the role grant:
 what a page or endpoint requires); with `obj` it also applies the rule for that case, task or record. Views
 declare the permission of each endpoint (web/permissions.py); engine services call `require(...)` with the
-object before they act. The SQL twins (`case_filter`, `record_filter`) list what `view_case` / `view_records`
-allow, so lists and single pages never disagree.
+object before they act.
+
+This module knows officials and roles only. The rules for one object are registered with `@rule(permission)` by
+the package that owns the object (cases: engine/cases/access.py, tasks: engine/workflow/access.py, records:
+engine/credit/access.py, duplicates and channel keys: engine/intake/access.py; engine/builtin.py imports them
+all); their SQL twins (`case_filter`, `record_filter`) sit beside them, so lists and single pages never disagree.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
-from sqlalchemy.orm import object_session
-
-from engine.cases.models import Complaint
-from engine.credit.models import BreachRecord
 from engine.errors import PermissionDenied
-from engine.intake.models import ChannelKey, DuplicateCandidate
 from engine.org.models import Official
-from engine.workflow.models import HumanTask
 
 # --- the permissions ------------------------------------------------------------------------------------
 PUBLIC = "public"  # anyone, no sign-in
@@ -134,8 +132,40 @@ MESSAGES: dict[str, str] = {
     MANAGE_BULLETINS: "只有省发展改革委可以生成、审核调度通报和维护考核评分表",
     CORRECT_CASE: "只有省发展改革委可以纠错退回案件",
 }
-Principal = Official | ChannelKey | None
-CLOSED_STATUSES = frozenset({"closed", "merged"})  # no more evidence is added to these
+
+
+class ChannelPrincipal(Protocol):
+    """A channel's key (engine.intake.models.ChannelKey) as the check sees it."""
+
+    channel: str
+    revoked_at: Any
+
+
+Principal = Official | ChannelPrincipal | None
+Rule = Callable[[Official, Any], bool]
+ChannelRule = Callable[[ChannelPrincipal, str, Any], bool]
+# the permissions whose answer depends on the object: refused outright until their rule is registered
+OBJECT_RULED = frozenset({
+    VIEW_CASE, VIEW_CONTACT_DATA, VIEW_TASK, WORK_TASK, VIEW_EVIDENCE, ADD_EVIDENCE, UNCLAIM_TASK, PAUSE_CLOCK,
+    REQUEST_SUPPLEMENT, DECIDE_DUPLICATES, SEE_OVERDUE, VIEW_RECORDS, APPLY_FOR_REPAIR, SEE_STATISTICS})
+_RULES: dict[str, Rule] = {}
+_CHANNEL_RULES: list[ChannelRule] = []
+
+
+def rule(permission: str) -> Callable[[Rule], Rule]:
+    """Register the rule `allowed(official, permission, obj)` applies to one object (or to None)."""
+
+    def register(fn: Rule) -> Rule:
+        _RULES[permission] = fn
+        return fn
+
+    return register
+
+
+def channel_rule(fn: ChannelRule) -> ChannelRule:
+    """Register what a channel key may do to one object (any registered rule saying yes allows it)."""
+    _CHANNEL_RULES.append(fn)
+    return fn
 
 
 def granted(official: Official) -> frozenset[str]:
@@ -154,13 +184,15 @@ def allowed(principal: Principal, permission: str, obj: Any = None) -> bool:
         return True
     if principal is None:
         return False
-    if isinstance(principal, ChannelKey):
+    if not isinstance(principal, Official):  # a channel key
         return (principal.revoked_at is None and permission in CHANNEL_PERMISSIONS
-                and (obj is None or _channel_rule(principal, permission, obj)))
+                and (obj is None or any(check(principal, permission, obj) for check in _CHANNEL_RULES)))
     if permission not in granted(principal):
         return False
-    rule = _RULES.get(permission)
-    return rule is None or rule(principal, obj)
+    found = _RULES.get(permission)
+    if found is None and permission in OBJECT_RULED:
+        raise RuntimeError(f"no rule registered for {permission}: call engine.builtin.load_builtin() first")
+    return found is None or found(principal, obj)
 
 
 def require(principal: Principal, permission: str, obj: Any = None, message: str | None = None) -> None:
@@ -174,7 +206,7 @@ def roles_granting(permission: str) -> list[str]:
     return [role for role, grants in ROLE_PERMISSIONS.items() if permission in grants]
 
 
-# --- the rules for one object -----------------------------------------------------------------------------
+# --- the rules that need nothing but the official ---------------------------------------------------------
 
 def sees_all_cases(official: Official) -> bool:
     """The provincial DRC: role ndrc, or an official of the province-level credit lead department."""
@@ -191,182 +223,15 @@ def prefecture_lead_of(official: Official) -> str | None:
     return None
 
 
-def _view_case(official: Official, complaint: Complaint | None) -> bool:
-    """The provincial DRC sees all; a prefecture lead its prefecture; others where their department
-    registered the case or holds or held one of its tasks."""
-    if complaint is None or sees_all_cases(official):
-        return True
-    dept = official.department
-    if complaint.intake_department_id == dept.id:
-        return True
-    if (dept.is_credit_lead and dept.prefecture_code and complaint.respondent is not None
-            and complaint.respondent.prefecture_code == dept.prefecture_code):
-        return True
-    return _took_part(official, complaint)
-
-
-def _took_part(official: Official, complaint: Complaint) -> bool:
-    session = object_session(complaint)
-    return session is not None and bool(session.scalar(select(exists().where(
-        HumanTask.complaint_id == complaint.id, HumanTask.department_id == official.department_id))))
-
-
-def _view_contact(official: Official, complaint: Complaint | None) -> bool:
-    """Contact data and evidence files: the provincial DRC and intake officials, and the handling departments of
-    the case (its determining department, or one that holds or held a task) — never the respondent, never from
-    the mere prefecture overview, never administrators."""
-    if complaint is None:
-        return True
-    if not _view_case(official, complaint):
-        return False
-    if official.has_role("ndrc") or official.has_role("intake"):
-        return True
-    dept_id = official.department_id
-    if complaint.respondent_id == dept_id:
-        return False
-    return complaint.supervisor_id == dept_id or _took_part(official, complaint)
-
-
-def _add_evidence(official: Official, complaint: Complaint | None) -> bool:
-    """Those who may read the case's evidence, while the case is open (not closed, not merged)."""
-    if complaint is None:
-        return True
-    return complaint.status not in CLOSED_STATUSES and _view_contact(official, complaint)
-
-
-def _work_task(official: Official, human: HumanTask | None) -> bool:
-    """Its department, and its role when the lane demands one."""
-    return human is None or (human.department_id == official.department_id
-                             and (human.role is None or official.has_role(human.role)))
-
-
-def _view_task(official: Official, human: HumanTask | None) -> bool:
-    """Those who may work on a task may read it; so may those who may see its case."""
-    if human is None or (WORK_TASK in granted(official) and _work_task(official, human)):
-        return True
-    complaint = object_session(human).get(Complaint, human.complaint_id) if human.complaint_id else None
-    return complaint is not None and allowed(official, VIEW_CASE, complaint)
-
-
-def _unclaim(official: Official, human: HumanTask | None) -> bool:
-    if human is None:
-        return True
-    return _work_task(official, human) and (
-        human.claimed_by_id in (official.id, None) or UNCLAIM_FOR_OTHERS in granted(official))
-
-
-def _pause_clock(official: Official, complaint: Complaint | None) -> bool:
-    """The provincial DRC, intake officials, the determining department or a department holding an open task —
-    never the respondent: it may not stop the clock on its own deadlines (it applies for an extension instead)."""
-    return _steers_case(official, complaint)
-
-
-def _request_supplement(official: Official, complaint: Complaint | None) -> bool:
-    """As `_pause_clock`: the respondent never asks the complainant for material."""
-    return _steers_case(official, complaint)
-
-
-def _steers_case(official: Official, complaint: Complaint | None) -> bool:
-    if complaint is None:
-        return True
-    if not _view_case(official, complaint) or is_respondent_of(official, complaint):
-        return False
-    return (official.has_role("ndrc") or official.has_role("intake")
-            or complaint.supervisor_id == official.department_id or _holds_open_task(official, complaint))
-
-
-def is_respondent_of(official: Official, complaint: Complaint) -> bool:
-    """Whether the official works for the body the complaint is about."""
-    return complaint.respondent_id is not None and complaint.respondent_id == official.department_id
-
-
-def _holds_open_task(official: Official, complaint: Complaint) -> bool:
-    session = object_session(complaint)
-    return session is not None and session.scalar(select(HumanTask.id).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None),
-        HumanTask.department_id == official.department_id).limit(1)) is not None
-
-
-def _decide_duplicates(official: Official, candidate: DuplicateCandidate | None) -> bool:
-    return candidate is None or (_view_case(official, candidate.complaint) and _view_case(official, candidate.other))
-
-
+@rule(SEE_OVERDUE)
 def _see_overdue(official: Official, _obj: Any) -> bool:
     return official.has_role("ndrc") or bool(prefecture_lead_of(official))
 
 
+@rule(SEE_STATISTICS)
 def _see_statistics(official: Official, _obj: Any) -> bool:
     """The provincial DRC (all of Yunnan) and prefecture credit leads (their prefecture: engine.oversight.scope)."""
     return sees_all_cases(official) or bool(prefecture_lead_of(official))
-
-
-def _view_record(official: Official, record: BreachRecord | None) -> bool:
-    """The provincial DRC all; a prefecture lead its prefecture; the determining department and the respondent."""
-    if record is None or sees_all_cases(official):
-        return True
-    dept = official.department
-    return (dept.id in (record.determining_department_id, record.respondent_id)
-            or (dept.is_credit_lead and bool(dept.prefecture_code)
-                and record.respondent_prefecture == dept.prefecture_code))
-
-
-def _apply_for_repair(official: Official, record: BreachRecord | None) -> bool:
-    """The respondent itself, its superior, or the provincial DRC on their behalf."""
-    if record is None or official.has_role("ndrc"):
-        return True
-    respondent = record.respondent
-    dept_id = official.department_id
-    return respondent is not None and dept_id in (respondent.id, respondent.superior_id)
-
-
-_RULES = {
-    VIEW_CASE: _view_case, VIEW_CONTACT_DATA: _view_contact, VIEW_TASK: _view_task, WORK_TASK: _work_task,
-    VIEW_EVIDENCE: _view_contact, ADD_EVIDENCE: _add_evidence, UNCLAIM_TASK: _unclaim, PAUSE_CLOCK: _pause_clock, REQUEST_SUPPLEMENT: _request_supplement,
-    DECIDE_DUPLICATES: _decide_duplicates,
-    SEE_OVERDUE: _see_overdue, VIEW_RECORDS: _view_record, APPLY_FOR_REPAIR: _apply_for_repair,
-    SEE_STATISTICS: _see_statistics,
-}
-
-
-def _channel_rule(key: ChannelKey, permission: str, obj: Any) -> bool:
-    """A channel reads the complaints it registered or that answer for one of its references, and lists and adds
-    the files it sends for them."""
-    if permission not in (VIEW_CASE, VIEW_EVIDENCE, ADD_EVIDENCE) or not isinstance(obj, Complaint):
-        return False
-    from engine.intake.services import channel_refs
-
-    return obj.channel == key.channel or bool(channel_refs(object_session(obj), key.channel, obj))
-
-
-# --- the SQL twins: which rows a list may show -------------------------------------------------------------
-
-def case_filter(official: Official) -> ColumnElement[bool] | None:
-    """SQL condition on Complaint for the cases `official` may see (None: all)."""
-    if VIEW_CASE not in granted(official):
-        return false()
-    if sees_all_cases(official):
-        return None
-    dept = official.department
-    took_part = exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.department_id == dept.id)
-    conditions = [Complaint.intake_department_id == dept.id, took_part]
-    if dept.is_credit_lead and dept.prefecture_code:
-        from engine.org.models import Department
-
-        conditions.append(Complaint.respondent.has(Department.prefecture_code == dept.prefecture_code))
-    return or_(*conditions)
-
-
-def record_filter(official: Official) -> ColumnElement[bool] | None:
-    """SQL condition on BreachRecord for the records `official` may see (None: all)."""
-    if VIEW_RECORDS not in granted(official):
-        return false()
-    if sees_all_cases(official):
-        return None
-    dept = official.department
-    conditions = [BreachRecord.determining_department_id == dept.id, BreachRecord.respondent_id == dept.id]
-    if dept.is_credit_lead and dept.prefecture_code:
-        conditions.append(BreachRecord.respondent_prefecture == dept.prefecture_code)
-    return or_(*conditions)
 
 
 def overdue_prefecture(official: Official) -> str | None:

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from engine.audit.services import name_resolver
 from engine.audit.services import record as audit
 from engine.db import as_utc, utcnow
 from engine.errors import NotFound
@@ -20,6 +21,18 @@ from engine.org.models import ApiToken, Department, Official
 logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 LAST_USE_GRANULARITY = timedelta(minutes=5)
+
+
+@name_resolver("username")
+def official_id(session: Session, username: str) -> int | None:
+    """The id of the official with this username (an audit search's `actor`), or None."""
+    return session.scalar(select(Official.id).where(Official.username == username))
+
+
+@name_resolver("department")
+def official_ids_of(_session: Session, code: str) -> Select:
+    """SQL selecting the ids of the officials of the department with this code (an audit search's `department`)."""
+    return select(Official.id).join(Department, Official.department_id == Department.id).where(Department.code == code)
 
 
 def hash_password(password: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidDiagram, NotFound
 from engine.workflow import specs
 from engine.workflow.models import ProcessInstance, ProcessModel
+from engine.workflow.registry import subjects, timings
 
 OPEN_STATUSES = ("running", "paused", "suspended", "error")
 
@@ -157,14 +158,20 @@ def deploy_file(session: Session, path: Path, actor: str, comment: str = "",
 
 def instances_needing_attention(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     """Instances in `error` or `suspended`, newest change first, with the case's tracking code."""
-    from engine.cases.models import Complaint
-
+    subject_id, subject_label = subjects().label_columns()
     rows = session.execute(
-        select(ProcessInstance, Complaint.tracking_code)
-        .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+        select(ProcessInstance, subject_label)
+        .outerjoin(subject_id.table, subject_id == ProcessInstance.complaint_id)
         .where(ProcessInstance.status.in_(("error", "suspended")))
         .order_by(ProcessInstance.updated_at.desc()).limit(limit))
     return [{"instance": instance, "tracking_code": code} for instance, code in rows]
+
+
+def finished_of(session: Session, complaint_id: int) -> ProcessInstance | None:
+    """The case's newest completed process instance (its path may be saved as a scenario), or None."""
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status == "completed")
+        .order_by(ProcessInstance.id.desc()).limit(1))
 
 
 def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
@@ -177,9 +184,9 @@ def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
 def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
     """What diagrams may name, for the modeler's pick lists: lane roles, service operations, forms."""
     from engine.workflow.lane_roles import known_lanes
-    from engine.workflow.registry import OPERATIONS, load_builtin
+    from engine.workflow.registry import OPERATIONS, require_loaded
 
-    load_builtin()
+    require_loaded()
     operations = [{"name": op.name, "label": op.label, "parameters": list(op.parameters)}
                   for op in sorted(OPERATIONS.values(), key=lambda o: o.name)]
     forms: dict[str, dict[str, Any]] = {}
@@ -197,17 +204,13 @@ def catalog(session: Session) -> dict[str, list[dict[str, Any]]]:
 
 def time_limit_choices(session: Session) -> list[dict[str, Any]]:
     """The administrator-edited time limits (系统管理 › 办理时限) a user task or timer may name."""
-    from engine.deadlines.services import list_time_limits
-
     return [{"key": limit.key, "label": limit.label, "description": limit.description}
-            for limit in list_time_limits(session)]
+            for limit in timings().time_limits(session)]
 
 
 def status_choices() -> list[dict[str, str]]:
     """The case statuses a user task may set (`caseStatus`), in the procedure's order, with Chinese labels."""
-    from engine.cases.status import STATUSES
-
-    return [{"code": code, "label": label} for code, label in STATUSES.items()]
+    return [{"code": code, "label": label} for code, label in subjects().statuses().items()]
 
 
 def fields_upstream(bpmn_xml: str, forms: dict[str, Any], element_id: str) -> list[dict[str, Any]]:
@@ -216,9 +219,9 @@ def fields_upstream(bpmn_xml: str, forms: dict[str, Any], element_id: str) -> li
     from lxml import etree
 
     from engine.workflow.checks import NS, upstream_fields
-    from engine.workflow.registry import load_builtin
+    from engine.workflow.registry import require_loaded
 
-    load_builtin()  # start facts are declared with the operations
+    require_loaded()  # start facts are declared with the operations
     try:
         tree = etree.fromstring(bpmn_xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
@@ -250,12 +253,12 @@ def form_problems(schema: object) -> list[str]:
 
 def open_instances(session: Session, model_id: int) -> list[dict[str, Any]]:
     """The open instances of one version with their case's tracking code and current task titles."""
-    from engine.cases.models import Complaint
     from engine.workflow.models import HumanTask
 
+    subject_id, subject_label = subjects().label_columns()
     rows = session.execute(
-        select(ProcessInstance, Complaint.tracking_code)
-        .outerjoin(Complaint, Complaint.id == ProcessInstance.complaint_id)
+        select(ProcessInstance, subject_label)
+        .outerjoin(subject_id.table, subject_id == ProcessInstance.complaint_id)
         .where(ProcessInstance.model_id == model_id, ProcessInstance.status.in_(OPEN_STATUSES))
         .order_by(ProcessInstance.id)).all()
     titles: dict[int, list[str]] = {}

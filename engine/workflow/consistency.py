@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
-from engine.cases.models import CaseEvent
 from engine.workflow.instances import load_workflow
 from engine.workflow.models import HumanTask, ProcessInstance
+from engine.workflow.registry import subjects
 from engine.workflow.repair import MOVED_BACK
 
 OPEN_STATUSES = ("running", "paused", "suspended", "error")
@@ -78,9 +78,7 @@ def check(session: Session, instance_ids: list[int] | None = None, batch: int = 
             if problems:
                 report.instance_problems[instance.id] = problems
     if instance_ids is None and cases:
-        history = Counter(dict(session.execute(
-            select(CaseEvent.complaint_id, func.count()).where(CaseEvent.kind == "task_completed")
-            .group_by(CaseEvent.complaint_id)).all()))
+        history = Counter(subjects().count_notes(session, "task_completed"))
         for case_id in sorted(cases):
             if history[case_id] != completed_per_case[case_id]:
                 report.case_problems[case_id] = [

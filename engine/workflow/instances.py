@@ -22,10 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit.services import record as audit
-from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
-from engine.deadlines.dates import check_dates
-from engine.deadlines.services import Due, WorkCalendar, due_for_limit, workdays_before
 from engine.errors import (
     ConcurrentUpdate,
     EngineError,
@@ -40,7 +37,7 @@ from engine.workflow import clock, serializer, specs
 from engine.workflow.calendar import end_of_day
 from engine.workflow.forms import describe, validate_form
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
-from engine.workflow.registry import OPERATIONS, StepContext
+from engine.workflow.registry import OPERATIONS, StepContext, load_subject, subjects, timings
 from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
 from engine.workflow.start_events import choose_start_event
 
@@ -49,24 +46,24 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def start_instance(
-    session: Session, key: str, complaint: Complaint | None, actor: Official | None,
+    session: Session, key: str, subject: Any, actor: Official | None,
     data: dict[str, Any] | None = None, now: datetime | None = None, start_event: str | None = None,
 ) -> ProcessInstance:
-    """Start the newest version of process `key` for `complaint` and run it to its first wait.
+    """Start the newest version of process `key` for `subject` (a complaint, or None) and run it to its first wait.
 
     `start_event` names the (timer) start event to take, for processes with several (see start_events.py).
     """
     model = specs.latest(session, key)
     spec, subprocess_specs = specs.spec_for(model)
     moment = as_utc(now) or clock.now()
-    ctx = StepContext(session, complaint, actor, moment)
+    ctx = StepContext(session, subject, actor, moment)
     with clock.frozen_at(moment):
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine(ctx))
         workflow.data.update(data or {})
         for task in workflow.get_tasks(state=TaskState.READY):  # the start task takes the initial data
             task.data.update(data or {})
         choose_start_event(workflow, start_event)
-        instance = ProcessInstance(model=model, complaint_id=complaint.id if complaint else None, state="{}")
+        instance = ProcessInstance(model=model, complaint_id=subject.id if subject else None, state="{}")
         session.add(instance)
         session.flush()
         _advance(ctx, instance, workflow, lambda wf: None, park_on_failure=True)
@@ -78,7 +75,7 @@ def complete_task(
     session: Session, task_id: str, data: dict[str, Any], actor: Official, now: datetime | None = None
 ) -> HumanTask:
     """Validate `data` against the task's form, complete the task and run the process to its next wait."""
-    human, instance, complaint = _load_for_step(session, task_id)
+    human, instance = _load_for_step(session, task_id)
     ensure_can_work_on(human, actor)
     if human.claimed_by_id not in (None, actor.id):
         raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
@@ -90,8 +87,9 @@ def complete_task(
     schema = model.forms.get(human.form or "", {"type": "object"})
     clean = validate_form(schema, data)
     moment = as_utc(now) or clock.now()
-    check_dates(session, schema, clean, moment)
-    ctx = StepContext(session, complaint, actor, moment)
+    timings().check_dates(session, schema, clean, moment)
+    subject = load_subject(session, instance.complaint_id)
+    ctx = StepContext(session, subject, actor, moment)
 
     def run_user_task(workflow: BpmnWorkflow) -> None:
         from uuid import UUID
@@ -105,19 +103,19 @@ def complete_task(
     human.completed_at = moment
     human.completed_by_id = actor.id
     human.outcome = "completed"
-    if complaint is not None:
-        session.add(CaseEvent(
-            complaint_id=complaint.id, at=moment, actor_id=actor.id, actor_label=actor.label,
-            kind="task_completed", summary=f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""),
+    if subject is not None:
+        subjects().note(
+            session, instance.complaint_id, moment, "task_completed",
+            f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""), actor=actor,
             data={"task": human.spec_name, "task_id": human.id, "title": human.title, "form_name": human.form,
                   "department": human.department.name if human.department else None,
-                  "form": _jsonable(clean)},
-        ))
-    status_before = complaint.status if complaint is not None else None
+                  "form": _jsonable(clean)})
+    status_before = subjects().status(subject) if subject is not None else None
     with clock.frozen_at(moment):
         _advance(ctx, instance, load_workflow(instance, ctx), run_user_task, park_on_failure=True)
     audit(session, "task_completed", actor, "human_task", human.id, before={"status": status_before}, after={
-        "task": human.spec_name, "form": _jsonable(clean), "status": complaint.status if complaint else None},
+        "task": human.spec_name, "form": _jsonable(clean),
+        "status": subjects().status(subject) if subject is not None else None},
         complaint_id=instance.complaint_id)
     logger.info("%s completed task %s (%s) of instance %s", actor.username, human.spec_name, human.id, instance.id)
     return human
@@ -276,16 +274,15 @@ def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) 
 
     A timer fired well after its due time (scheduler down, or the tick fell behind) is noted in the history.
     """
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
-    ctx = StepContext(session, complaint, None, now)
+    subject = load_subject(session, instance.complaint_id)
+    ctx = StepContext(session, subject, None, now)
     due = as_utc(instance.next_timer_at)
-    if complaint is not None and due is not None and now - due > LATE_AFTER:
-        session.add(CaseEvent(
-            complaint_id=complaint.id, at=now, kind="timer_late",
-            summary=(f"定时器延迟触发：应于 {due.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发，"
-                     f"实际于 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发（调度程序停机或积压，恢复后补触发）"),
-            data={"due": due.isoformat(), "fired": now.isoformat()},
-        ))
+    if subject is not None and due is not None and now - due > LATE_AFTER:
+        subjects().note(
+            session, instance.complaint_id, now, "timer_late",
+            (f"定时器延迟触发：应于 {due.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发，"
+             f"实际于 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发（调度程序停机或积压，恢复后补触发）"),
+            data={"due": due.isoformat(), "fired": now.isoformat()})
     with clock.frozen_at(now):
         _advance(ctx, instance, load_workflow(instance, ctx), lambda wf: wf.refresh_timers())
 
@@ -298,8 +295,7 @@ def shift_deadlines(
     With `since`, only deadlines of tasks that were open already at `since` move (and the timers attached
     to them); those created later were computed while the clock was stopped and stay as they are.
     """
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
-    ctx = StepContext(session, complaint, None, now)
+    ctx = StepContext(session, load_subject(session, instance.complaint_id), None, now)
     if workdays <= 0:
         return
 
@@ -338,23 +334,22 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
     return human
 
 
-def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Complaint | None]:
-    """An open task with its instance, process version and case, read in one statement (a step needs all four)."""
+def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+    """An open task with its instance and process version, read in one statement (a step needs all three)."""
     row = session.execute(
-        select(HumanTask, ProcessInstance, ProcessModel, Complaint)
+        select(HumanTask, ProcessInstance, ProcessModel)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
-        .outerjoin(Complaint, ProcessInstance.complaint_id == Complaint.id)
         .where(HumanTask.id == task_id)
     ).first()
     if row is None:
         raise NotFound("任务不存在")
-    human, instance, model, complaint = row
+    human, instance, model = row
     set_committed_value(instance, "model", model)  # the session holds loaded rows weakly: keep the version
     set_committed_value(human, "instance", instance)
     if human.completed_at is not None:
         raise TaskNotReady("该任务已办理完毕，无需重复提交")
-    return human, instance, complaint
+    return human, instance
 
 
 def _advance(
@@ -412,11 +407,10 @@ def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, d
         instance.status, instance.error, instance.updated_at = "error", message, ctx.now
         instance.next_timer_at = _next_timer(workflow)
         _sync_inbox(ctx, instance, workflow, None)
-        if ctx.complaint is not None:
-            ctx.session.add(CaseEvent(
-                complaint_id=ctx.complaint.id, at=ctx.now, kind="step_failed",
-                summary=f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
-                data={"tasks": failed, "error": detail}))
+        if ctx.subject is not None:
+            subjects().note(ctx.session, instance.complaint_id, ctx.now, "step_failed",
+                            f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
+                            data={"tasks": failed, "error": detail})
         ctx.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
@@ -486,22 +480,21 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
         if task_id in ready_before:
             continue
         assignment = _resolve_lane(ctx, task.task_spec.lane)
-        due = _due(ctx, workflow, task, props)
+        due_at, due_basis, due_provisional = _due(ctx, workflow, task, props) or (None, None, False)
         rows.append({
             "id": task_id, "instance_id": instance.id, "complaint_id": instance.complaint_id,
             "spec_name": task.task_spec.bpmn_id or task.task_spec.name,
             "title": task.task_spec.bpmn_name or task.task_spec.name, "lane": task.task_spec.lane,
             "department_id": assignment.department.id, "role": assignment.role,
-            "form": props.get(specs.FORM_PROPERTY), "due_at": due.at if due else None,
-            "due_basis": due.basis if due else None, "due_provisional": bool(due and due.provisional),
-            "created_at": ctx.now, "claimed_by_id": None, "completed_at": None, "completed_by_id": None,
-            "outcome": None,
+            "form": props.get(specs.FORM_PROPERTY), "due_at": due_at, "due_basis": due_basis,
+            "due_provisional": bool(due_provisional), "created_at": ctx.now, "claimed_by_id": None,
+            "completed_at": None, "completed_by_id": None, "outcome": None,
         })
-        if ctx.complaint is not None and assignment.note:
-            session.add(CaseEvent(complaint_id=ctx.complaint.id, at=ctx.now, kind="lane_fallback",
-                                  summary=f"「{task.task_spec.bpmn_name}」：{assignment.note}"))
-    if ctx.complaint is not None and first_status and ctx.complaint.status != "closed":
-        ctx.complaint.status = first_status
+        if ctx.subject is not None and assignment.note:
+            subjects().note(session, instance.complaint_id, ctx.now, "lane_fallback",
+                            f"「{task.task_spec.bpmn_name}」：{assignment.note}")
+    if ctx.subject is not None and first_status:
+        subjects().set_status(ctx.subject, first_status)
     session.flush()  # the instance's optimistic lock first: a concurrent step fails there, not on a task's key
     table = HumanTask.__table__
     if withdrawn:
@@ -517,10 +510,13 @@ def _resolve_lane(ctx: StepContext, lane_name: str | None) -> Any:
     return resolve_lane(ctx, lane_name)
 
 
-def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, str]) -> Due | None:
-    """A task's due time: from a named time limit (`timeLimit`) or an expression (`dueExpression`)."""
+def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, str]
+         ) -> tuple[datetime, str, bool] | None:
+    """A task's due time, what it rests on and whether it is provisional: from a named time limit
+    (`timeLimit`) or an expression (`dueExpression`)."""
     if props.get("timeLimit"):
-        return due_for_limit(ctx.session, props["timeLimit"], ctx.now, _calendar(ctx))
+        due = timings().due_for_limit(ctx.session, props["timeLimit"], ctx.now, _calendar(ctx))
+        return due.at, due.basis, due.provisional
     expression = props.get("dueExpression")
     if not expression:
         return None
@@ -528,9 +524,9 @@ def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, s
     if isinstance(value, str) and value:
         value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return Due(value if value.tzinfo else value.replace(tzinfo=SHANGHAI), "", False)
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI), "", False
     if isinstance(value, date):  # a date deadline ends at the end of that day in Yunnan
-        return Due(datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC), "", False)
+        return datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC), "", False
     return None
 
 
@@ -561,9 +557,9 @@ def _script_engine(ctx: StepContext) -> SandboxScriptEngine:
     return SandboxScriptEngine(environment=SandboxEnvironment(_step_helpers(ctx), service_caller=call_service))
 
 
-def _calendar(ctx: StepContext) -> WorkCalendar:
+def _calendar(ctx: StepContext) -> Any:
     if ctx.calendar is None:
-        ctx.calendar = WorkCalendar(ctx.session)
+        ctx.calendar = timings().calendar(ctx.session)
     return ctx.calendar
 
 
@@ -575,18 +571,18 @@ def _step_helpers(ctx: StepContext) -> dict[str, Callable[..., str]]:
         return end_of_day(day).isoformat()
 
     def limit(key: str) -> str:
-        return due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at.isoformat()
+        return timings().due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at.isoformat()
 
     def reminder(key: str, n: int) -> str:
-        due = due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at
-        return max(workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
+        due = timings().due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at
+        return max(timings().workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
 
     def end_of(day: str) -> str:
         return end_of_day(date.fromisoformat(str(day)[:10])).isoformat()
 
     def before(day: str, n: int) -> str:
         due = end_of_day(date.fromisoformat(str(day)[:10]))
-        return max(workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
+        return max(timings().workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
 
     def calendar_days(n: int) -> str:
         return end_of_day(ctx.now.astimezone(SHANGHAI).date() + timedelta(days=int(n))).isoformat()

@@ -1,7 +1,7 @@
 """Lane roles that administrators define and map to a department, usable as lane names without code.
 
-Code-backed lanes (`engine/workflow/lanes.py`) resolve per case; an administrator-defined role always
-resolves to its one department (optionally demanding an official role). Names may not shadow a
+Code-backed lanes (registered by the domain packages, e.g. `engine/cases/lanes.py`) resolve per case; an
+administrator-defined role always resolves to its one department (optionally demanding an official role). Names may not shadow a
 code-backed lane. A role is never deleted, only deactivated: versions already deployed may name it, and
 their tasks then fall back to the provincial DRC with a note in the case history.
 """
@@ -20,7 +20,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.org.models import ROLES, Department, Official
 from engine.workflow import clock
 from engine.workflow.models import LaneRole
-from engine.workflow.registry import LANES, load_builtin
+from engine.workflow.registry import LANES, require_loaded
 
 logger = logging.getLogger(__name__)
 FORBIDDEN_CHARACTERS = set("\"'<>&\\{}")
@@ -64,7 +64,7 @@ def get_role(session: Session, role_id: int) -> LaneRole:
 
 def known_lanes(session: Session) -> list[dict[str, object]]:
     """Every lane name a diagram may use: code-backed resolvers first, then active administrator-defined roles."""
-    load_builtin()
+    require_loaded()
     lanes: list[dict[str, object]] = [
         {"name": lane.name, "label": lane.label, "kind": "builtin", "department": None} for lane in LANES.values()]
     for role in list_roles(session, active_only=True):
@@ -112,7 +112,7 @@ def update_role(session: Session, role_id: int, data: LaneRoleInput, actor: Offi
 
 
 def _check_name(session: Session, name: str) -> dict[str, str]:
-    load_builtin()
+    require_loaded()
     if not name:
         return {"name": "请填写泳道名称（流程图中泳道的名称）"}
     if len(name) > 50:

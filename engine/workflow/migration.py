@@ -28,17 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.services import record as audit
-from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
-from engine.deadlines.models import ClockPause
-from engine.deadlines.services import WorkCalendar
 from engine.errors import ConflictError, NotFound
 from engine.org.models import Official
 from engine.workflow import clock, serializer, specs
 from engine.workflow.instances import _advance, _script_engine, load_workflow
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from engine.workflow.rearm import BoundaryPlan, TimerAfterMove, arm_timer, label, timers_after
-from engine.workflow.registry import StepContext
+from engine.workflow.registry import StepContext, load_subject, subjects, timings
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +153,8 @@ def _plan(
     session: Session, instance: ProcessInstance, source: ProcessModel, target: ProcessModel, now: datetime,
 ) -> tuple[Verdict, BpmnWorkflow | None]:
     """Diff and migrate in memory; the verdict says whether the result may be stored, and its timers after."""
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
-    verdict = Verdict(instance.id, instance.complaint_id, complaint.tracking_code if complaint else None,
+    subject = load_subject(session, instance.complaint_id)
+    verdict = Verdict(instance.id, instance.complaint_id, subjects().label(subject) if subject is not None else None,
                       [], False, "")
     if instance.model_id != source.id:
         verdict.reason = f"该案件不在源版本上（当前为第 {instance.model.version} 版）"
@@ -166,7 +163,7 @@ def _plan(
         verdict.reason = {"completed": "流程已办结，无需迁移", "error": "流程处于出错状态，请先重试修复"}.get(
             instance.status, f"流程状态为 {instance.status}，不能迁移")
         return verdict, None
-    ctx = StepContext(session, complaint, None, now)
+    ctx = StepContext(session, subject, None, now)
     workflow = load_workflow(instance, ctx)
     verdict.current = [label(t.task_spec) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)]
     spec, subprocess_specs = specs.spec_for(target)
@@ -204,7 +201,7 @@ def _plan(
             for task in workflow.get_tasks(state=TaskState.WAITING):  # keep the due times already running
                 if task.id in timers:
                     task.internal_data["event_value"] = timers[task.id]
-            arm = _arming(session, complaint, workflow)
+            arm = _arming(session, subject, workflow)
             for plan in plans:
                 plan.finish(arm)
             dumped = serializer.dump_workflow(workflow)
@@ -241,17 +238,17 @@ def _step_starts(session: Session, instance: ProcessInstance) -> dict[str, datet
     return {task_id: as_utc(created) for task_id, created in rows}
 
 
-def _arming(session: Session, complaint: Complaint | None, workflow: BpmnWorkflow) -> Any:
+def _arming(session: Session, subject: Any, workflow: BpmnWorkflow) -> Any:
     """arm(task, start): a timer's due time as if its step had begun at `start` under the target version.
 
     Evaluated with the step's data and clock at `start`, then moved later by the working days of clock
     pauses that began since (pauses shifted the case's other deadlines the same way).
     """
-    calendar = WorkCalendar(session)
+    calendar = timings().calendar(session)
 
     def arm(task: Any, start: datetime) -> None:
         engine = workflow.script_engine
-        workflow.script_engine = _script_engine(StepContext(session, complaint, None, start))
+        workflow.script_engine = _script_engine(StepContext(session, subject, None, start))
         try:
             with clock.frozen_at(start):
                 arm_timer(task)
@@ -259,7 +256,7 @@ def _arming(session: Session, complaint: Complaint | None, workflow: BpmnWorkflo
             raise _Refused(f"定时器「{label(task.task_spec)}」无法按目标版本计算到期时间：{exc}") from exc
         finally:
             workflow.script_engine = engine
-        paused = _paused_workdays(session, complaint, start)
+        paused = timings().paused_workdays(session, subject, start) if subject is not None else 0
         value = task.internal_data.get("event_value")
         if paused and isinstance(value, str):
             task.internal_data["event_value"] = _later(calendar, datetime.fromisoformat(value), paused).isoformat()
@@ -269,15 +266,7 @@ def _arming(session: Session, complaint: Complaint | None, workflow: BpmnWorkflo
     return arm
 
 
-def _paused_workdays(session: Session, complaint: Complaint | None, since: datetime) -> int:
-    if complaint is None:
-        return 0
-    shifted = session.scalars(select(ClockPause.shifted_workdays).where(
-        ClockPause.complaint_id == complaint.id, ClockPause.paused_at >= since, ClockPause.resumed_at.is_not(None)))
-    return sum(n or 0 for n in shifted)
-
-
-def _later(calendar: WorkCalendar, moment: datetime, workdays: int) -> datetime:
+def _later(calendar: Any, moment: datetime, workdays: int) -> datetime:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     day, _ = calendar.add_workdays(moment.astimezone(SHANGHAI).date(), workdays)
     return datetime.combine(day, moment.astimezone(SHANGHAI).timetz()).astimezone(UTC)
@@ -317,24 +306,22 @@ def _apply(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, source: ProcessModel,
     target: ProcessModel, actor: Official, now: datetime, verdict: Verdict,
 ) -> None:
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
+    subject = load_subject(session, instance.complaint_id)
     status = instance.status
     instance.model = target
     instance.model_id = target.id
-    ctx = StepContext(session, complaint, actor, now)
+    ctx = StepContext(session, subject, actor, now)
     late = [t for t in verdict.timers if t.late and t.change != "removed"]
     fire = bool(late) and status == "running"
-    if complaint is not None:
+    if subject is not None:
         summary = f"流程版本迁移：v{source.version} → v{target.version}"
-        session.add(CaseEvent(complaint_id=complaint.id, at=now, actor_id=actor.id, actor_label=actor.label,
-                              kind="process_migrated", summary=summary,
-                              data={"from": source.version, "to": target.version, "current": verdict.current,
-                                    "timers": [t.as_dict() for t in verdict.timers]}))
+        subjects().note(session, instance.complaint_id, now, "process_migrated", summary, actor=actor,
+                        data={"from": source.version, "to": target.version, "current": verdict.current,
+                              "timers": [t.as_dict() for t in verdict.timers]})
         rearmed = [t for t in verdict.timers if t.change != "kept"]
         if rearmed:
-            session.add(CaseEvent(complaint_id=complaint.id, at=now, actor_id=actor.id, actor_label=actor.label,
-                                  kind="timers_rearmed", summary=_rearmed_summary(rearmed, fire),
-                                  data={"timers": [t.as_dict() for t in rearmed]}))
+            subjects().note(session, instance.complaint_id, now, "timers_rearmed", _rearmed_summary(rearmed, fire),
+                            actor=actor, data={"timers": [t.as_dict() for t in rearmed]})
     with clock.frozen_at(now):  # saves state, refreshes inbox rows and next timer; due timers fire now
         _advance(ctx, instance, workflow, (lambda wf: wf.refresh_timers()) if fire else (lambda wf: None))
     if status in ("suspended", "paused") and instance.status == "running":

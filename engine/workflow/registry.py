@@ -1,14 +1,19 @@
-"""What diagrams may name: lane roles (resolved per case) and service operations (run per step)."""
+"""What diagrams may name: lane roles (resolved per case) and service operations (run per step); and what the
+runtime asks of the domain: the rows an instance belongs to (its subject) and the working-day deadlines.
+
+The runtime keeps the registries; the domain packages fill them (engine/builtin.py imports them all). It names
+no domain row: `process_instance.complaint_id` holds the subject's id, and the cases package registers what a
+subject is (engine/cases/subject.py), the deadlines package how due times are counted (engine/deadlines/timing.py).
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.cases.models import Complaint
 from engine.org.models import Department, Official
 
 
@@ -17,11 +22,11 @@ class StepContext:
     """What a lane resolver or a service operation may use while one step runs."""
 
     session: Session
-    complaint: Complaint | None
+    subject: Any  # the row the instance belongs to (a complaint: engine/cases/subject.py), or None
     actor: Official | None
     now: datetime
     notes: list[str] = field(default_factory=list)
-    calendar: Any = None  # the step's WorkCalendar, created on first use
+    calendar: Any = None  # the step's working-day calendar (Timing.calendar), created on first use
     instance: Any = None  # the ProcessInstance being stepped (set before the engine runs)
 
 
@@ -56,6 +61,7 @@ OPERATIONS: dict[str, Operation] = {}
 START_FACTS: dict[str, frozenset[str]] = {}
 START_FACT_VALUES: dict[str, dict[str, tuple[Any, ...]]] = {}  # process key → fact → every value it can have
 TIMER_START_FACTS = frozenset({"timer_start", "timer_due"})  # what a timer start event gives (start_timers.py)
+_LOADED = False
 
 
 def lane(name: str, label: str) -> Callable:
@@ -88,14 +94,73 @@ def start_facts(process_key: str, *names: str, **values: tuple[Any, ...]) -> Non
     START_FACT_VALUES.setdefault(process_key, {}).update(values)
 
 
-def load_builtin() -> None:
-    """Import the modules that register the built-in lanes and operations."""
-    import engine.models  # noqa: F401 - every table known to the metadata
-    from engine.cases import services as case_services  # noqa: F401 - the complaint's start facts
-    from engine.credit import exposure, services  # noqa: F401 - start facts of measures, credit_repair, typical_case
-    from engine.credit import operations as credit_operations  # noqa: F401
-    from engine.intake import feedback  # noqa: F401 - start facts of objection
-    from engine.intake import operations as intake_operations  # noqa: F401
-    from engine.oversight import bulletins  # noqa: F401 - start facts of bulletin
-    from engine.oversight import operations as oversight_operations  # noqa: F401
-    from engine.workflow import lanes, operations  # noqa: F401
+@dataclass(frozen=True)
+class Subject:
+    """What the runtime needs of the rows its instances belong to (registered by their owner with `subject`)."""
+
+    load: Callable[[Session, int], Any]  # the row with this id
+    note: Callable[..., None]  # note(session, subject_id, at, kind, summary, actor=None, data=None): its history
+    count_notes: Callable[[Session, str], dict[int, int]]  # kind → how many history lines of that kind per id
+    label: Callable[[Any], str]  # what pages call it (a case's tracking code)
+    label_columns: Callable[[], tuple[Any, Any]]  # (id column, label column) to outer-join lists of instances
+    status: Callable[[Any], str | None]
+    set_status: Callable[[Any, str], None]  # the `caseStatus` of the first task that becomes ready
+    statuses: Callable[[], Mapping[str, str]]  # what `caseStatus` may name → its label, in order (checked at deploy)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How due times are counted in working days (registered by the deadlines package with `timing`)."""
+
+    calendar: Callable[[Session], Any]  # a calendar with add_workdays(day, n) -> (day, provisional)
+    due_for_limit: Callable[[Session, str, datetime, Any], Any]  # a named time limit → its due time (.at, .basis, .provisional)
+    workdays_before: Callable[[datetime, int, Any], datetime]
+    check_dates: Callable[[Session, dict, dict, datetime], None]  # a form's date fields against the calendar
+    limits: Callable[[], Collection[str]]  # what `timeLimit` may name (checked at deploy)
+    time_limits: Callable[[Session], list[Any]]  # the configured limits (.key, .label, .description), for pick lists
+    paused: Callable[[Session, Any], bool]  # the subject's clock is stopped now
+    paused_workdays: Callable[[Session, Any, datetime], int]  # working days its pauses since then shifted
+
+
+_SUBJECT: list[Subject] = []
+_TIMING: list[Timing] = []
+
+
+def subject(hooks: Subject) -> None:
+    """Register what the runtime asks of the rows its instances belong to (one owner)."""
+    _SUBJECT[:] = [hooks]
+
+
+def timing(hooks: Timing) -> None:
+    """Register how due times are counted (one owner)."""
+    _TIMING[:] = [hooks]
+
+
+def subjects() -> Subject:
+    if not _SUBJECT:
+        raise RuntimeError("no subject hooks registered: call engine.builtin.load_builtin() first")
+    return _SUBJECT[0]
+
+
+def timings() -> Timing:
+    if not _TIMING:
+        raise RuntimeError("no timing hooks registered: call engine.builtin.load_builtin() first")
+    return _TIMING[0]
+
+
+def load_subject(session: Session, subject_id: int | None) -> Any:
+    """The row with this id, or None for an instance of no subject."""
+    return subjects().load(session, subject_id) if subject_id is not None else None
+
+
+def mark_loaded() -> None:
+    """Called once the application has imported every module that registers lanes, operations and start facts
+    (engine/builtin.py: load_builtin); the runtime knows none of them by name."""
+    global _LOADED
+    _LOADED = True
+
+
+def require_loaded() -> None:
+    """Refuse to check or list against registries nobody has filled yet (it would call every name unknown)."""
+    if not _LOADED:
+        raise RuntimeError("lanes and operations are not registered yet: call engine.builtin.load_builtin() first")

@@ -5,7 +5,7 @@ task of a suspended case is refused (instances.complete_task), and open tasks ar
 in their department inbox again when the case resumes. Retry re-runs the tasks in ERROR (SpiffWorkflow's
 `reset_from_task_id` makes them runnable again, a user task keeps its submitted data). Skipping completes
 a READY or failed task without running it (a user task as if submitted empty); moving back resets the
-instance to an earlier completed user task with the data it had then. Each action writes a CaseEvent and
+instance to an earlier completed user task with the data it had then. Each action writes a line of the case's history and
 an audit event with the status, position (current steps) and data before and after — the operation log.
 The caller commits (one transaction per action).
 """
@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
 from engine.audit.services import record as audit
-from engine.cases.models import CaseEvent, Complaint
 from engine.db import as_utc
 from engine.errors import ConflictError, FormInvalid, NotFound, WorkflowFailed
 from engine.org.models import Official
 from engine.workflow import clock
 from engine.workflow.instances import _advance, _jsonable, load_workflow
 from engine.workflow.models import HumanTask, ProcessInstance
-from engine.workflow.registry import StepContext
+from engine.workflow.registry import StepContext, load_subject, subjects, timings
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +65,13 @@ def suspend(session: Session, instance_id: int, actor: Official, reason: str,
 
 def resume(session: Session, instance_id: int, actor: Official, reason: str,
            now: datetime | None = None) -> ProcessInstance:
-    from engine.deadlines.pauses import open_pause
-
     _require_reason(reason)
     instance = get_instance(session, instance_id)
     if instance.status != "suspended":
         raise ConflictError("只有已挂起的流程可以恢复")
     moment = as_utc(now) or clock.now()
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
-    instance.status = "paused" if complaint is not None and open_pause(session, complaint) else "running"
+    subject = load_subject(session, instance.complaint_id)
+    instance.status = "paused" if subject is not None and timings().paused(session, subject) else "running"
     instance.updated_at = moment
     _log(session, instance, actor, "instance_resumed", "恢复流程", reason, "suspended", None, moment)
     return instance
@@ -245,8 +242,7 @@ def _name(task: Any) -> str:
 
 
 def _context(session: Session, instance: ProcessInstance, actor: Official, moment: datetime) -> StepContext:
-    complaint = session.get(Complaint, instance.complaint_id) if instance.complaint_id else None
-    return StepContext(session, complaint, actor, moment)
+    return StepContext(session, load_subject(session, instance.complaint_id), actor, moment)
 
 
 def _repairable(session: Session, instance_id: int) -> ProcessInstance:
@@ -275,7 +271,7 @@ def _require_reason(reason: str) -> None:
 def _log(session: Session, instance: ProcessInstance, actor: Official, action: str, label: str, reason: str,
          before: str | dict[str, Any], after: str | dict[str, Any] | None, now: datetime,
          extra: dict | None = None) -> None:
-    """One CaseEvent and one audit event; `before`/`after` are a status or a snapshot (status, position, data)."""
+    """One line of the case's history and one audit event; `before`/`after` are a status or a snapshot (status, position, data)."""
     reason = reason.strip()
     before_d = before if isinstance(before, dict) else {"status": before}
     after_d = after if isinstance(after, dict) else {"status": instance.status}
@@ -284,12 +280,11 @@ def _log(session: Session, instance: ProcessInstance, actor: Official, action: s
     if "position" in before_d and "position" in after_d:
         moved = f"；位置：{'、'.join(before_d['position']) or '—'} → {'、'.join(after_d['position']) or '—'}"
     if instance.complaint_id is not None:
-        session.add(CaseEvent(
-            complaint_id=instance.complaint_id, at=now, actor_id=actor.id, actor_label=actor.label, kind=action,
-            summary=f"{label}（{STATUS_LABELS.get(b, b)} → {STATUS_LABELS.get(a, a)}{moved}）：{reason}",
+        subjects().note(
+            session, instance.complaint_id, now, action,
+            f"{label}（{STATUS_LABELS.get(b, b)} → {STATUS_LABELS.get(a, a)}{moved}）：{reason}", actor=actor,
             data={"before": before_d if isinstance(before, dict) else b,
-                  "after": after_d if isinstance(before, dict) else a, "reason": reason, **(extra or {})},
-        ))
+                  "after": after_d if isinstance(before, dict) else a, "reason": reason, **(extra or {})})
     audit(session, action, actor, "process_instance", instance.id, before={**before_d, **(extra or {})},
           after={**after_d, "reason": reason}, complaint_id=instance.complaint_id)
     session.flush()

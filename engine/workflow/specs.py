@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidDiagram, NotFound
 from engine.workflow import serializer
 from engine.workflow.models import ProcessModel
-from engine.workflow.registry import LANES, OPERATIONS, load_builtin
+from engine.workflow.registry import LANES, OPERATIONS, require_loaded, subjects, timings
 from engine.workflow.sandbox import source_problem
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def check_bundle(bundle: Bundle, defined_lanes: Collection[str] = (),
     """
     from engine.workflow import checks
 
-    load_builtin()
+    require_loaded()
     problems: list[dict[str, str]] = []
     try:
         tree = etree.fromstring(bundle.bpmn_xml.encode())
@@ -280,17 +280,15 @@ def _check_user_tasks(tree: etree._Element, bundle: Bundle) -> list[dict[str, st
 
 def _check_task_properties(tree: etree._Element) -> list[dict[str, str]]:
     """A task's `caseStatus` must be a status the case pages can name; its `timeLimit` a configured time limit."""
-    from engine.cases.status import STATUSES
-    from engine.deadlines.services import DEFAULT_LIMITS
-
-    limits = {row[0] for row in DEFAULT_LIMITS}
+    statuses = list(subjects().statuses())
+    limits = set(timings().limits())
     problems = []
     for prop in tree.xpath("//spiffworkflow:property[@name='caseStatus' or @name='timeLimit']", namespaces=NS):
         owner = prop.getparent().getparent().getparent()
         value = prop.get("value") or ""
-        if prop.get("name") == "caseStatus" and value not in STATUSES:
+        if prop.get("name") == "caseStatus" and value not in statuses:
             problems.append({"element": owner.get("id", ""), "message": (
-                f"{_label(owner)} 的案件状态「{value}」不是已知状态（可用：{'、'.join(STATUSES)}）")})
+                f"{_label(owner)} 的案件状态「{value}」不是已知状态（可用：{'、'.join(statuses)}）")})
         elif prop.get("name") == "timeLimit" and value not in limits:
             problems.append({"element": owner.get("id", ""), "message": (
                 f"{_label(owner)} 的办理时限「{value}」未配置（可用：{'、'.join(sorted(limits))}）")})

@@ -54,14 +54,15 @@ def test_panel_generates_only_what_the_server_accepts(page, demo_password: str) 
                            X.conditionExpression({field: "outcome", op: "!=", value: "founded"}),
                            X.conditionExpression({field: "accepted", op: "==", value: false}),
                            X.conditionExpression({field: "amount", op: ">=", value: 3}),
-                           X.conditionExpression({field: "remarks", op: "==", value: 'a "quoted" 文字'})],
+                           X.conditionExpression({field: "remarks", op: "==", value: 'a "quoted" 文字'}),
+                           X.conditionExpression({field: "deadline", op: ">", value: "2026-10-01"})],
               rules: ["not accepted", 'outcome == "founded"', "amount >= 3"].map(X.conditionRule)};
     }""")
     assert generated["timers"] == ON_VERIFY + ON_RECTIFICATION
     assert generated["back"] == generated["timers"]  # each reads back as the choice it came from
     assert generated["bad"] == ["", "", None, None]
     assert generated["conditions"] == ['outcome == "unfounded"', 'outcome != "founded"', "not accepted", "amount >= 3",
-                                       'remarks == "a \\"quoted\\" 文字"']
+                                       'remarks == "a \\"quoted\\" 文字"', 'deadline > "2026-10-01"']
     assert generated["rules"] == [{"field": "accepted", "op": "==", "value": False},
                                   {"field": "outcome", "op": "==", "value": "founded"},
                                   {"field": "amount", "op": ">=", "value": 3}]

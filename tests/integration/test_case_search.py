@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.cases.models import Complaint
 from engine.cases.search import CaseQuery, case_conditions
 from engine.cases.services import open_tasks, register_complaint
-from engine.cases.uscc import CHARSET, WEIGHTS
+from engine.uscc import CHARSET, WEIGHTS
 from engine.workflow import clock
 from engine.workflow.instances import complete_task
 

@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.cases.services import open_tasks
-from engine.cases.uscc import uscc_problem
 from engine.credit import services
 from engine.org.demo import DEMO_USCC, DEPARTMENTS, PUBLIC_INSTITUTIONS, demo_uscc
 from engine.org.models import Department
+from engine.uscc import uscc_problem
 from tests.processes.conftest import ComplaintRun
 from tests.processes.test_complaint import founded_until_review
 

@@ -27,12 +27,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import engine
+from engine.builtin import load_builtin
 from engine.db import Base, tune_sqlite
 from engine.models import include_in_autogenerate
 from engine.org.demo import load_demo_organisation
 from engine.org.models import Official
 from engine.workflow import specs
-from engine.workflow.registry import load_builtin
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations"

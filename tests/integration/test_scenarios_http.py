@@ -197,8 +197,10 @@ def test_a_finished_case_saved_as_a_scenario(api, app, client, login) -> None:  
     assert redeploy.get_json()["message"].startswith("场景「调解解决分歧」在新版本上的结果与预期不同")
     assert by_name(redeploy.get_json()["errors"]["_scenarios"])["调解解决分歧"]["actual"]["end"] == "end_dispute2"
 
-    # the page form on the process instance page
+    # the page form on the process instance page, linked from the case page
     login("procadmin")
+    case_page = client.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f'href="/processes/instances/{instance.id}#save-scenario"' in case_page
     page = client.get(f"/processes/instances/{instance.id}")
     assert "保存为场景" in page.get_data(as_text=True)
     posted = client.post(f"/processes/instances/{instance.id}/scenario", data={"name": "页面保存"},

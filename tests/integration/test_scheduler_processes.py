@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 import engine.models  # noqa: F401
-from engine.workflow.registry import load_builtin
+from engine.builtin import load_builtin
 from engine.workflow.timers import tick
 load_builtin()
 db = create_engine(sys.argv[1])

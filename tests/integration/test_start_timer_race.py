@@ -36,7 +36,7 @@ from datetime import datetime
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 import engine.models  # noqa: F401
-from engine.workflow.registry import load_builtin
+from engine.builtin import load_builtin
 from engine.workflow.start_timers import start_due_processes
 load_builtin()
 db = create_engine(sys.argv[1])

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy.orm import Session
 
-from engine.cases.milestones import MILESTONES
+from engine.deadlines.milestones import MILESTONES
 from engine.intake.supplements import request_supplement
 from engine.workflow import clock
 from tests.processes.conftest import ComplaintRun

@@ -42,6 +42,12 @@ def test_condition_forms_deploy(condition: str) -> None:
     assert checked.key == "complaint"
 
 
+def test_a_date_comparison_deploys() -> None:
+    bundle = changed("<bpmn:conditionExpression>rectified</bpmn:conditionExpression>",
+                     '<bpmn:conditionExpression>deadline > "2026-10-01"</bpmn:conditionExpression>')
+    specs.check_bundle(bundle, acknowledge_warnings=True)
+
+
 def test_after_and_calendar_days_count_from_the_step(session: Session) -> None:
     helpers = _step_helpers(StepContext(session, None, None, now=T0))
     # 15 working days from Mon 2026-09-14 end on Saturday 2026-10-10 (a make-up working day)

@@ -86,7 +86,7 @@ PLATFORM = {"up": True}  # the flaky test operation fails while this is False
 
 @operation("test_platform_report", "测试用：报送外部平台（平台不可用时失败）", ("summary",))
 def _platform_report(ctx: StepContext, summary: str) -> dict:
-    ctx.session.add(CaseEvent(complaint_id=ctx.complaint.id, at=ctx.now, kind="note", summary="报送外部平台：开始"))
+    ctx.session.add(CaseEvent(complaint_id=ctx.subject.id, at=ctx.now, kind="note", summary="报送外部平台：开始"))
     ctx.session.flush()  # written before the failure: must not be kept when the operation fails
     if not PLATFORM["up"]:
         raise RuntimeError("外部平台不可用（连接超时）")

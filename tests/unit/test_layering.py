@@ -79,14 +79,13 @@ def engine_edges(root: Path = ENGINE) -> dict[Edge, list[str]]:
     return edges
 
 
-def allowed_edges(text: str | None = None, backward: bool | None = None) -> set[Edge]:
-    """The ``a -> b`` lines of the allowed list (``#`` starts a comment); only those whose comment
-    starts with ``backward`` (the debt against the layering) or only the others when ``backward`` is given."""
+def allowed_edges(text: str | None = None) -> set[Edge]:
+    """The ``a -> b`` lines of the allowed list (``#`` starts a comment)."""
     text = ALLOWED_FILE.read_text(encoding="utf-8") if text is None else text
     edges = set()
     for line in text.splitlines():
-        line, _, comment = line.partition("#")
-        if line.strip() and (backward is None or backward == comment.strip().startswith("backward")):
+        line = line.split("#", 1)[0].strip()
+        if line:
             source, target = (part.strip() for part in line.split("->"))
             edges.add((source, target))
     return edges
@@ -151,8 +150,7 @@ def test_the_allowed_list_names_only_edges_that_exist() -> None:
 
 
 def test_the_allowed_graph_has_no_cycle() -> None:
-    """Only the edges marked backward (the debt still to remove) may close a cycle."""
-    assert cycle_in(allowed_edges(backward=False)) == []
+    assert cycle_in(allowed_edges()) == []
 
 
 def test_the_graph_check_notices_function_local_and_relative_imports(tmp_path: Path) -> None:
@@ -172,7 +170,4 @@ def test_the_graph_check_notices_function_local_and_relative_imports(tmp_path: P
     assert len(edges[("low", "high")]) == 2  # the function-local and the relative import
     assert cycle_in(set(edges)) in (["high", "low", "high"], ["low", "high", "low"])
     assert cycle_in({("high", "low"), ("low", "db")}) == []
-    listed = "high -> low  # why\n\n# note\nlow -> db\nlow -> high  # backward: low/b.py\n"
-    assert allowed_edges(listed) == {("high", "low"), ("low", "db"), ("low", "high")}
-    assert allowed_edges(listed, backward=True) == {("low", "high")}
-    assert allowed_edges(listed, backward=False) == {("high", "low"), ("low", "db")}
+    assert allowed_edges("high -> low  # why\n\n# note\nlow -> db\n") == {("high", "low"), ("low", "db")}

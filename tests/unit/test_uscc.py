@@ -5,7 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from engine.cases.schemas import load_complaint
-from engine.cases.uscc import is_valid_uscc, uscc_problem
+from engine.uscc import is_valid_uscc, uscc_problem
 
 
 @pytest.mark.parametrize("code", ["91350200776049653A", "91440101MA5CJQ4N59", "123502001549897397"])

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.audit import services as audit
-from engine.audit.disclosure import Disclosure
+from engine.cases.disclosure import Disclosure
 from engine.org.permissions import VIEW_AUDIT
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.audit.disclosure import Disclosure
+from engine.cases.disclosure import Disclosure
 from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.workflow import admin, lane_roles, migration, repair
 from web.api.common import ApiErrorSchema, UtcDateTime

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.cases import dossier
+from engine.intake import dossier
 from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances

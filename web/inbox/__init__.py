@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.cases import dossier, search
+from engine.cases import search
 from engine.cases.models import Complaint
 from engine.deadlines import views as deadlines
 from engine.errors import (
@@ -18,7 +18,7 @@ from engine.errors import (
     PermissionDenied,
     TaskNotReady,
 )
-from engine.intake import evidence
+from engine.intake import dossier, evidence
 from engine.org.permissions import SEE_OVERDUE, SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.paging import Total
 from engine.workflow import instances, lane_roles

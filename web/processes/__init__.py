@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine.audit.disclosure import Disclosure
+from engine.cases.disclosure import Disclosure
 from engine.errors import EngineError, FormInvalid
 from engine.org.models import ROLES
 from engine.org.permissions import ADMINISTER_PROCESSES
@@ -160,9 +160,15 @@ def _lane_role_page() -> dict[str, object]:
             "official_roles": ROLES}
 
 
+def case_process_finished(complaint_id: int) -> ProcessInstance | None:
+    """The case's finished process instance, for the 保存为场景 link process administrators see on the case page."""
+    return admin.finished_of(db.session, complaint_id) if may_administer_processes() else None
+
+
 def init_app(app: Flask) -> None:
     from web.processes import tools  # noqa: F401 - form preview, version diff, migration pages on this blueprint
 
     app.register_blueprint(bp)
     app.jinja_env.globals["may_administer_processes"] = may_administer_processes
     app.jinja_env.globals["case_process_trouble"] = case_process_trouble
+    app.jinja_env.globals["case_process_finished"] = case_process_finished

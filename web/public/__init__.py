@@ -17,11 +17,11 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine import throttle
-from engine.cases import milestones
 from engine.cases.contact import mask_phone
 from engine.cases.models import BREACH_TYPES, DOMAINS, Complaint
 from engine.cases.schemas import ComplaintInput, load_complaint
 from engine.cases.status import result_label, status_label
+from engine.deadlines import milestones
 from engine.errors import EngineError, FormInvalid, NotFound, TooManyAttempts
 from engine.intake import evidence, feedback, supplements
 from engine.intake import services as intake

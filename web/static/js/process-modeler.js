@@ -1,5 +1,7 @@
 /* Process modeler page: open a version in bpmn-js (Modeler), edit, deploy through the API with a comment;
-   on failure list each problem (in Chinese) with its element, and mark those elements on the diagram. */
+   on failure list each problem (in Chinese) with its element, and mark those elements on the diagram. The
+   scenarios' runs (process-scenarios.js) are shown after each deploy; when some end differently (409) the
+   administrator looks at their paths and confirms with 「确认场景结果变化，仍然部署」. */
 (function () {
   "use strict";
 
@@ -65,6 +67,8 @@
     var modeler = new window.BpmnJS({container: container});
     root.lvModeler = modeler;  // for scripted edits (browser tests) through bpmn-js's own API
     var bundle = {forms: {}, dmn: {}};
+    root.lvBundle = bundle;  /* decision tables for 试运行 (process-scenarios.js) */
+    if (window.LvyueScenarios) { window.LvyueScenarios.attach(root, modeler); }
     if (window.LvyuePanel) {  // the properties panel (process-panel.js)
       window.LvyuePanel.attach(root, modeler, function () {
         try { return JSON.parse(part(root, "forms").value || "{}"); } catch (error) { return {}; }
@@ -82,6 +86,9 @@
       .then(function (data) {
         bundle.forms = data.forms || {};
         bundle.dmn = data.dmn || {};
+        if (part(root, "scenarios")) {
+          part(root, "scenarios").value = JSON.stringify(data.scenarios || [], null, 2);
+        }
         part(root, "forms").value = JSON.stringify(bundle.forms, null, 2);
         if (window.LvyueForms) { window.LvyueForms.attach(root, bundle); }  // form editor, DMN (process-forms.js)
         return modeler.importXML(data.bpmn_xml);
@@ -93,19 +100,36 @@
       .catch(function (error) { say(root, "流程图加载失败：" + error.message, true); });
 
     var acknowledge = part(root, "acknowledge");
-    acknowledge.addEventListener("click", function () { deploy(true); });
+    var confirmScenarios = part(root, "confirm-scenarios");
+    var acknowledged = false;
+    acknowledge.addEventListener("click", function () { acknowledged = true; deploy(null); });
+    confirmScenarios.addEventListener("click", function () {
+      deploy(confirmScenarios.getAttribute("data-confirmation"));
+    });
     part(root, "deploy-form").addEventListener("submit", function (event) {
       event.preventDefault();
-      deploy(false);
+      acknowledged = false;
+      deploy(null);
     });
 
-    function deploy(acknowledgeWarnings) {
+    function showRuns(runs) {
+      if (window.LvyueScenarios) { window.LvyueScenarios.show(root, modeler, runs || []); }
+    }
+
+    function deploy(scenarioConfirmation) {
       var forms;
+      var acknowledgeWarnings = acknowledged;
+      var scenarios = window.LvyueScenarios ? window.LvyueScenarios.read(root) : [];
       acknowledge.hidden = true;
+      confirmScenarios.hidden = true;
       try {
         forms = JSON.parse(part(root, "forms").value || "{}");
       } catch (error) {
         say(root, "表单不是有效的 JSON：" + error.message, true);
+        return;
+      }
+      if (scenarios === null) {
+        say(root, "场景不是有效的 JSON 数组", true);
         return;
       }
       clearMarkers(modeler);
@@ -117,8 +141,9 @@
             method: "POST", credentials: "same-origin",
             headers: {"Content-Type": "application/json", "Accept": "application/json",
                       "X-CSRFToken": csrfToken()},
-            body: JSON.stringify({bpmn_xml: saved.xml, forms: forms, dmn: bundle.dmn,
-                                  comment: part(root, "comment").value, acknowledge_warnings: acknowledgeWarnings})
+            body: JSON.stringify({bpmn_xml: saved.xml, forms: forms, dmn: bundle.dmn, scenarios: scenarios,
+                                  comment: part(root, "comment").value, acknowledge_warnings: acknowledgeWarnings,
+                                  scenario_confirmation: scenarioConfirmation})
           });
         })
         .then(function (response) {
@@ -127,14 +152,23 @@
         .then(function (result) {
           var noted = (result.body.warnings || []).length ?
             "（已确认 " + result.body.warnings.length + " 条警告）" : "";
+          var errors = result.body.errors || {};
+          if (result.status === 201 || result.status === 200) { showRuns(result.body.scenarios); }
           if (result.status === 201) {
             say(root, "已部署为 " + result.body.key + " 第 " + result.body.version + " 版。新案件将使用此版本。" + noted, false);
           } else if (result.status === 200) {
             say(root, "与已部署的第 " + result.body.version + " 版完全相同，校验通过，未新增版本。" + noted, false);
+          } else if (result.status === 409 && errors._scenario_confirmation) {
+            /* scenarios end differently: shown on the diagram; the administrator confirms to deploy */
+            say(root, result.body.message, true);
+            showRuns(errors._scenarios);
+            confirmScenarios.setAttribute("data-confirmation", errors._scenario_confirmation);
+            confirmScenarios.hidden = false;
           } else {
-            var problems = (result.body.errors || {})._diagram ||
-              Object.keys(result.body.errors || {}).map(function (key) {
-                return {element: "", message: key + "：" + result.body.errors[key]};
+            if (errors._scenarios) { showRuns(errors._scenarios); }
+            var problems = errors._diagram ||
+              Object.keys(errors).map(function (key) {
+                return {element: "", message: key + "：" + errors[key]};
               });
             say(root, result.body.message || ("部署失败（HTTP " + result.status + "）"), true);
             showProblems(root, modeler, problems);

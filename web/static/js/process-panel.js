@@ -474,9 +474,11 @@
       }));
       if (current) {
         var numeric = current.type === "integer" || current.type === "number";
-        var ops = Object.keys(X.COMPARISONS).filter(function (op) { return numeric || op === "==" || op === "!="; });
+        var dated = current.format === "date";  // ISO dates compare in order as text
+        var ops = Object.keys(X.COMPARISONS).filter(function (op) { return numeric || dated || op === "==" || op === "!="; });
+        var DATE_COMPARISONS = {">": "晚于", "<": "早于", ">=": "不早于", "<=": "不晚于"};
         builder.appendChild(choice("比较", "panel-cond-op", ops.map(function (op) {
-          return {value: op, label: X.COMPARISONS[op]};
+          return {value: op, label: (dated && DATE_COMPARISONS[op]) || X.COMPARISONS[op]};
         }), state.op, "请选择", function (value) { state.op = value || "=="; write(); }));
         if (current.choices && current.choices.length) {
           var index = -1;
@@ -488,10 +490,13 @@
             write();
           }));
         } else {
-          builder.appendChild(input("值", "panel-cond-value", state.value === "" ? "" : String(state.value), function (value) {
+          var valueBox = input(dated ? "日期" : "值", "panel-cond-value", state.value === "" ? "" : String(state.value), function (value) {
             state.value = numeric && value.trim() !== "" && !isNaN(Number(value)) ? Number(value) : value;
             write();
-          }));
+          });
+          if (dated) { valueBox.querySelector("input").setAttribute("type", "date"); }
+          if (numeric) { valueBox.querySelector("input").setAttribute("inputmode", "decimal"); }
+          builder.appendChild(valueBox);
         }
       }
       panel.appendChild(builder);

@@ -5,16 +5,18 @@ no `view_case`). An event about a case (it has `complaint_id`) therefore shows i
 only to a viewer allowed `view_case` for that complaint, and the complainant's contact fields only to one
 also allowed `view_contact_data`; everyone else reads the field names with the values hidden, except a few
 plain facts about the step (status, task, position …). Pages, the API and the browser export take events
-from here; `flask audit export` (the operator on the server) gives them whole.
+from here; `flask audit export` (the operator on the server) gives them whole. It lives with the cases,
+not in engine/audit, because the log knows no case.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
-from engine.audit.services import as_dict
+from engine.audit.services import as_dict, name_resolver
 from engine.cases.contact import CONTACT_FIELDS
 from engine.cases.models import Complaint
 from engine.org import permissions
@@ -25,6 +27,12 @@ HIDDEN = "（已隐去）"
 # reason and a failed step's error are what repairing a process needs)
 PLAIN_FACTS = frozenset({"status", "task", "task_id", "position", "via", "kept_row", "kept_outcome", "count",
                          "tracking_code", "channel", "reason", "error"})
+
+
+@name_resolver("tracking_code")
+def complaint_ids(_session: Session, tracking_code: str) -> Select:
+    """SQL selecting the id of the case with this tracking code (an audit search's `tracking_code`)."""
+    return select(Complaint.id).where(Complaint.tracking_code == tracking_code)
 
 
 class Disclosure:

@@ -1,4 +1,5 @@
-"""Built-in service operations that service tasks in the diagrams call by name."""
+"""Service operations of the complaint processes that service tasks in the diagrams call by name
+(registered with the workflow runtime by engine/builtin.py)."""
 from __future__ import annotations
 
 import logging
@@ -12,11 +13,12 @@ from engine.workflow.registry import StepContext, operation
 logger = logging.getLogger(__name__)
 
 
-def _event(ctx: StepContext, kind: str, summary: str, public_note: str | None = None, **data: Any) -> None:
-    if ctx.complaint is None:
+def note_event(ctx: StepContext, kind: str, summary: str, public_note: str | None = None, **data: Any) -> None:
+    """One line of the case's history written by the process (nothing for an instance of no case)."""
+    if ctx.subject is None:
         return
     ctx.session.add(CaseEvent(
-        complaint_id=ctx.complaint.id, at=ctx.now, actor_id=None, actor_label="系统（流程）",
+        complaint_id=ctx.subject.id, at=ctx.now, actor_id=None, actor_label="系统（流程）",
         kind=kind, summary=summary, data=data, public_note=public_note,
     ))
 
@@ -24,13 +26,13 @@ def _event(ctx: StepContext, kind: str, summary: str, public_note: str | None = 
 @operation("resolve_supervisor", "按组织数据确定认定部门（上级部门或主管部门）",
            stub=lambda: {"found": True, "supervisor": "（场景：组织数据中的上级部门）"})
 def resolve_supervisor(ctx: StepContext) -> dict[str, Any]:
-    complaint = ctx.complaint
+    complaint = ctx.subject
     superior = complaint.respondent.superior if complaint and complaint.respondent else None
     if superior is None:
-        _event(ctx, "supervisor_unknown", "组织数据中没有被投诉主体的上级部门或主管部门，需由省发展改革委指定")
+        note_event(ctx, "supervisor_unknown", "组织数据中没有被投诉主体的上级部门或主管部门，需由省发展改革委指定")
         return {"found": False}
     complaint.supervisor = superior
-    _event(ctx, "forwarded", f"已转交认定部门：{superior.name}", supervisor=superior.code)
+    note_event(ctx, "forwarded", f"已转交认定部门：{superior.name}", supervisor=superior.code)
     return {"found": True, "supervisor": superior.code}
 
 
@@ -40,34 +42,21 @@ def assign_supervisor(ctx: StepContext, department_code: str) -> dict[str, Any]:
         dept = get_department(ctx.session, department_code)
     except NotFound as exc:
         raise FormInvalid({"department_code": "组织数据中没有该部门，请从列表中选择"}) from exc
-    ctx.complaint.supervisor = dept
-    _event(ctx, "forwarded", f"省发展改革委指定认定部门并转交：{dept.name}", supervisor=dept.code)
+    ctx.subject.supervisor = dept
+    note_event(ctx, "forwarded", f"省发展改革委指定认定部门并转交：{dept.name}", supervisor=dept.code)
     return {"found": True, "supervisor": dept.code}
 
 
 @operation("notify_complainant", "向投诉人反馈", ("message",))
 def notify_complainant(ctx: StepContext, message: str) -> dict[str, Any]:
-    _event(ctx, "complainant_notice", f"已向投诉人反馈：{message}", public_note=message)
+    note_event(ctx, "complainant_notice", f"已向投诉人反馈：{message}", public_note=message)
     return {"sent": True}
 
 
 @operation("record_report", "记录报送（报省发展改革委或国家发展改革委）", ("recipient", "summary"))
 def record_report(ctx: StepContext, recipient: str, summary: str) -> dict[str, Any]:
-    _event(ctx, "report", f"报送{recipient}：{summary}", recipient=recipient)
+    note_event(ctx, "report", f"报送{recipient}：{summary}", recipient=recipient)
     return {"reported": True}
-
-
-@operation("confirm_breach", "确认违约失信并生成违约失信记录", ("document_number", "basis", "facts"))
-def confirm_breach(ctx: StepContext, document_number: str, basis: str, facts: str, severity: str | None = None,
-                   rectification_deadline: str | None = None) -> dict[str, Any]:
-    from engine.credit.services import confirm_from_complaint
-
-    ctx.complaint.breach_confirmed_at = ctx.now
-    record = confirm_from_complaint(ctx.session, ctx.complaint, ctx.now, document_number, basis, facts,
-                                    severity, rectification_deadline)
-    _event(ctx, "breach_confirmed", f"认定部门确认被投诉主体违约失信（{document_number}），生成违约失信记录",
-           record_id=record.id, record_version=record.version)
-    return {"confirmed": True, "record_id": record.id}
 
 
 @operation("close_case", "办结案件", ("result",))
@@ -76,11 +65,11 @@ def close_case(ctx: StepContext, result: str) -> dict[str, Any]:
 
     if result not in RESULTS:
         raise EngineError(f"未知的办结结果：{result}")
-    ctx.complaint.result = result
-    ctx.complaint.status = "closed"
-    ctx.complaint.closed_at = ctx.now
-    _event(ctx, "closed", f"案件办结：{RESULTS[result]}", result=result)
-    logger.info("complaint %s closed with %s", ctx.complaint.id, result)
+    ctx.subject.result = result
+    ctx.subject.status = "closed"
+    ctx.subject.closed_at = ctx.now
+    note_event(ctx, "closed", f"案件办结：{RESULTS[result]}", result=result)
+    logger.info("complaint %s closed with %s", ctx.subject.id, result)
     return {"closed": True}
 
 
@@ -100,25 +89,25 @@ def notify_lane(ctx: StepContext, lane: str, kind: str, title: str, message: str
     assignment = resolve_lane(ctx, lane)
     notice = Notification(
         department_id=assignment.department.id, role=assignment.role,
-        complaint_id=ctx.complaint.id if ctx.complaint else None, kind=kind, title=title, body=message,
+        complaint_id=ctx.subject.id if ctx.subject else None, kind=kind, title=title, body=message,
         created_at=ctx.now)
     ctx.session.add(notice)
     ctx.session.flush()
     recipients = ctx.session.scalars(select(Official).where(
         Official.department_id == assignment.department.id, Official.is_active.is_(True),
         Official.email.is_not(None)))
-    case = f"（案件 {ctx.complaint.tracking_code}）" if ctx.complaint else ""
+    case = f"（案件 {ctx.subject.tracking_code}）" if ctx.subject else ""
     for official in recipients:
         if assignment.role is None or official.has_role(assignment.role):
             enqueue(ctx.session, f"notification:{notice.id}:{official.id}", official.email,
                     f"【履约】{title}{case}", f"{official.full_name}：\n\n{message}\n\n（本邮件由系统自动发送）")
-    _event(ctx, kind, f"{title}（已通知{assignment.department.name}）", department=assignment.department.code)
+    note_event(ctx, kind, f"{title}（已通知{assignment.department.name}）", department=assignment.department.code)
     return {"notified": assignment.department.code}
 
 
 @operation("flag_supervision", "挂牌督办（标记案件并记录）", ("reason",))
 def flag_supervision(ctx: StepContext, reason: str) -> dict[str, Any]:
-    if ctx.complaint is not None and ctx.complaint.supervised_at is None:
-        ctx.complaint.supervised_at = ctx.now
-    _event(ctx, "supervision", f"挂牌督办：{reason}")
+    if ctx.subject is not None and ctx.subject.supervised_at is None:
+        ctx.subject.supervised_at = ctx.now
+    note_event(ctx, "supervision", f"挂牌督办：{reason}")
     return {"flagged": True}
