@@ -1,10 +1,11 @@
 """The SQL a completion costs through the service layer (issue 16): counted, not timed.
 
 Each step of the smoke path is completed as a request would (own session, actor loaded, `complete_task`, commit)
-and every statement is recorded. The step's own rows take at most 8 statements: the task read with its instance,
-process version and case in one statement, one UPDATE of the instance (its state and optimistic lock), the task's
-completion, the next task's row, the case's status, the history line and the audit chain's two (head, event). A
-time limit the next task needs is read once per step. Nothing the step loaded is read again. What the procedure
+and every statement is recorded. The step's own rows take at most 9 statements: the task read with its instance
+and process version in one statement, the case (the instance's subject, through the registry: the workflow runtime
+names no complaint) once, one UPDATE of the instance (its state and optimistic lock), the task's completion, the
+next task's row, the case's status, the history line and the audit chain's two (head, event). A time limit the
+next task needs is read once per step. Nothing the step loaded is read again. What the procedure
 does besides (a 公文 numbered and stored, a message queued, a breach record) comes on top and is budgeted per
 step, so a statement added anywhere on this path fails here.
 """
@@ -38,8 +39,8 @@ LOADED = {"human_task", "process_instance", "process_model", "complaint"}
 BESIDES = {("SELECT", "time_limit"), ("SELECT", "department"), ("INSERT", "sms_outbox")}
 # every statement of each step, as measured when this test was written (issue 16): the service operations' rows
 # (公文, breach record, platform delivery, history lines) included
-BUDGET = {"screening": 27, "verify": 16, "order_rectification": 17, "report_rectification": 11,
-          "review_rectification": 10, "confirm_breach_task": 22, "ndrc_review": 29}
+BUDGET = {"screening": 28, "verify": 17, "order_rectification": 18, "report_rectification": 12,
+          "review_rectification": 11, "confirm_breach_task": 23, "ndrc_review": 30}
 PLAIN = ("report_rectification", "review_rectification")  # steps that run no service operation and issue no 公文
 
 
@@ -77,11 +78,11 @@ def test_a_completion_stays_within_its_statement_budget(db_engine: Engine, sessi
         assert tables[0] == ("SELECT", "human_task"), detail
         assert "JOIN process_instance" in seen[0], detail
         reads = [t for t in tables[1:] if t[0] == "SELECT" and t[1] in LOADED]
-        assert not reads, f"{name} reads again what the step loaded: {reads}\n{detail}"
+        assert reads in ([], [("SELECT", "complaint")]), f"{name} reads again what the step loaded: {reads}\n{detail}"
         kinds = Counter(tables)
         assert kinds[("UPDATE", "process_instance")] == 1, detail
         assert kinds[("SELECT", "time_limit")] <= 1, detail
         assert len(seen) <= BUDGET[name], f"{name}: {len(seen)} statements, budget {BUDGET[name]}\n{detail}"
         if name in PLAIN:
             own = [t for t in tables if t not in BESIDES]
-            assert len(own) <= 8, f"{name}: {len(own)} statements for its own rows\n{detail}"
+            assert len(own) <= 9, f"{name}: {len(own)} statements for its own rows\n{detail}"
