@@ -7,6 +7,7 @@ import copy
 from sqlalchemy import func, select
 
 from engine.workflow import specs
+from engine.workflow.admin import write_bundle
 from engine.workflow.models import ProcessModel, ProcessScenario
 from tests.conftest import PROCESSES
 from tests.integration.test_process_admin import Cases, deploy_payload
@@ -206,3 +207,20 @@ def test_a_finished_case_saved_as_a_scenario(api, app, client, login) -> None:  
     posted = client.post(f"/processes/instances/{instance.id}/scenario", data={"name": "页面保存"},
                          follow_redirects=True)
     assert "已保存场景「页面保存」（在最新版本上：通过）" in posted.get_data(as_text=True)
+
+
+def test_deploy_process_command_runs_the_scenarios_beside_the_diagram(app, bundled_model_ids, tmp_path) -> None:  # noqa: ANN001
+    runner = app.test_cli_runner()
+    bundle = swapped_rectified()
+    bundle.scenarios = bundled().scenarios
+    path = write_bundle(bundle, "complaint", tmp_path)
+    assert (tmp_path / "scenarios" / "complaint.json").exists()
+    refused = runner.invoke(args=["deploy-process", str(path), "--comment", "调换整改结论"])
+    assert refused.exit_code == 2
+    assert "场景「属实，整改到位」：结果与预期不同" in refused.output
+    assert "场景「核实不属实」：通过" in refused.output
+    token = refused.output.split("--confirm-scenarios ")[1].split()[0]
+    deployed = runner.invoke(args=["deploy-process", str(path), "--comment", "调换整改结论",
+                                   "--confirm-scenarios", token])
+    assert deployed.exit_code == 0, deployed.output
+    assert "已部署 complaint" in deployed.output

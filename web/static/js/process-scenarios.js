@@ -54,6 +54,8 @@
     });
     (run.waiting || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "lv-path-wait"); } });
     root.setAttribute("data-shown-scenario", run.name);
+    var container = part(root, "canvas");  /* the list is below the diagram: bring the diagram into view */
+    if (container && container.scrollIntoView) { container.scrollIntoView({block: "nearest"}); }
   }
 
   function line(text, className) {
