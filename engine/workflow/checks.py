@@ -351,6 +351,8 @@ def name_problems(tree: etree._Element, key: str, forms: dict[str, Any], dmn_out
             continue
         upstream = _upstream(el, into)
         known = set(facts) | _pre_script_names(el)
+        if what == POST_SCRIPT:  # runs once the task is done: its own form fields and result are there
+            known |= defines.get(element_id, set())
         for ancestor in upstream:
             known |= defines.get(ancestor, set())
         for name in sorted(read - known):
@@ -439,6 +441,9 @@ def _field_description(name: str, spec: dict[str, Any], task: str) -> dict[str, 
             "choices": choices, "source": task}
 
 
+PRE_SCRIPT, POST_SCRIPT = "前置脚本", "后置脚本"
+
+
 def _expression_sites(tree: etree._Element) -> Iterable[tuple[str, str, str, str]]:
     """(element id, source, parse mode, what it is) for every expression and script in the diagram."""
     for el in tree.xpath("//bpmn:sequenceFlow/bpmn:conditionExpression", namespaces=NS):
@@ -447,8 +452,10 @@ def _expression_sites(tree: etree._Element) -> Iterable[tuple[str, str, str, str
         yield el.getparent().getparent().get("id"), el.text or "", "eval", "定时器表达式"
     for el in tree.xpath("//bpmn:scriptTask/bpmn:script", namespaces=NS):
         yield el.getparent().get("id"), el.text or "", "exec", "脚本"
+    for el in tree.xpath("//spiffworkflow:preScript", namespaces=NS):
+        yield el.getparent().getparent().get("id"), el.text or "", "exec", PRE_SCRIPT
     for el in tree.xpath("//spiffworkflow:postScript", namespaces=NS):
-        yield el.getparent().getparent().get("id"), el.text or "", "exec", "后置脚本"
+        yield el.getparent().getparent().get("id"), el.text or "", "exec", POST_SCRIPT
     for el in tree.xpath("//spiffworkflow:parameter", namespaces=NS):
         task = el.xpath("ancestor::bpmn:serviceTask", namespaces=NS)
         if task:

@@ -66,6 +66,19 @@ def test_panel_generates_only_what_the_server_accepts(page, demo_password: str) 
     assert generated["rules"] == [{"field": "accepted", "op": "==", "value": False},
                                   {"field": "outcome", "op": "==", "value": "founded"},
                                   {"field": "amount", "op": ">=", "value": 3}]
+    listed = page.evaluate("""() => {
+      const X = window.LvyueExpressions;
+      return {made: [X.conditionExpression({field: "outcome", op: "in", value: ["unfounded"]}),
+                     X.conditionExpression({field: "outcome", op: "not in", value: ["founded", "disputed"]}),
+                     X.conditionExpression({field: "outcome", op: "in", value: []}),
+                     X.conditionExpression({field: "outcome", op: "==", value: ["founded"]})],
+              rules: ['outcome in ["unfounded"]', 'outcome not in ("founded", "disputed",)', "outcome in [x]",
+                      'outcome in ["a", __import__("os")]'].map(X.conditionRule)};
+    }""")
+    # the same forms tests/processes/test_panel_expressions.py deploys; what is no list of literals stays 高级
+    assert listed["made"] == ['outcome in ["unfounded"]', 'outcome not in ["founded", "disputed"]', "", ""]
+    assert listed["rules"] == [{"field": "outcome", "op": "in", "value": ["unfounded"]},
+                               {"field": "outcome", "op": "not in", "value": ["founded", "disputed"]}, None, None]
 
 
 @pytest.mark.e2e
@@ -244,3 +257,54 @@ def test_panel_and_field_list_fit_a_390_px_phone(page, demo_password: str) -> No
     assert page.input_value("fieldset[data-field=outcome] [data-role=field-choices]") == \
         "founded=属实\nunfounded=不属实\ndisputed=有分歧"
     assert page.evaluate(fits)
+
+
+@pytest.mark.e2e
+def test_one_of_condition_and_task_scripts_through_the_panel(page, api, app, demo_password: str) -> None:  # noqa: ANN001, F811
+    """属于其中之一 as checkboxes of the field's choices, and a task's post-script, set in the panel, deployed and run."""
+    sign_in(page, demo_password)
+    open_modeler(page)
+    before = max(versions(api))
+
+    fields_loaded(page, "flow_16_gw_outcome_resolve_dispute")
+    assert page.input_value("#panel-cond-op") == "=="
+    page.select_option("#panel-cond-op", label="属于其中之一")
+    assert page.is_checked("[data-role=panel-cond-values] input >> nth=2")  # 有分歧 kept as the one value
+    assert page.input_value("#panel-condition") == 'outcome in ["disputed"]'
+    page.uncheck("[data-role=panel-cond-values] input >> nth=2")
+    assert "请至少勾选一个值" in page.inner_text("[data-role=panel-cond-values]")
+    assert page.input_value("#panel-condition") == 'outcome in ["disputed"]'  # left as it was meanwhile
+    page.check("[data-role=panel-cond-values] input >> nth=2")
+    fields_loaded(page, "flow_16_gw_outcome_resolve_dispute")  # read back from the diagram
+    assert page.input_value("#panel-cond-op") == "in"
+    assert page.is_checked("[data-role=panel-cond-values] input >> nth=2")
+    assert not page.is_checked("[data-role=panel-cond-values] input >> nth=0")
+
+    select_element(page, "verify")
+    page.click("[data-role=panel-scripts] summary")
+    page.fill("#panel-post-script", 'verify_note = "核实：" + outcome')
+    page.press("#panel-post-script", "Tab")
+    select_element(page, "screening")
+    select_element(page, "verify")  # read back: the section opens with the script in it
+    assert page.input_value("#panel-post-script") == 'verify_note = "核实：" + outcome'
+    assert page.input_value("#panel-pre-script") == ""
+
+    page.fill("#deploy-comment", "浏览器测试：属于其中之一与完成后脚本")
+    page.click("button:has-text('部署为新版本')")
+    page.wait_for_selector(".modeler-result.success:has-text('已部署为 complaint')")
+    latest = max(versions(api))
+    assert latest == before + 1
+    xml = api("procadmin").get(f"/api/v1/processes/complaint/versions/{latest}").get_json()["bpmn_xml"]
+    assert 'outcome in ["disputed"]' in xml
+    assert "<spiffworkflow:postScript>verify_note" in xml
+
+    cases = Cases(api, app, False)
+    disputed = cases.start()
+    cases.complete(disputed, "screening", "intake", {"accepted": True})
+    cases.complete(disputed, "verify", "km-commerce", {"outcome": "disputed", "explanation": "双方对协议条款理解不一"})
+    assert cases.status(disputed) == "negotiating"  # routed by 属于其中之一 to 协调分歧
+    import json
+
+    state = json.dumps(json.loads(cases.instance(disputed).state), ensure_ascii=False)
+    assert '"verify_note": "核实：disputed"' in state  # the post-script ran after 核实认定
+    assert api("km-commerce").get(f"/api/v1/tasks?complaint_id={disputed}").get_json()["total"] == 0

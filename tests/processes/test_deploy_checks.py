@@ -138,6 +138,37 @@ def test_a_task_without_a_way_on(session: Session) -> None:
     assert "[end_rectified] 结束事件 end_rectified（整改办结） 从开始事件无法到达" in text
 
 
+VERIFY_PROPERTIES = '<spiffworkflow:property name="formJsonSchemaFilename" value="verify.json" />'
+
+
+def with_scripts(pre: str = "", post: str = "") -> specs.Bundle:
+    """The bundled diagram with a pre- and/or post-script on 核实认定 (verify)."""
+    scripts = (f"<spiffworkflow:preScript>{pre}</spiffworkflow:preScript>" if pre else "") + (
+        f"<spiffworkflow:postScript>{post}</spiffworkflow:postScript>" if post else "")
+    bundle = changed("<spiffworkflow:properties>" + VERIFY_PROPERTIES, "<spiffworkflow:properties>" + VERIFY_PROPERTIES)
+    assert bundle.bpmn_xml.count(VERIFY_PROPERTIES) == 1
+    bundle.bpmn_xml = bundle.bpmn_xml.replace("<spiffworkflow:properties>" + VERIFY_PROPERTIES,
+                                              scripts + "<spiffworkflow:properties>" + VERIFY_PROPERTIES)
+    return bundle
+
+
+def test_a_post_script_reads_its_own_tasks_form(session: Session) -> None:
+    """A user task's post-script runs once the form is submitted: the task's own fields are defined for it."""
+    bundle = with_scripts(post='verify_note = "核实：" + outcome')
+    assert specs.check_bundle(bundle).key == "complaint"  # no problem, not even a warning
+    bundle.bpmn_xml = bundle.bpmn_xml.replace('outcome == "founded"', 'verify_note == "核实：founded"')
+    specs.check_bundle(bundle, acknowledge_warnings=True)  # a later condition may read what it set
+
+
+def test_a_pre_script_reading_what_is_not_there_yet(session: Session) -> None:
+    """A pre-script runs before its own form: naming one of its fields (or a misspelt name) is refused."""
+    problems = problems_of(session, with_scripts(pre="early = outcome"))
+    [problem] = [p for p in problems if p.get("severity") != "warning"]
+    assert problem["element"] == "verify"
+    assert "前置脚本「early = outcome」使用了「outcome」" in problem["message"]
+    specs.check_bundle(with_scripts(pre='note = "领域：" + domain'))  # a case fact is there from the start
+
+
 def test_a_condition_naming_an_undefined_field(session: Session) -> None:
     problems = problems_of(session, changed('outcome == "founded"', 'outcom == "founded"'))
     [problem] = [p for p in problems if p.get("severity") != "warning"]

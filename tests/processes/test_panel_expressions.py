@@ -34,12 +34,20 @@ def test_timer_forms_on_a_form_date_deploy(expression: str) -> None:
     specs.check_bundle(bundle)
 
 
-@pytest.mark.parametrize("condition", ['outcome == "unfounded"', 'outcome != "founded"'])
+@pytest.mark.parametrize("condition", ['outcome == "unfounded"', 'outcome != "founded"',
+                                       'outcome in ["unfounded"]', 'outcome not in ["founded", "disputed"]'])
 def test_condition_forms_deploy(condition: str) -> None:
     bundle = changed('<bpmn:conditionExpression>outcome == "unfounded"</bpmn:conditionExpression>',
                      f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>")
     checked = specs.check_bundle(bundle, acknowledge_warnings=True)
     assert checked.key == "complaint"
+
+
+def test_a_one_of_condition_keeps_the_gateway_covered() -> None:
+    """`outcome in ["disputed"]` beside `== "unfounded"` and `== "founded"` still names every value: no warning."""
+    bundle = changed('<bpmn:conditionExpression>outcome == "disputed"</bpmn:conditionExpression>',
+                     '<bpmn:conditionExpression>outcome in ["disputed"]</bpmn:conditionExpression>')
+    specs.check_bundle(bundle)  # no acknowledgement needed
 
 
 def test_a_date_comparison_deploys() -> None:

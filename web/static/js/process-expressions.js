@@ -54,7 +54,9 @@
     return null;
   }
 
-  var COMPARISONS = {"==": "等于", "!=": "不等于", ">": "大于", "<": "小于", ">=": "大于或等于", "<=": "小于或等于"};
+  var COMPARISONS = {"==": "等于", "!=": "不等于", ">": "大于", "<": "小于", ">=": "大于或等于", "<=": "小于或等于",
+                     "in": "属于其中之一", "not in": "不属于其中任何一个"};
+  var LISTED = {"in": true, "not in": true};  // comparisons whose value is a list of choices
 
   function literal(value) {
     if (value === true) { return "True"; }
@@ -64,9 +66,15 @@
     return JSON.stringify(String(value));
   }
 
-  /* {field, op, value} → a condition: a yes/no field as `field` / `not field`, else `field op literal`. */
+  /* {field, op, value} → a condition: a yes/no field as `field` / `not field`; "in" / "not in" with a non-empty
+     list of values as `field in ["a", "b"]`; else `field op literal`. */
   function conditionExpression(rule) {
     if (!rule || !new RegExp("^" + NAME + "$").test(rule.field || "") || !COMPARISONS[rule.op]) { return ""; }
+    if (LISTED[rule.op]) {
+      if (!Array.isArray(rule.value) || !rule.value.length) { return ""; }
+      return rule.field + " " + rule.op + " [" + rule.value.map(literal).join(", ") + "]";
+    }
+    if (Array.isArray(rule.value)) { return ""; }
     if (rule.value === undefined || rule.value === "") { return ""; }
     if (rule.value === true || rule.value === false) {
       var positive = (rule.op === "==") === rule.value;
@@ -84,11 +92,30 @@
     return undefined;
   }
 
+  /* `"a", "b"` (the inside of a list or tuple of literals) → ["a", "b"], or null when any item is no literal. */
+  function parseList(text) {
+    var item = /^\s*("(?:[^"\\]|\\.)*"|'[^'\\"]*'|-?\d+(?:\.\d+)?|True|False)\s*(,|$)/, values = [], rest = text, m;
+    while (rest.trim() !== "") {
+      if (!(m = item.exec(rest))) { return null; }
+      var value = parseLiteral(m[1]);
+      if (value === undefined) { return null; }
+      values.push(value);
+      rest = rest.slice(m[0].length);
+      if (m[2] === "") { break; }
+    }
+    return rest.trim() === "" ? values : null;
+  }
+
   /* The rule a condition was generated from, or null (shown as 高级). */
   function conditionRule(expression) {
     var text = (expression || "").trim(), m;
     if ((m = new RegExp("^(not\\s+)?(" + NAME + ")$").exec(text)) && m[2] !== "True" && m[2] !== "False" && m[2] !== "not") {
       return {field: m[2], op: "==", value: !m[1]};
+    }
+    if ((m = new RegExp("^(" + NAME + ")\\s+(not\\s+in|in)\\s*[\\[(](.*)[\\])]$").exec(text))) {
+      var values = parseList(m[3]);
+      if (values && values.length) { return {field: m[1], op: m[2].replace(/\\s+/, " "), value: values}; }
+      return null;
     }
     if ((m = new RegExp("^(" + NAME + ")\\s*(==|!=|>=|<=|>|<)\\s*(.+)$").exec(text))) {
       var value = parseLiteral(m[3].trim());
@@ -97,6 +124,6 @@
     return null;
   }
 
-  window.LvyueExpressions = {timerExpression: timerExpression, timerChoice: timerChoice, COMPARISONS: COMPARISONS,
+  window.LvyueExpressions = {timerExpression: timerExpression, timerChoice: timerChoice, COMPARISONS: COMPARISONS, LISTED: LISTED,
                              conditionExpression: conditionExpression, conditionRule: conditionRule, literal: literal};
 }());

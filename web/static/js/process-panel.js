@@ -4,7 +4,8 @@
    tasks (with their parameter expressions); timers of boundary and intermediate events as a choice (before,
    at or after a time limit's or a form date's due day, N working or calendar days, a fixed date); a gateway
    flow's condition as field + comparison + value, the fields and their allowed values read from the forms
-   upstream (POST /api/v1/process-fields); a script task's script. The raw expressions stay editable (高级).
+   upstream (POST /api/v1/process-fields), including 属于其中之一 (`field in [...]`) for a field with choices;
+   a script task's script and any task's pre- and post-scripts. The raw expressions stay editable (高级).
    Nothing is written into the diagram until the administrator changes something: opening and saving a
    version keeps its behaviour. Expressions come from process-expressions.js (window.LvyueExpressions).
    Also: a user task's 对照显示 (compareWith: earlier tasks whose decisions its page shows side by side), a
@@ -99,6 +100,28 @@
   }
 
   function setForm(modeler, element, name) { setProperty(modeler, element, FORM, name); }
+
+  var SCRIPTS = {"spiffworkflow:preScript": "前置脚本（任务开始前运行）", "spiffworkflow:postScript": "后置脚本（任务完成后运行）"};
+
+  function scriptOf(bo, type) {
+    var node = extension(bo, type);
+    return node ? (node.$body || "") : "";
+  }
+
+  /* Set (or with empty text remove) a task's spiffworkflow:preScript / postScript. */
+  function setScript(modeler, element, type, text) {
+    var bo = element.businessObject;
+    var ext = ensureExtensions(modeler, bo);
+    var node = extension({extensionElements: ext}, type);
+    if (!text.trim()) {
+      if (!node) { return; }
+      ext.values = ext.values.filter(function (value) { return value !== node; });
+    } else {
+      node = node || ensureAny(modeler, ext, ext.values, type);
+      node.$body = text;
+    }
+    modeler.get("modeling").updateProperties(element, {extensionElements: ext});
+  }
 
   function timerDefinition(bo) {
     return (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0] || null;
@@ -270,6 +293,7 @@
     var catalog = {lanes: [], operations: [], forms: [], time_limits: [], statuses: []};
     var selected = null;
     var upstream = {id: null, fields: null};  // fields an expression on the selected element may read
+    var conditionDraft = null;  // {id, body, state}: a condition choice not yet complete (the diagram keeps its own)
     var drafts = {};  // element id → timer choice being made (kept across re-renders until complete)
     var X = window.LvyueExpressions;
 
@@ -455,12 +479,16 @@
       }
       var builder = el("div", {"class": "panel-condition-builder", "data-role": "panel-condition-builder"});
       var state = rule && fieldNamed(rule.field) ? rule : {field: "", op: "==", value: ""};
+      if (conditionDraft && conditionDraft.id === element.id && conditionDraft.body === body) {
+        state = conditionDraft.state;
+      }
       if (body && state !== rule) {
         builder.appendChild(el("p", {"class": "hint"}, "此条件不能用下列选择表示，请在「高级」中修改，或重新选择。"));
       }
       var current = fieldNamed(state.field);
       function write() {
         var text = X.conditionExpression(state);
+        conditionDraft = text ? null : {id: element.id, body: body, state: state};
         if (text && text !== body) { setCondition(modeler, element, text); }
         render();
       }
@@ -475,12 +503,43 @@
       if (current) {
         var numeric = current.type === "integer" || current.type === "number";
         var dated = current.format === "date";  // ISO dates compare in order as text
-        var ops = Object.keys(X.COMPARISONS).filter(function (op) { return numeric || dated || op === "==" || op === "!="; });
+        var listable = !!(current.choices && current.choices.length) && current.type !== "boolean";
+        var ops = Object.keys(X.COMPARISONS).filter(function (op) {
+          if (X.LISTED[op]) { return listable; }
+          return numeric || dated || op === "==" || op === "!=";
+        });
         var DATE_COMPARISONS = {">": "晚于", "<": "早于", ">=": "不早于", "<=": "不晚于"};
         builder.appendChild(choice("比较", "panel-cond-op", ops.map(function (op) {
           return {value: op, label: (dated && DATE_COMPARISONS[op]) || X.COMPARISONS[op]};
-        }), state.op, "请选择", function (value) { state.op = value || "=="; write(); }));
-        if (current.choices && current.choices.length) {
+        }), state.op, "请选择", function (value) {
+          var op = value || "==";
+          if (X.LISTED[op] && !Array.isArray(state.value)) {
+            state.value = state.value === "" ? [] : [state.value];
+          } else if (!X.LISTED[op] && Array.isArray(state.value)) {
+            state.value = state.value.length ? state.value[0] : "";
+          }
+          state.op = op;
+          write();
+        }));
+        if (X.LISTED[state.op] && listable) {
+          var picked = Array.isArray(state.value) ? state.value : [];
+          var group = el("fieldset", {"class": "field panel-cond-values", "data-role": "panel-cond-values"});
+          group.appendChild(el("legend", {}, "值（可选多个）"));
+          current.choices.forEach(function (c, i) {
+            var box = checkbox(c.label, "panel-cond-choice-" + i, picked.indexOf(c.value) >= 0, function () {
+              state.value = current.choices.filter(function (other, j) {
+                var input = group.querySelector("#panel-cond-choice-" + j);
+                return input && input.checked;
+              }).map(function (other) { return other.value; });
+              write();
+            });
+            group.appendChild(box);
+          });
+          if (!picked.length) {
+            group.appendChild(el("p", {"class": "hint"}, "请至少勾选一个值；在此之前条件保持原样。"));
+          }
+          builder.appendChild(group);
+        } else if (current.choices && current.choices.length) {
           var index = -1;
           current.choices.forEach(function (c, i) { if (c.value === state.value) { index = i; } });
           builder.appendChild(choice("值", "panel-cond-value", current.choices.map(function (c, i) {
@@ -595,6 +654,26 @@
           modeler.get("modeling").updateProperties(element, {scriptFormat: "python", script: value});
         }, true));
       }
+      if (/^bpmn:(UserTask|ServiceTask|ScriptTask|BusinessRuleTask|Task|ManualTask|SendTask|ReceiveTask|CallActivity|SubProcess)$/.test(type)) {
+        renderTaskScripts(element, bo);
+      }
+    }
+
+    /* A task's pre- and post-scripts (what SpiffWorkflow runs before it starts and after it completes). */
+    function renderTaskScripts(element, bo) {
+      var scripts = el("details", {"class": "panel-advanced", "data-role": "panel-scripts"});
+      var present = Object.keys(SCRIPTS).filter(function (type) { return scriptOf(bo, type); });
+      if (present.length) { scripts.open = true; }
+      scripts.appendChild(el("summary", {}, "高级：前置 / 后置脚本" + (present.length ? "（已设置 " + present.length + " 个）" : "")));
+      scripts.appendChild(el("p", {"class": "hint"},
+        "受限环境中的 Python，可读写表单字段和案件信息；部署时检查语法和用到的名称。一般流程不需要脚本。"));
+      Object.keys(SCRIPTS).forEach(function (type) {
+        var id = type === "spiffworkflow:preScript" ? "panel-pre-script" : "panel-post-script";
+        scripts.appendChild(input(SCRIPTS[type], id, scriptOf(bo, type), function (value) {
+          setScript(modeler, element, type, value);
+        }, true));
+      });
+      panel.appendChild(scripts);
     }
 
     var url = root.getAttribute("data-catalog-url");
@@ -607,6 +686,7 @@
     modeler.on("selection.changed", function (event) {
       selected = event.newSelection.length === 1 ? event.newSelection[0] : null;
       upstream = {id: null, fields: null};
+      conditionDraft = null;
       render();
     });
     render();
