@@ -75,7 +75,7 @@ def complete_task(
     session: Session, task_id: str, data: dict[str, Any], actor: Official, now: datetime | None = None
 ) -> HumanTask:
     """Validate `data` against the task's form, complete the task and run the process to its next wait."""
-    human, instance = _load_for_step(session, task_id)
+    human, instance, subject = _load_for_step(session, task_id)
     ensure_can_work_on(human, actor)
     if human.claimed_by_id not in (None, actor.id):
         raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
@@ -88,7 +88,6 @@ def complete_task(
     clean = validate_form(schema, data)
     moment = as_utc(now) or clock.now()
     timings().check_dates(session, schema, clean, moment)
-    subject = load_subject(session, instance.complaint_id)
     ctx = StepContext(session, subject, actor, moment)
 
     def run_user_task(workflow: BpmnWorkflow) -> None:
@@ -334,22 +333,26 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
     return human
 
 
-def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    """An open task with its instance and process version, read in one statement (a step needs all three)."""
+def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Any]:
+    """An open task with its instance, process version and the instance's subject (the row it belongs to, of
+    whatever class the subject's owner registered), read in one statement: a step needs all four."""
+    subject_id = subjects().label_columns()[0]
+    subject_class = subject_id.class_
     row = session.execute(
-        select(HumanTask, ProcessInstance, ProcessModel)
+        select(HumanTask, ProcessInstance, ProcessModel, subject_class)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
+        .outerjoin(subject_class, ProcessInstance.complaint_id == subject_id)
         .where(HumanTask.id == task_id)
     ).first()
     if row is None:
         raise NotFound("任务不存在")
-    human, instance, model = row
+    human, instance, model, subject = row
     set_committed_value(instance, "model", model)  # the session holds loaded rows weakly: keep the version
     set_committed_value(human, "instance", instance)
     if human.completed_at is not None:
         raise TaskNotReady("该任务已办理完毕，无需重复提交")
-    return human, instance
+    return human, instance, subject
 
 
 def _advance(
