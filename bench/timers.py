@@ -29,8 +29,8 @@ from bench.common import (  # noqa: E402
 )
 from engine.workflow import specs  # noqa: E402
 from engine.workflow.instances import start_instance  # noqa: E402
+from engine.workflow.jobs import tick  # noqa: E402
 from engine.workflow.models import ProcessInstance  # noqa: E402
-from engine.workflow.timers import tick  # noqa: E402
 
 RACE = ROOT / "tests" / "integration" / "data" / "timer_race" / "timer_race.bpmn"
 T0 = datetime(2026, 3, 2, 1, tzinfo=UTC)

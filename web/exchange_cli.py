@@ -11,11 +11,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from engine.credit import exchange, profiles
+from engine.credit.jobs import PLATFORM_SETTINGS, deliver_platform, platform_configured
 from engine.credit.models import PLATFORM_TARGETS
 from engine.errors import EngineError, FormInvalid
 from web.audit_cli import _operator
 from web.extensions import db
-from web.scheduler import PLATFORM_SETTINGS, deliver_platform, platform_configured
 
 exchange_group = AppGroup("exchange", help="推送信用信息共享平台：立即推送、查看和维护平台对照。")
 TARGETS = click.Choice(list(PLATFORM_TARGETS))

@@ -4,7 +4,7 @@ Each change of a record (created, updated, measure applied or ended, repaired �
 queues, e.g. withdrawn or corrected) bumps the record's version and queues one `platform_delivery` row in the same
 transaction (`queue`, the one entry point): the version as it is (`snapshot`: our field names and codes), the event
 and a delivery key that is a fresh UUID — globally unique, so keys never repeat across installations or after a
-restore. `deliver` runs per destination outside the timer tick (its own scheduler job): it maps each due version
+restore. `engine/credit/jobs.py: deliver` runs per destination outside the timer tick (its own scheduler job): it maps each due version
 through the destination's profile (engine.credit.profiles) — a version that cannot be mapped is *held* with the
 reason instead of being sent —, then POSTs it (headers `Idempotency-Key` and `Content-Digest`, RFC 9530) or writes
 it atomically into an exchange directory, and commits after each row, so a platform outage delays delivery and
@@ -19,7 +19,7 @@ definite refusal (4xx, connection refused) lets the next attempt map the version
 
 Destinations (`PLATFORM_TARGETS`): rows are queued for the provincial platform. A further destination (the
 national platform) gets its own rows — same key, snapshot and order, its own profile, attempts and delivery log —
-copied from the provincial ones by `fan_out` when delivery to it runs, so a destination configured later receives
+copied from the provincial ones (`copy_missing`) when delivery to it runs, so a destination configured later receives
 the whole history and an unconfigured one accumulates no backlog.
 """
 from __future__ import annotations
@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from engine.credit import profiles
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
     from engine.org.models import Official
 
 logger = logging.getLogger(__name__)
-TARGET = "provincial"  # rows are queued for this destination; the others copy them (`fan_out`)
+TARGET = "provincial"  # rows are queued for this destination; the others copy them (`copy_missing`)
 FAN_OUT_BATCH = 500
 HELD_RECHECK_BATCH = 500
 MAX_BACKOFF = timedelta(hours=6)
@@ -354,13 +353,13 @@ def _drop(directory: str | Path, delivery: PlatformDelivery) -> None:
 
 # --- the delivery run ---------------------------------------------------------------------------------------------
 
-def fan_out(session: Session, target: str, now: datetime | None = None) -> int:
-    """Copy every provincial row that `target` has no row for yet (committed); returns how many were added.
+def copy_missing(session: Session, target: str, now: datetime) -> int:
+    """Add to the session (not flushed) `target`'s copies of up to FAN_OUT_BATCH provincial rows it lacks; returns
+    how many. Committing them is the caller's (`engine/credit/jobs.py: fan_out`, one commit per batch).
 
     The copy keeps the version's snapshot, key, event and creation time (not the body: each destination maps with
     its own profile); ids grow in the provincial order, so each record's versions stay in order for `target` too.
-    Two deliverers copying at once: the loser's insert hits the unique (target, key) constraint and is rolled
-    back — the winner's rows are the same.
+    Two deliverers copying at once: the loser's insert hits the unique (target, key) constraint at its commit.
     """
     from engine.credit.models import PLATFORM_TARGETS, PlatformDelivery
 
@@ -368,33 +367,21 @@ def fan_out(session: Session, target: str, now: datetime | None = None) -> int:
         return 0
     if target not in PLATFORM_TARGETS:
         raise ValueError(f"unknown platform target {target!r}")
-    moment = now or clock.now()
-    added = 0
-    while True:
-        mirror = aliased(PlatformDelivery)
-        missing = session.scalars(
-            select(PlatformDelivery).where(
-                PlatformDelivery.target == TARGET,
-                ~exists().where(mirror.target == target, mirror.idempotency_key == PlatformDelivery.idempotency_key))
-            .order_by(PlatformDelivery.id).limit(FAN_OUT_BATCH)).all()
-        if not missing:
-            return added
-        for row in missing:
-            session.add(PlatformDelivery(
-                record_id=row.record_id, record_version=row.record_version, target=target,
-                idempotency_key=row.idempotency_key, event=row.event, payload=row.payload,
-                created_at=row.created_at, next_attempt_at=moment, attempts=0))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            logger.info("fan-out to %s raced with another deliverer; its rows stand", target)
-            return added
-        added += len(missing)
-        logger.info("queued %s record version(s) for the %s platform", len(missing), target)
+    mirror = aliased(PlatformDelivery)
+    missing = session.scalars(
+        select(PlatformDelivery).where(
+            PlatformDelivery.target == TARGET,
+            ~exists().where(mirror.target == target, mirror.idempotency_key == PlatformDelivery.idempotency_key))
+        .order_by(PlatformDelivery.id).limit(FAN_OUT_BATCH)).all()
+    for row in missing:
+        session.add(PlatformDelivery(
+            record_id=row.record_id, record_version=row.record_version, target=target,
+            idempotency_key=row.idempotency_key, event=row.event, payload=row.payload,
+            created_at=row.created_at, next_attempt_at=now, attempts=0))
+    return len(missing)
 
 
-def _moments(now: datetime | None) -> Callable[[], datetime]:
+def moments(now: datetime | None) -> Callable[[], datetime]:
     """The real moment of each event of a run: the (injectable) clock, or `now` plus the time elapsed since."""
     if now is None:
         return clock.now
@@ -404,7 +391,7 @@ def _moments(now: datetime | None) -> Callable[[], datetime]:
 
 def recheck_held(session: Session, target: str, profile: Profile, now: datetime,
                  labels: dict[str, dict[str, str]] | None = None) -> int:
-    """Release held rows of `target` that map now (the profile or the data was fixed); returns how many (committed)."""
+    """Release held rows of `target` that map now (the profile or the data was fixed); returns how many."""
     from engine.credit.models import PlatformDelivery
 
     labels = labels if labels is not None else profiles.our_codes(session)
@@ -420,13 +407,12 @@ def recheck_held(session: Session, target: str, profile: Profile, now: datetime,
             continue
         row.held_reason, row.held_at, row.next_attempt_at = None, None, now
         released += 1
-    session.commit()
     if released:
         logger.info("%s held version(s) for the %s platform map now and are due", released, target)
     return released
 
 
-def _next_due(session: Session, target: str, now: datetime) -> PlatformDelivery | None:
+def next_due(session: Session, target: str, now: datetime) -> PlatformDelivery | None:
     from engine.credit.models import PlatformDelivery
 
     earlier = aliased(PlatformDelivery)
@@ -442,67 +428,49 @@ def _next_due(session: Session, target: str, now: datetime) -> PlatformDelivery 
     return session.scalar(query)
 
 
-def deliver(session: Session, endpoint_url: str | None = None, now: datetime | None = None, *,
-            drop_dir: str | Path | None = None, timeout: float = 10.0, batch: int = 100,
-            target: str = TARGET) -> int:
-    """Deliver due rows of `target` in order, one commit each; returns how many were delivered.
+DELIVERED, HELD, FAILED = "delivered", "held", "failed"
 
-    A record's versions go out in order: a version waits while an earlier one of the same record is undelivered
-    (held ones included). For a target other than the provincial platform, missing rows are first copied
-    (`fan_out`). Each version is mapped through `target`'s profile; one that cannot be mapped is held with the
-    reason (and released by a later run once it maps) while the others go on.
 
-    With `endpoint_url` the rows are POSTed, each request within `timeout` seconds in total; otherwise with
-    `drop_dir` they are written as files. A failure counts an attempt, stores the error, sets the next attempt after
-    a growing backoff from the moment it failed (2, 4, 8 … minutes, at most 6 hours) and ends this run: the platform
-    is probably down, the next run tries again.
+def deliver_one(session: Session, row: PlatformDelivery, profile: Profile, labels: dict[str, dict[str, str]],
+                moment: Callable[[], datetime], *, endpoint_url: str | None = None,
+                drop_dir: str | Path | None = None, timeout: float = 10.0) -> str:
+    """Map and send one due row, noting the outcome on it: DELIVERED, HELD (cannot be mapped; released by a later run
+    once it maps) or FAILED (an attempt counted, the error stored, the next attempt after a growing backoff from the
+    moment it failed: 2, 4, 8 … minutes, at most 6 hours). The caller commits after each row.
+
+    With `endpoint_url` the row is POSTed within `timeout` seconds in total; otherwise it is written as a file into
+    `drop_dir`.
     """
-    if not endpoint_url and drop_dir is None:
-        return 0
-    moment = _moments(now)
-    fan_out(session, target, moment())
-    profile = profiles.profile_for(session, target)
-    labels = profiles.our_codes(session)
-    recheck_held(session, target, profile, moment(), labels)
-    delivered = 0
-    for _ in range(batch):
-        row = _next_due(session, target, moment())
-        if row is None:
-            break
-        if row.body is None:
-            try:
-                rendered = body_of(session, row, profile, labels=labels)
-            except Unmappable as exc:
-                row.held_reason, row.held_at = hold_message(profile, exc.reasons), moment()
-                session.commit()
-                logger.warning("platform delivery %s (%s, %s) held: %s", row.id, target, row.idempotency_key, exc)
-                continue
-            row.body = json.dumps(rendered, ensure_ascii=False, separators=(",", ":"))
-            row.content_digest = hashlib.sha256(row.body.encode("utf-8")).hexdigest()
+    target = row.target
+    if row.body is None:
         try:
-            if endpoint_url:
-                _post(endpoint_url, row, timeout)
-            else:
-                _drop(drop_dir, row)  # type: ignore[arg-type]
-        except DeliveryFailed as exc:
-            failed_at = moment()
-            row.attempts += 1
-            row.last_error = str(exc)[:2000]
-            row.next_attempt_at = failed_at + min(timedelta(minutes=2 ** min(row.attempts, 20)), MAX_BACKOFF)
-            if not exc.may_be_stored:  # refused: the next attempt maps the version again (a profile fix applies)
-                row.body = row.content_digest = None
-            session.commit()
-            logger.warning("platform delivery %s (%s, %s) failed, attempt %s: %s",
-                           row.id, target, row.idempotency_key, row.attempts, exc)
-            break
+            rendered = body_of(session, row, profile, labels=labels)
+        except Unmappable as exc:
+            row.held_reason, row.held_at = hold_message(profile, exc.reasons), moment()
+            logger.warning("platform delivery %s (%s, %s) held: %s", row.id, target, row.idempotency_key, exc)
+            return HELD
+        row.body = json.dumps(rendered, ensure_ascii=False, separators=(",", ":"))
+        row.content_digest = hashlib.sha256(row.body.encode("utf-8")).hexdigest()
+    try:
+        if endpoint_url:
+            _post(endpoint_url, row, timeout)
+        else:
+            _drop(drop_dir, row)  # type: ignore[arg-type]
+    except DeliveryFailed as exc:
+        failed_at = moment()
         row.attempts += 1
-        row.delivered_at = moment()
-        row.delivered_via = "http" if endpoint_url else "drop"
-        row.last_error = None
-        session.commit()
-        delivered += 1
-    session.rollback()
-    return delivered
+        row.last_error = str(exc)[:2000]
+        row.next_attempt_at = failed_at + min(timedelta(minutes=2 ** min(row.attempts, 20)), MAX_BACKOFF)
+        if not exc.may_be_stored:  # refused: the next attempt maps the version again (a profile fix applies)
+            row.body = row.content_digest = None
+        logger.warning("platform delivery %s (%s, %s) failed, attempt %s: %s",
+                       row.id, target, row.idempotency_key, row.attempts, exc)
+        return FAILED
+    row.attempts += 1
+    row.delivered_at = moment()
+    row.delivered_via = "http" if endpoint_url else "drop"
+    row.last_error = None
+    return DELIVERED
 
 
 # --- operators ------------------------------------------------------------------------------------------------------

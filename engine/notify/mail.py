@@ -48,38 +48,31 @@ def enqueue(session: Session, key: str, to_addr: str, subject: str, body: str,
     return mail
 
 
-def deliver(session: Session, settings: SmtpSettings, now: datetime | None = None, batch: int = 50) -> int:
-    """Send due emails one by one, each committed right after its send; returns how many were sent.
+def next_due(session: Session, now: datetime) -> EmailOutbox | None:
+    """The e-mail due longest, locked (`SKIP LOCKED` on PostgreSQL, so two schedulers never send the same one)."""
+    query = (select(EmailOutbox).where(EmailOutbox.sent_at.is_(None), EmailOutbox.next_attempt_at <= now)
+             .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
 
-    A failed send keeps the email with a growing backoff. Rows are locked (`SKIP LOCKED` on PostgreSQL),
-    so two schedulers never send the same email; the Message-ID is derived from the key, so a receiver
-    can drop the duplicate of a send whose commit was lost in a crash.
+
+def send(settings: SmtpSettings, mail: EmailOutbox, now: datetime) -> bool:
+    """Send one e-mail and note the outcome on its row: sent, or the error with a growing backoff (False).
+
+    The Message-ID is derived from the key, so a receiver can drop the duplicate of a send whose commit was lost
+    in a crash. The loop that commits after each e-mail is `engine/notify/jobs.py: deliver_mail`.
     """
-    moment = now or clock.now()
-    sent = 0
-    for _ in range(batch):
-        query = (select(EmailOutbox).where(EmailOutbox.sent_at.is_(None), EmailOutbox.next_attempt_at <= moment)
-                 .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(1))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        mail = session.scalar(query)
-        if mail is None:
-            break
-        try:
-            _send(settings, mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            mail.attempts += 1
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            mail.next_attempt_at = moment + min(timedelta(minutes=2 ** mail.attempts), MAX_BACKOFF)
-            session.commit()
-            logger.warning("email %s to %s failed (attempt %s): %s", mail.id, mail.to_addr, mail.attempts, exc)
-            break  # the server is likely down: leave the rest for the next tick
-        mail.attempts += 1
-        mail.sent_at = moment
-        session.commit()
-        sent += 1
-    session.rollback()
-    return sent
+    mail.attempts += 1
+    try:
+        _send(settings, mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        mail.next_attempt_at = now + min(timedelta(minutes=2 ** mail.attempts), MAX_BACKOFF)
+        logger.warning("email %s to %s failed (attempt %s): %s", mail.id, mail.to_addr, mail.attempts, exc)
+        return False
+    mail.sent_at = now
+    return True
 
 
 def pending(session: Session) -> list[EmailOutbox]:

@@ -120,40 +120,34 @@ def enqueue(session: Session, key: str, phone: str, body: str, complaint_id: int
     return message
 
 
-def deliver(session: Session, sender: SmsSender, now: datetime | None = None, batch: int = 50) -> int:
-    """Send due messages one by one, each committed right after its send; returns how many were sent.
+def next_due(session: Session, now: datetime) -> SmsOutbox | None:
+    """The message due longest, neither sent nor given up, locked (`SKIP LOCKED` on PostgreSQL, so two schedulers
+    never send the same message)."""
+    query = (select(SmsOutbox).where(SmsOutbox.sent_at.is_(None), SmsOutbox.failed_at.is_(None),
+                                     SmsOutbox.next_attempt_at <= now)
+             .order_by(SmsOutbox.next_attempt_at, SmsOutbox.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
 
-    Rows are locked (`SKIP LOCKED` on PostgreSQL) so two schedulers never send the same message. A failure keeps
-    the message with a growing backoff; the MAX_ATTEMPTS-th failure gives it up.
+
+def send(sender: SmsSender, row: SmsOutbox, now: datetime) -> bool:
+    """Send one message and note the outcome on its row: sent, or the error with a growing backoff (False); the
+    MAX_ATTEMPTS-th failure gives it up. The loop that commits after each one is `engine/notify/jobs.py: deliver_sms`.
     """
-    moment = as_utc(now) or clock.now()
-    sent = 0
-    for _ in range(batch):
-        query = (select(SmsOutbox).where(SmsOutbox.sent_at.is_(None), SmsOutbox.failed_at.is_(None),
-                                         SmsOutbox.next_attempt_at <= moment)
-                 .order_by(SmsOutbox.next_attempt_at, SmsOutbox.id).limit(1))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = session.scalar(query)
-        if row is None:
-            break
-        row.attempts += 1
-        try:
-            sender.send(SmsMessage(row.key, row.phone, row.body))
-        except SmsError as exc:
-            row.last_error = str(exc)[:2000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.failed_at = moment
-            else:
-                row.next_attempt_at = moment + min(timedelta(minutes=2 ** row.attempts), MAX_BACKOFF)
-            session.commit()
-            logger.warning("sms %s failed (attempt %s): %s", row.id, row.attempts, exc)
-            break  # the gateway is likely down: leave the rest for the next tick
-        row.sent_at = moment
-        session.commit()
-        sent += 1
-    session.rollback()
-    return sent
+    row.attempts += 1
+    try:
+        sender.send(SmsMessage(row.key, row.phone, row.body))
+    except SmsError as exc:
+        row.last_error = str(exc)[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.failed_at = now
+        else:
+            row.next_attempt_at = now + min(timedelta(minutes=2 ** row.attempts), MAX_BACKOFF)
+        logger.warning("sms %s failed (attempt %s): %s", row.id, row.attempts, exc)
+        return False
+    row.sent_at = now
+    return True
 
 
 def waiting(session: Session) -> list[SmsOutbox]:

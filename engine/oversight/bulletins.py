@@ -1,14 +1,15 @@
 """Bulletins (调度通报): queue a period's bulletin, generate its frozen snapshot with progress, publish it.
 
 The process `bulletin.bpmn` calls `queue_bulletin` (service operation `generate_bulletin`) and `publish`
-(`publish_bulletin`). The snapshot itself is computed outside the process step by `generate_pending` — the
-scheduler tick, or a background thread the web layer starts — section by section, committing its progress
+(`publish_bulletin`). The snapshot itself is computed outside the process step by `engine/oversight/jobs.py:
+generate_pending` — the scheduler tick, or a background thread the web layer starts — section by section, committing its progress
 after each one, so a large bulletin shows how far it is instead of holding a request open. The figures come
 from `engine.oversight.statistics`; the snapshot is written once and never changes afterwards.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -136,41 +137,37 @@ def publish(session: Session, bulletin_id: int, remarks: str | None, publish_pub
 
 # --- generation ------------------------------------------------------------------------------------------
 
-def generate_pending(session: Session, now: datetime | None = None, only_id: int | None = None) -> int:
-    """Generate every queued bulletin (or only `only_id`), each claimed by one runner; owns its transactions."""
-    moment = as_utc(now) or clock.now()
-    query = select(Bulletin.id).where(or_(
-        Bulletin.status == "queued",
-        (Bulletin.status == "generating") & (Bulletin.generation_started_at < moment - STALE_AFTER)))
+def _claimable(now: datetime) -> Any:
+    """Queued, or claimed by a runner that seems to have died."""
+    return or_(Bulletin.status == "queued",
+               (Bulletin.status == "generating") & (Bulletin.generation_started_at < now - STALE_AFTER))
+
+
+def pending_ids(session: Session, now: datetime, only_id: int | None = None) -> list[int]:
+    """The bulletins waiting for their snapshot (or only `only_id`, when it waits), oldest first."""
+    query = select(Bulletin.id).where(_claimable(now))
     if only_id is not None:
         query = query.where(Bulletin.id == only_id)
-    ids = list(session.scalars(query.order_by(Bulletin.id)))
-    session.rollback()
-    done = 0
-    for bulletin_id in ids:
-        claimed = session.execute(update(Bulletin).where(
-            Bulletin.id == bulletin_id, or_(
-                Bulletin.status == "queued",
-                (Bulletin.status == "generating") & (Bulletin.generation_started_at < moment - STALE_AFTER)),
-        ).values(status="generating", generation_started_at=moment, progress=0, progress_note="开始生成"))
-        session.commit()
-        if claimed.rowcount != 1:
-            continue  # another runner has it
-        try:
-            _generate(session, session.get(Bulletin, bulletin_id), moment)
-            done += 1
-        except Exception as exc:  # a failed generation is shown on the bulletin; the reviewer may regenerate
-            session.rollback()
-            logger.exception("bulletin %s generation failed", bulletin_id)
-            message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-            session.execute(update(Bulletin).where(Bulletin.id == bulletin_id).values(
-                status="failed", error=message[:2000], progress_note="生成失败"))
-            session.commit()
-    return done
+    return list(session.scalars(query.order_by(Bulletin.id)))
 
 
-def _generate(session: Session, bulletin: Bulletin, now: datetime) -> None:
-    """Compute the snapshot section by section; each progress write commits, so pollers see it at once.
+def claim(session: Session, bulletin_id: int, now: datetime) -> bool:
+    """Mark the bulletin `generating` by this runner; False when another runner has it (the caller commits)."""
+    claimed = session.execute(update(Bulletin).where(Bulletin.id == bulletin_id, _claimable(now)).values(
+        status="generating", generation_started_at=now, progress=0, progress_note="开始生成"))
+    return claimed.rowcount == 1
+
+
+def mark_failed(session: Session, bulletin_id: int, exc: Exception) -> None:
+    """Show the failure on the bulletin (after its generation was rolled back); the reviewer may regenerate."""
+    message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+    session.execute(update(Bulletin).where(Bulletin.id == bulletin_id).values(
+        status="failed", error=message[:2000], progress_note="生成失败"))
+
+
+def generate(session: Session, bulletin: Bulletin, now: datetime, checkpoint: Callable[[], None]) -> None:
+    """Compute the snapshot section by section; after each progress write `checkpoint()` is called, where the
+    runner commits so that pollers see the progress at once.
 
     Writes only while the row is still `generating`: a revision superseded meanwhile stays superseded.
     """
@@ -180,7 +177,7 @@ def _generate(session: Session, bulletin: Bulletin, now: datetime) -> None:
     def progress(percent: int, note: str, **values: Any) -> None:
         session.execute(update(Bulletin).where(Bulletin.id == bulletin_id, Bulletin.status == "generating")
                         .values(progress=percent, progress_note=note, **values))
-        session.commit()
+        checkpoint()
 
     progress(5, "正在计算：全省汇总数字")
     figures = statistics.figures(session, period, now=now).as_dict()

@@ -89,44 +89,34 @@ def preview(
     return verdicts
 
 
-def migrate(
-    session: Session, source_model_id: int, target_model_id: int, instance_ids: Iterable[int] | None,
-    actor: Official, now: datetime | None = None, commit: bool = True,
-    confirmations: Collection[str] | None = None,
-) -> list[Verdict]:
-    """Move every migratable instance, one transaction each (committed here); refused ones stay untouched.
+def instances_to_migrate(session: Session, source_model_id: int, target_model_id: int,
+                         instance_ids: Iterable[int] | None) -> list[int]:
+    """The ids of the instances of the source version a migration would move (all, or those of `instance_ids`)."""
+    source, _target = _versions(session, source_model_id, target_model_id)
+    return [i.id for i in _instances(session, source, instance_ids)]
 
-    With `confirmations` (the API always passes them), only cases whose preview token is among them move;
+
+def migrate_one(session: Session, instance_id: int, source_model_id: int, target_model_id: int, actor: Official,
+                now: datetime, confirmations: Collection[str] | None = None) -> Verdict:
+    """Move one instance when it can move (flushed; the caller commits); a refused one stays untouched.
+
+    With `confirmations` (the API always passes them), the case moves only when its preview token is among them;
     a case stepped since its preview is refused and must be previewed again.
-    With `commit=False` the caller owns a single transaction (tests, scripts).
     """
-    source, target = _versions(session, source_model_id, target_model_id)
-    ids = [i.id for i in _instances(session, source, instance_ids)]
-    if commit:
-        session.commit()
-    moment = as_utc(now) or clock.now()
-    results = []
-    for instance_id in ids:
-        instance = session.get(ProcessInstance, instance_id)
-        source, target = session.get(ProcessModel, source_model_id), session.get(ProcessModel, target_model_id)
-        try:
-            verdict, workflow = _plan(session, instance, source, target, moment)
-            if verdict.can_migrate and confirmations is not None and verdict.confirmation not in confirmations:
-                verdict.can_migrate, verdict.reason, workflow = False, UNCONFIRMED, None
-                session.expire(instance)
-            if verdict.can_migrate and workflow is not None:
-                _apply(session, instance, workflow, source, target, actor, moment, verdict)
-            if commit:
-                session.commit()
-        except Exception as exc:  # one failing case must not stop the others
-            if commit:
-                session.rollback()
-            else:
-                raise
-            logger.exception("migration of instance %s failed", instance_id)
-            verdict = Verdict(instance_id, None, None, [], False, f"迁移失败：{exc}")
-        results.append(verdict)
-    return results
+    instance = session.get(ProcessInstance, instance_id)
+    source, target = session.get(ProcessModel, source_model_id), session.get(ProcessModel, target_model_id)
+    verdict, workflow = _plan(session, instance, source, target, now)
+    if verdict.can_migrate and confirmations is not None and verdict.confirmation not in confirmations:
+        verdict.can_migrate, verdict.reason, workflow = False, UNCONFIRMED, None
+        session.expire(instance)
+    if verdict.can_migrate and workflow is not None:
+        _apply(session, instance, workflow, source, target, actor, now, verdict)
+    return verdict
+
+
+def failed(instance_id: int, exc: Exception) -> Verdict:
+    """The verdict of an instance whose move raised (its transaction rolled back)."""
+    return Verdict(instance_id, None, None, [], False, f"迁移失败：{exc}")
 
 
 def _versions(session: Session, source_id: int, target_id: int) -> tuple[ProcessModel, ProcessModel]:

@@ -1,8 +1,8 @@
 """Timer start events of deployed processes: find due occurrences and start one instance for each, exactly once.
 
 A process's newest version may have start events with a timer (`timeCycle` "R[n]/start/duration" or `timeDate`),
-whose expression must be a constant (there are no case data before the instance exists). The scheduler calls
-`start_due_processes` on every tick. An occurrence is due when it lies after the first deployment of the process
+whose expression must be a constant (there are no case data before the instance exists). The scheduler's tick
+(`engine/workflow/jobs.py: start_due_processes`) starts them. An occurrence is due when it lies after the first deployment of the process
 key and after the last occurrence already started, and not after `now`; missed occurrences (scheduler down) are
 started oldest first. A row in `timer_start` with a unique (process key, start event, due time) is inserted with
 ON CONFLICT DO NOTHING RETURNING id before the instance starts, in the same transaction: of two schedulers the second waits
@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import as_utc
 from engine.errors import EngineError
-from engine.workflow import clock
-from engine.workflow.models import ProcessModel, TimerStart
+from engine.workflow.models import ProcessInstance, ProcessModel, TimerStart
 from engine.workflow.sandbox import constant_text
 
 logger = logging.getLogger(__name__)
@@ -126,36 +125,28 @@ def due_starts(session: Session, now: datetime) -> list[tuple[StartTimer, dateti
     return sorted(due, key=lambda item: item[1])
 
 
-def start_due_processes(session: Session, now: datetime | None = None) -> int:
-    """Start one instance per due occurrence, each in its own transaction; returns how many this call started."""
+def claim(session: Session, timer: StartTimer, due: datetime, now: datetime) -> TimerStart | None:
+    """The `timer_start` row of this occurrence, inserted now; None when another scheduler has it already."""
+    row_id = _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
+                                      "due_at": due, "started_at": now})
+    return session.get(TimerStart, row_id) if row_id is not None else None
+
+
+def start(session: Session, timer: StartTimer, due: datetime, row: TimerStart, now: datetime) -> ProcessInstance:
+    """Start the instance of the claimed occurrence `row` (flushed; the caller commits)."""
     from engine.workflow.instances import start_instance
 
-    moment = as_utc(now) or clock.now()
-    started = 0
-    for timer, due in due_starts(session, moment):
-        row_id = _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
-                                          "due_at": due, "started_at": moment})
-        if row_id is None:
-            session.rollback()  # another scheduler started this occurrence
-            continue
-        row = session.get(TimerStart, row_id)
-        try:
-            instance = start_instance(session, timer.process_key, None, None, now=moment, start_event=timer.event_id,
-                                      data={"timer_start": timer.event_id, "timer_due": due.isoformat()})
-            row.instance_id = instance.id
-            session.commit()
-            started += 1
-            logger.info("timer start %s/%s due %s started instance %s", timer.process_key, timer.event_id,
-                        due.isoformat(), instance.id)
-        except Exception as exc:  # one failing start must not stop the others; it is recorded, not retried
-            session.rollback()
-            message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-            logger.exception("timer start %s/%s due %s failed", timer.process_key, timer.event_id, due.isoformat())
-            _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
-                                     "due_at": due, "started_at": moment, "error": message[:2000]})
-            session.commit()
-    session.rollback()
-    return started
+    instance = start_instance(session, timer.process_key, None, None, now=now, start_event=timer.event_id,
+                              data={"timer_start": timer.event_id, "timer_due": due.isoformat()})
+    row.instance_id = instance.id
+    return instance
+
+
+def record_failure(session: Session, timer: StartTimer, due: datetime, now: datetime, exc: Exception) -> None:
+    """Note that the occurrence failed to start (it is not retried), after its transaction was rolled back."""
+    message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+    _insert_ignore(session, {"process_key": timer.process_key, "start_event": timer.event_id,
+                             "due_at": due, "started_at": now, "error": message[:2000]})
 
 
 def _insert_ignore(session: Session, values: dict) -> int | None:

@@ -1,7 +1,9 @@
-"""Scheduler tick: fire due timers, one transaction per instance, never the same timer twice."""
+"""Timers: the due instance, firing its timers, parking a failing one (the loop is `engine/workflow/jobs.py: tick`),
+and what a timer changed meanwhile when an official completes a task."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,8 +13,6 @@ from sqlalchemy.orm import Session
 from engine.audit.models import AuditChain, AuditEvent
 from engine.audit.services import record as audit
 from engine.db import as_utc
-from engine.errors import ConcurrentUpdate, EngineError
-from engine.workflow import clock
 from engine.workflow.instances import fire_due_timers
 from engine.workflow.models import HumanTask, ProcessInstance
 
@@ -20,62 +20,41 @@ logger = logging.getLogger(__name__)
 SCHEDULER = "调度程序"  # the audit log's actor for what timers do
 
 
-def tick(session: Session, now: datetime | None = None, batch: int = 100) -> int:
-    """Fire every instance whose earliest timer is due; returns how many instances were stepped.
+def next_due(session: Session, now: datetime, skipped: Collection[int] = ()) -> ProcessInstance | None:
+    """The running instance whose earliest timer is due longest, locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+    so two schedulers share the work); None when none is due. `skipped` ids are passed over."""
+    query = (select(ProcessInstance)
+             .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == "running")
+             .order_by(ProcessInstance.next_timer_at).limit(1))
+    if skipped:
+        query = query.where(ProcessInstance.id.not_in(skipped))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=ProcessInstance)
+    return session.scalar(query)
 
-    Each instance is locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL), stepped and committed on its own,
-    so two schedulers share the work and a failure leaves the others unaffected.
-    """
-    moment = now or clock.now()
-    fired, skipped = 0, set()
-    while True:
-        query = (select(ProcessInstance)
-                 .where(ProcessInstance.next_timer_at <= moment, ProcessInstance.status == "running")
-                 .order_by(ProcessInstance.next_timer_at).limit(1))
-        if skipped:
-            query = query.where(ProcessInstance.id.not_in(skipped))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=ProcessInstance)
-        instance = session.scalar(query)
-        if instance is None:
-            session.rollback()
-            return fired
-        instance_id = instance.id
-        before = {"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)}
-        try:
-            fire_due_timers(session, instance, moment)
-            audit(session, "timer_fired", SCHEDULER, "process_instance", instance_id, before=before,
-                  after={"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)},
-                  complaint_id=instance.complaint_id, now=moment)
-            session.commit()
-            fired += 1
-        except ConcurrentUpdate:
-            session.rollback()  # an official stepped the same case just now: the next tick retries
-            skipped.add(instance_id)
-            logger.info("timer of instance %s deferred: concurrent step", instance_id)
-        except Exception as exc:  # a failing timer step must not stop the tick for every other case
-            session.rollback()
-            message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-            logger.exception("timer of instance %s failed", instance_id)
-            _park(session, instance_id, message)
-            skipped.add(instance_id)
-        if fired >= batch:
-            return fired
+
+def fire(session: Session, instance: ProcessInstance, now: datetime) -> None:
+    """Step `instance` through its due timers and log `timer_fired` (flushed; the caller commits)."""
+    before = {"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)}
+    fire_due_timers(session, instance, now)
+    audit(session, "timer_fired", SCHEDULER, "process_instance", instance.id, before=before,
+          after={"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)},
+          complaint_id=instance.complaint_id, now=now)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat() if moment is not None else None
 
 
-def _park(session: Session, instance_id: int, message: str) -> None:
-    """Mark an instance whose timer step fails as `error`, so the tick does not retry it forever."""
+def park(session: Session, instance_id: int, message: str) -> None:
+    """Mark an instance whose timer step fails as `error`, so the tick does not retry it forever (flushed)."""
     instance = session.get(ProcessInstance, instance_id)
     if instance is not None:
         before = instance.status
         instance.status, instance.error = "error", message
         audit(session, "timer_failed", SCHEDULER, "process_instance", instance_id, before={"status": before},
               after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
-        session.commit()
+        session.flush()
 
 
 # --- a timer and an official at the same moment ------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.db import as_utc
 from engine.deadlines.services import WorkCalendar, workdays_before
-from engine.workflow import timers
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow.diff import diff_bundles
 from engine.workflow.models import ProcessInstance
 from engine.workflow.specs import Bundle
@@ -189,7 +189,7 @@ def test_timer_limit_status_condition_and_form_field_through_the_panel(page, api
     with app.app_context():
         from web.extensions import db
 
-        assert timers.tick(db.session, now=due + timedelta(seconds=1)) >= 1
+        assert workflow_jobs.tick(db.session, now=due + timedelta(seconds=1)) >= 1
     assert api("intake").get(f"/api/v1/tasks?complaint_id={waiting}").get_json()["total"] == 0  # interrupted
 
 

@@ -43,7 +43,8 @@ from engine.credit.models import BreachRecord, PlatformDelivery
 from engine.deadlines.pauses import pause_clock, resume_clock
 from engine.intake.dedup import merge_into
 from engine.org.models import Official
-from engine.workflow import migration, specs, timers
+from engine.workflow import jobs as workflow_jobs
+from engine.workflow import specs
 from engine.workflow.instances import complete_task
 from tests.processes.variants import with_legal_review
 
@@ -92,7 +93,7 @@ class Builder:
         self.session.commit()
 
     def tick(self, at: datetime) -> None:
-        timers.tick(self.session, now=at)
+        workflow_jobs.tick(self.session, now=at)
         self.session.commit()
 
 
@@ -176,7 +177,7 @@ def build(session: Session, official: Callable[[str], Official]) -> Builder:
     session.commit()
     from engine.cases.services import instance_of
 
-    [verdict] = migration.migrate(session, v1.id, v2.id, [instance_of(session, b.cases["C"]).id],
+    [verdict] = workflow_jobs.migrate(session, v1.id, v2.id, [instance_of(session, b.cases["C"]).id],
                                   official("procadmin"), now=yn(2026, 2, 3, 10))
     assert verdict.can_migrate, verdict
     b.step("C", "verify", "qj-commerce", {"outcome": "unfounded", "explanation": "已履行"}, yn(2026, 2, 6, 9))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.credit import jobs as credit_jobs
 from engine.credit import services
 from engine.org.models import Department
 
@@ -153,9 +154,8 @@ def test_the_catalogue_is_edited_by_the_ndrc(api, client) -> None:
 
 
 def test_failed_deliveries_view_and_retry(api, session: Session, records: dict[str, int]) -> None:
-    from engine.credit import exchange
 
-    assert exchange.deliver(session, "http://127.0.0.1:9/closed", timeout=0.5) == 0
+    assert credit_jobs.deliver(session, "http://127.0.0.1:9/closed", timeout=0.5) == 0
     assert api("km-commerce").get("/api/v1/platform-deliveries").status_code == 403
     failed = api("ndrc").get("/api/v1/platform-deliveries").get_json()
     assert len(failed) == 1

@@ -38,17 +38,17 @@ def _next_monthly(session: Session) -> datetime:
 
 
 def test_the_scheduler_tick_generates_the_monthly_bulletin_at_its_time(app, session: Session, official, api) -> None:  # noqa: ANN001
-    from web.scheduler import _tick_job
+    from web.scheduler import run_job
 
     due = _next_monthly(session)
     register_complaint(session, dict(COMPLAINT), official("intake"), now=due - timedelta(days=10))
     session.commit()
     with clock.frozen_at(due - timedelta(minutes=5)):
-        _tick_job(app)
+        run_job(app, "timer-tick")
     assert api("ndrc").get("/api/v1/bulletins").get_json()["total"] == 0
     with clock.frozen_at(due + timedelta(minutes=1)):
-        _tick_job(app)  # starts the process (timer start event) and generates the snapshot in the same tick
-        _tick_job(app)  # a second tick starts nothing more
+        run_job(app, "timer-tick")  # starts the process (timer start event) and generates the snapshot in the same tick
+        run_job(app, "timer-tick")  # a second tick starts nothing more
     page = api("ndrc").get("/api/v1/bulletins").get_json()
     assert page["total"] == 1
     (item,) = page["items"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.notify import sms
+from engine.notify.jobs import deliver_sms
 from engine.notify.models import EmailOutbox, SmsOutbox
 from tests.processes.conftest import ComplaintRun
 
@@ -58,13 +59,13 @@ def test_file_sender_writes_one_json_line_per_message(session: Session, official
     run = ComplaintRun(session, official, save_restore=False)
     complaint = run.register()
     target = tmp_path / "sms" / "outbox.jsonl"
-    assert sms.deliver(session, sms.FileSender(target)) == 1
+    assert deliver_sms(session, sms.FileSender(target)) == 1
     (line,) = target.read_text(encoding="utf-8").splitlines()
     sent = json.loads(line)
     assert sent["phone"] == "13888001234"
     assert sent["text"].startswith(f"【信用云南】您的投诉（查询码 {complaint.tracking_code}）")
     assert sent["id"].startswith(f"milestone:{complaint.id}:received:")
-    assert sms.deliver(session, sms.FileSender(target)) == 0  # sent once
+    assert deliver_sms(session, sms.FileSender(target)) == 0  # sent once
     assert len(target.read_text(encoding="utf-8").splitlines()) == 1
 
 
@@ -96,11 +97,11 @@ def test_http_sender_retries_after_an_outage_and_gives_up_in_the_end(session: Se
     try:
         sender = sms.HttpSender(f"http://127.0.0.1:{server.server_port}/send", token="gw-token", timeout=5)
         now = run.now
-        assert sms.deliver(session, sender, now=now) == 0  # 503: kept, tried again later
+        assert deliver_sms(session, sender, now=now) == 0  # 503: kept, tried again later
         row = session.scalar(select(SmsOutbox).where(SmsOutbox.complaint_id == complaint.id))
         assert (row.attempts, row.sent_at, row.last_error) == (1, None, "短信网关返回 503")
-        assert sms.deliver(session, sender, now=now + timedelta(seconds=30)) == 0  # not due yet
-        assert sms.deliver(session, sender, now=now + timedelta(minutes=3)) == 1
+        assert deliver_sms(session, sender, now=now + timedelta(seconds=30)) == 0  # not due yet
+        assert deliver_sms(session, sender, now=now + timedelta(minutes=3)) == 1
         session.refresh(row)
         assert row.sent_at is not None
         assert row.attempts == 2
@@ -112,7 +113,7 @@ def test_http_sender_retries_after_an_outage_and_gives_up_in_the_end(session: Se
         moment = run.now
         for _ in range(3 * sms.MAX_ATTEMPTS):  # two messages wait; each tick stops at the first failure
             moment += timedelta(hours=7)
-            sms.deliver(session, sender, now=moment, batch=1)
+            deliver_sms(session, sender, now=moment, batch=1)
         failed = session.scalars(select(SmsOutbox).where(SmsOutbox.failed_at.is_not(None))).all()
         assert failed
         assert {r.attempts for r in failed} == {sms.MAX_ATTEMPTS}
@@ -148,7 +149,7 @@ def test_scheduler_tick_sends_through_the_configured_sender(app, session: Sessio
                                                             monkeypatch) -> None:  # noqa: ANN001
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from web.scheduler import _sms_job, add_jobs
+    from web.scheduler import add_jobs, run_job
 
     run = ComplaintRun(session, official, save_restore=False)
     run.register()
@@ -157,7 +158,7 @@ def test_scheduler_tick_sends_through_the_configured_sender(app, session: Sessio
     monkeypatch.setitem(app.config, "SMS_SENDER", "file")
     monkeypatch.setitem(app.config, "SMS_FILE", str(target))
     assert "sms" in add_jobs(BackgroundScheduler(timezone="UTC"), app)
-    _sms_job(app)
+    run_job(app, "sms")
     assert len(target.read_text(encoding="utf-8").splitlines()) == 1
 
 

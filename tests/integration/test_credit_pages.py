@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditEvent
 from engine.credit import exchange, services
+from engine.credit import jobs as credit_jobs
 from engine.credit.models import PLATFORM_TARGETS, PlatformDelivery
 from engine.org.models import Department
 
@@ -96,7 +97,7 @@ def test_a_bad_filter_is_named_and_ignored(client, login, records: dict[str, int
 
 def test_the_record_page_shows_measures_and_the_delivery_log(client, login, session: Session,
                                                             records: dict[str, int]) -> None:
-    exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5)
+    credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5)
     login("km-commerce")
     page = client.get(f"/credit/records/{records['km']}").get_data(as_text=True)
     assert "公开通报批评" in page
@@ -121,7 +122,7 @@ def test_the_record_page_shows_measures_and_the_delivery_log(client, login, sess
 
 
 def test_failed_deliveries_page_and_retry(client, login, session: Session, records: dict[str, int]) -> None:
-    exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5)
+    credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5)
     [failed] = exchange.failed_deliveries(session)
     login("km-commerce")
     assert client.get("/credit/deliveries").status_code == 403

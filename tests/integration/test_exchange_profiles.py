@@ -288,7 +288,7 @@ def test_each_concern_is_a_job_of_its_own(make_app, tmp_path: Path, bundled_mode
 def test_a_platform_that_does_not_answer_never_holds_up_the_timers(session: Session, official, make_app) -> None:  # noqa: ANN001
     from tests.processes.conftest import ComplaintRun
     from tests.processes.test_complaint import accept
-    from web.scheduler import _delivery_job, _tick_job
+    from web.scheduler import run_job
 
     record = _record(session)
     run = ComplaintRun(session, official, False)
@@ -298,14 +298,14 @@ def test_a_platform_that_does_not_answer_never_holds_up_the_timers(session: Sess
     assert due is not None
     with Receiver(["hold"]) as receiver:
         app = make_app(PLATFORM_ENDPOINT=receiver.url, PLATFORM_DEADLINE_SECONDS=60)
-        delivering = threading.Thread(target=_delivery_job, args=(app, "provincial"))
+        delivering = threading.Thread(target=run_job, args=(app, "platform-provincial"))
         delivering.start()
         for _ in range(200):  # wait until the platform has the request (and sits on it)
             if receiver.received:
                 break
             time.sleep(0.05)
         assert receiver.received
-        _tick_job(app)  # meanwhile the timer tick runs, and fires the due reminder
+        run_job(app, "timer-tick")  # meanwhile the timer tick runs, and fires the due reminder
         session.expire_all()
         assert run.instance().next_timer_at != due
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "timer_fired")) is not None
@@ -319,8 +319,8 @@ def test_a_platform_that_does_not_answer_never_holds_up_the_timers(session: Sess
 
 def test_a_failing_job_never_stops_another(session: Session, make_app, tmp_path: Path,  # noqa: ANN001
                                            monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from engine.credit import exchange as module
-    from web.scheduler import _delivery_job
+    from engine.credit import jobs as module
+    from web.scheduler import run_job
 
     _record(session)
     real = module.deliver
@@ -332,7 +332,7 @@ def test_a_failing_job_never_stops_another(session: Session, make_app, tmp_path:
 
     monkeypatch.setattr(module, "deliver", broken)
     app = make_app(PLATFORM_DROP_DIR=str(tmp_path / "p"), NATIONAL_PLATFORM_DROP_DIR=str(tmp_path / "n"))
-    _delivery_job(app, "provincial")  # logged and rolled back, not raised
+    run_job(app, "platform-provincial")  # logged and rolled back, not raised
     assert "scheduler job platform-provincial failed" in caplog.text
-    _delivery_job(app, "national")
+    run_job(app, "platform-national")
     assert len(list((tmp_path / "n").glob("*.json"))) == 1

@@ -10,9 +10,10 @@ from aiosmtpd.handlers import Message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.notify.mail import SmtpSettings, deliver, pending
+from engine.notify.jobs import deliver_mail as deliver
+from engine.notify.mail import SmtpSettings, pending
 from engine.notify.models import EmailOutbox
-from engine.workflow import timers
+from engine.workflow import jobs as workflow_jobs
 from tests.processes.test_timers import _to_verify
 
 
@@ -40,7 +41,7 @@ def smtp_port() -> int:
 
 def test_escalation_mail_survives_an_outage_and_is_sent_once(session: Session, official, smtp_port: int) -> None:  # noqa: ANN001
     complaint = _to_verify(session, official, save_restore=False)
-    assert timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 1  # reminder + escalation
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 1  # reminder + escalation
     queued = pending(session)
     recipients = {m.to_addr for m in queued}
     assert "ndrc@lvyue.example" in recipients  # escalation to the provincial DRC

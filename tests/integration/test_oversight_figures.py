@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from engine.credit import exchange
+from engine.credit import jobs as credit_jobs
 from engine.errors import PermissionDenied
 from engine.org.models import Official
 from engine.oversight import drill
@@ -39,7 +39,7 @@ DELIVERIES = {  # record document number:version → (status, delay after queuei
 @pytest.fixture
 def data(session: Session, official: Callable[[str], Official]):  # noqa: ANN201
     built = build(session, official)
-    assert exchange.fan_out(session, "national") == len(DELIVERIES)  # the national platform's copies are not counted
+    assert credit_jobs.fan_out(session, "national") == len(DELIVERIES)  # the national platform's copies are not counted
     set_deliveries(session, DELIVERIES)
     return built
 

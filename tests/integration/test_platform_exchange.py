@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.credit import exchange, services
+from engine.credit import jobs as credit_jobs
 from engine.credit.models import AppliedMeasure, BreachRecord, PlatformDelivery
 from engine.db import as_utc
 from engine.org.models import Department
@@ -188,7 +189,7 @@ def test_outage_slowness_and_errors_delay_but_never_duplicate(session: Session, 
     first_1, first_2 = key(session, first, 1), key(session, first, 2)
 
     # the platform is down altogether: nothing delivered, nothing lost
-    assert exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
+    assert credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
     [failed] = [d for d in _pending(session) if d.attempts]
     assert failed.idempotency_key == first_1
     assert failed.last_error
@@ -196,12 +197,12 @@ def test_outage_slowness_and_errors_delay_but_never_duplicate(session: Session, 
 
     with Receiver(["503", "slow", "500"]) as receiver:
         now = NOW
-        exchange.deliver(session, receiver.url, now, timeout=0.3)
+        credit_jobs.deliver(session, receiver.url, now, timeout=0.3)
         assert first_1 not in receiver.received  # backing off after the refused connection
         assert first_2 not in receiver.received  # and its next version waits for it
         for _ in range(20):
             now += timedelta(hours=7)  # past the longest backoff
-            exchange.deliver(session, receiver.url, now, timeout=0.3)
+            credit_jobs.deliver(session, receiver.url, now, timeout=0.3)
             if not _pending(session):
                 break
         time.sleep(1.2)  # let the slow request finish
@@ -234,8 +235,8 @@ def test_outage_slowness_and_errors_delay_but_never_duplicate(session: Session, 
 
 def test_a_record_delivered_is_not_sent_again(session: Session, records: list) -> None:
     with Receiver() as receiver:
-        assert exchange.deliver(session, receiver.url, NOW, timeout=2) == 4
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(days=1), timeout=2) == 0
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=2) == 4
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(days=1), timeout=2) == 0
     assert sorted(receiver.received) == sorted(receiver.stored)
 
 
@@ -243,18 +244,18 @@ def test_a_409_counts_only_when_the_receiver_confirms_the_same_content(session: 
     first_1 = key(session, records[0], 1)
     with Receiver(["conflict"]) as receiver:
         # the platform holds something under this key and does not say what: not delivered
-        assert exchange.deliver(session, receiver.url, NOW, timeout=2) == 0
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=2) == 0
         failed = row(session, records[0], 1)
         assert failed.delivered_at is None
         assert "应答没有给出内容摘要，无法确认内容相同（HTTP 409）" in failed.last_error
         # the platform holds other content under this key (its digest differs): not delivered either
         receiver.digests[first_1] = hashlib.sha256(b"another case's record").hexdigest()
         receiver.stored[first_1] = {"another": "record"}
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(hours=7), timeout=2) == 0
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(hours=7), timeout=2) == 0
         assert "内容摘要与本次发送的内容不同（HTTP 409）" in row(session, records[0], 1).last_error
         # it holds exactly our content (stored earlier, the answer was lost): delivered
         receiver.digests[first_1] = failed.content_digest
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(hours=14), timeout=2) == 4
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(hours=14), timeout=2) == 4
     assert row(session, records[0], 1).delivered_at is not None
     assert [b for k, b in receiver.behaviours if k == first_1] == ["conflict", "ok", "ok"]
 
@@ -265,7 +266,7 @@ def test_new_records_after_a_restore_never_reuse_the_keys_the_platform_holds(ses
     delivered that the platform does not hold, and the platform keeps each case's record apart."""
     before = _records(session, n=2)
     with Receiver() as receiver:
-        assert exchange.deliver(session, receiver.url, NOW, timeout=2) == 3
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=2) == 3
         lost = {(r.id, r.number) for r in before}
         ids = [r.id for r in before]
         # the restore: the records, their measures and their outbox rows are gone from the database
@@ -274,7 +275,7 @@ def test_new_records_after_a_restore_never_reuse_the_keys_the_platform_holds(ses
         session.execute(delete(BreachRecord).where(BreachRecord.id.in_(ids)))
         session.commit()
         after = _records(session, n=2, now=NOW + timedelta(days=1))
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(days=1), timeout=2) == 3
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(days=1), timeout=2) == 3
     assert {n for _i, n in lost}.isdisjoint({r.number for r in after})
     assert all(b == "ok" for _k, b in receiver.behaviours)
     assert len(receiver.stored) == 6  # three versions of the lost records, three of the new ones: none overwritten
@@ -286,13 +287,13 @@ def test_new_records_after_a_restore_never_reuse_the_keys_the_platform_holds(ses
 
 def test_an_answer_cut_off_after_its_status_line_is_not_delivered(session: Session, records: list) -> None:
     with Receiver(["cut"]) as receiver:
-        assert exchange.deliver(session, receiver.url, NOW, timeout=2) == 0
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=2) == 0
         cut = row(session, records[0], 1)
         assert cut.delivered_at is None
         assert "平台应答不完整或不是 JSON 对象" in cut.last_error or "RemoteDisconnected" in cut.last_error
         body = cut.body
         # the receiver had stored it: the same body goes again under the same key and is confirmed by 409
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(hours=7), timeout=2) == 4
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(hours=7), timeout=2) == 4
     again = row(session, records[0], 1)
     assert (again.delivered_at is not None, again.body) == (True, body)
     assert receiver.store_count[again.idempotency_key] == 1
@@ -300,7 +301,7 @@ def test_an_answer_cut_off_after_its_status_line_is_not_delivered(session: Sessi
 
 def test_a_trickling_receiver_is_cut_off_at_the_total_deadline(session: Session, records: list) -> None:
     with Receiver(["trickle"]) as receiver:
-        assert exchange.deliver(session, receiver.url, NOW, timeout=0.5) == 0
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=0.5) == 0
     slow = row(session, records[0], 1)
     assert slow.delivered_at is None
     assert slow.last_error == "超过总时限 0.5 秒，平台未完整应答"
@@ -310,28 +311,28 @@ def test_a_trickling_receiver_is_cut_off_at_the_total_deadline(session: Session,
 def test_delivered_at_and_the_backoff_are_the_real_moments(session: Session, records: list) -> None:
     with Receiver(["hold"]) as receiver:
         threading.Timer(0.05, receiver.release.set).start()  # the answer comes a moment after the request
-        assert exchange.deliver(session, receiver.url, NOW, timeout=5, batch=1) == 1
+        assert credit_jobs.deliver(session, receiver.url, NOW, timeout=5, batch=1) == 1
         delivered = as_utc(row(session, records[0], 1).delivered_at)
         assert delivered > NOW  # not the moment the run started
-    assert exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
+    assert credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
     [failed] = exchange.failed_deliveries(session)
     assert as_utc(failed.next_attempt_at) > NOW + timedelta(minutes=2)  # 2 minutes after it failed, not the start
 
 
 def test_operator_retries_a_failed_delivery_at_once(session: Session, records: list) -> None:
-    assert exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
+    assert credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5) == 0
     [failed] = exchange.failed_deliveries(session)
     exchange.retry_now(session, failed.id, NOW + timedelta(seconds=5))
     session.commit()
     with Receiver() as receiver:
-        assert exchange.deliver(session, receiver.url, NOW + timedelta(seconds=5), timeout=2) == 4
+        assert credit_jobs.deliver(session, receiver.url, NOW + timedelta(seconds=5), timeout=2) == 4
     assert exchange.failed_deliveries(session) == []
 
 
 def test_file_drop_writes_each_version_once_atomically(session: Session, records: list, tmp_path: Path) -> None:
     drop = tmp_path / "exchange"
-    assert exchange.deliver(session, None, NOW, drop_dir=drop) == 4
-    assert exchange.deliver(session, None, NOW, drop_dir=drop) == 0
+    assert credit_jobs.deliver(session, None, NOW, drop_dir=drop) == 4
+    assert credit_jobs.deliver(session, None, NOW, drop_dir=drop) == 0
     files = sorted(p.name for p in drop.iterdir())
     first = records[0]
     second_version = row(session, first, 2)
@@ -349,7 +350,7 @@ def test_file_drop_writes_each_version_once_atomically(session: Session, records
 def test_drop_into_an_unwritable_place_keeps_the_rows(session: Session, records: list, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert exchange.deliver(session, None, NOW, drop_dir=blocker / "sub") == 0
+    assert credit_jobs.deliver(session, None, NOW, drop_dir=blocker / "sub") == 0
     assert len(_pending(session)) == 4
     failed = exchange.failed_deliveries(session)[0]
     assert failed.last_error
@@ -358,15 +359,15 @@ def test_drop_into_an_unwritable_place_keeps_the_rows(session: Session, records:
 
 def test_the_delivery_job_delivers_when_configured_and_the_timer_tick_never_does(
         session: Session, records: list, tmp_path: Path, make_app) -> None:  # noqa: ANN001
-    from web.scheduler import _delivery_job, _tick_job
+    from web.scheduler import run_job
 
-    _delivery_job(make_app(), "provincial")  # neither endpoint nor exchange directory configured: nothing happens
+    run_job(make_app(), "platform-provincial")  # neither endpoint nor exchange directory configured: nothing happens
     assert len(_pending(session)) == 4
     drop = tmp_path / "exchange"
     app = make_app(PLATFORM_DROP_DIR=str(drop))
-    _tick_job(app)
+    run_job(app, "timer-tick")
     assert len(_pending(session)) == 4  # the timer tick delivers nothing
-    _delivery_job(app, "provincial")
+    run_job(app, "platform-provincial")
     assert _pending(session) == []
     assert len(list(drop.glob("*.json"))) == 4
 
@@ -381,7 +382,7 @@ def test_two_deliverers_never_send_the_same_row(session: Session, db_engine) -> 
 
     def worker(url: str) -> None:
         with Session(db_engine) as own:
-            counts.append(exchange.deliver(own, url, NOW, timeout=5))
+            counts.append(credit_jobs.deliver(own, url, NOW, timeout=5))
 
     with Receiver() as receiver:
         threads = [threading.Thread(target=worker, args=(receiver.url,)) for _ in range(2)]
@@ -392,7 +393,7 @@ def test_two_deliverers_never_send_the_same_row(session: Session, db_engine) -> 
         for _ in range(5):  # a worker stops early when the only due rows are locked or wait for a locked one
             if not _pending(session):
                 break
-            exchange.deliver(session, receiver.url, NOW, timeout=5)
+            credit_jobs.deliver(session, receiver.url, NOW, timeout=5)
     assert sorted(receiver.received) == sorted(expected)  # each key sent once: no row taken twice
     assert receiver.received.index(key(session, made[0], 1)) < receiver.received.index(key(session, made[0], 2))
 
@@ -410,9 +411,9 @@ def test_the_national_platform_gets_every_version_once_with_its_own_log(session:
     assert _rows(session, "national") == []  # nothing waits for a destination nobody delivers to
     first = records[0]
     with Receiver() as provincial:
-        assert exchange.deliver(session, provincial.url, NOW, timeout=2) == 4
+        assert credit_jobs.deliver(session, provincial.url, NOW, timeout=2) == 4
         # the national platform is down: its rows are created, fail and wait; the provincial ones are untouched
-        assert exchange.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5, target="national") == 0
+        assert credit_jobs.deliver(session, "http://127.0.0.1:9/closed", NOW, timeout=0.5, target="national") == 0
         national_rows = _rows(session, "national")
         assert {d.idempotency_key for d in national_rows} == keys
         assert [d.target for d in exchange.failed_deliveries(session)] == ["national"]
@@ -424,7 +425,7 @@ def test_the_national_platform_gets_every_version_once_with_its_own_log(session:
             later = NOW
             for _ in range(6):
                 later += timedelta(hours=7)
-                exchange.deliver(session, national.url, later, timeout=2, target="national")
+                credit_jobs.deliver(session, national.url, later, timeout=2, target="national")
             assert set(national.stored) == keys  # every version, each stored once
             assert all(count == 1 for count in national.store_count.values())
             first_2 = key(session, first, 2)
@@ -434,8 +435,8 @@ def test_the_national_platform_gets_every_version_once_with_its_own_log(session:
             # a later change: queued once, reaches each destination on its next run
             services.apply_measure(session, first, "cancel_awards", "云发改信用〔2026〕31号", None, None, later)
             session.commit()
-            assert exchange.deliver(session, provincial.url, later, timeout=2) == 1
-            assert exchange.deliver(session, national.url, later, timeout=2, target="national") == 1
+            assert credit_jobs.deliver(session, provincial.url, later, timeout=2) == 1
+            assert credit_jobs.deliver(session, national.url, later, timeout=2, target="national") == 1
             assert national.store_count[key(session, first, 3)] == 1
         assert provincial.store_count[key(session, first, 3)] == 1
     assert all(d.delivered_at is not None for d in _rows(session, "provincial") + _rows(session, "national"))
@@ -444,13 +445,13 @@ def test_the_national_platform_gets_every_version_once_with_its_own_log(session:
 
 def test_each_configured_destination_has_its_own_delivery_job(session: Session, records: list, tmp_path: Path,
                                                              make_app) -> None:  # noqa: ANN001
-    from web.scheduler import _delivery_job
+    from web.scheduler import run_job
 
     provincial, national = tmp_path / "provincial", tmp_path / "national"
     app = make_app(PLATFORM_DROP_DIR=str(provincial), NATIONAL_PLATFORM_DROP_DIR=str(national))
-    _delivery_job(app, "national")
+    run_job(app, "platform-national")
     assert len(list(national.glob("*.json"))) == 4
     assert not provincial.exists()  # the national job delivered the national rows only
-    _delivery_job(app, "provincial")
+    run_job(app, "platform-provincial")
     assert sorted(p.name for p in provincial.glob("*.json")) == sorted(p.name for p in national.glob("*.json"))
     assert _pending(session) == []

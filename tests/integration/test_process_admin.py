@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow import specs
 from engine.workflow.models import ProcessInstance
 from tests.integration.test_api_smoke import COMPLAINT
@@ -154,7 +155,6 @@ def test_bulk_migration_with_one_case_refused_and_explained(api, app, save_resto
 def test_migration_rearms_the_current_steps_timers_as_the_target_defines_them(api, app, save_restore: bool) -> None:  # noqa: ANN001
     from datetime import datetime, timedelta
 
-    from engine.workflow import timers
     from tests.processes.variants import bundled, with_boundary_timer, without_boundary_event
     from web.extensions import db
 
@@ -189,7 +189,7 @@ def test_migration_rearms_the_current_steps_timers_as_the_target_defines_them(ap
     cases._step()
 
     with app.app_context():  # the scheduler's tick when the step's time limit runs out
-        assert timers.tick(db.session, now=due + timedelta(minutes=1)) == 1
+        assert workflow_jobs.tick(db.session, now=due + timedelta(minutes=1)) == 1
     history = api("intake").get(f"/api/v1/complaints/{cid}").get_json()["history"]
     summaries = [e["summary"] for e in history]
     assert any(s.startswith("核实认定逾期通报（已通知") for s in summaries), summaries

@@ -37,7 +37,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 import engine.models  # noqa: F401
 from engine.builtin import load_builtin
-from engine.workflow.start_timers import start_due_processes
+from engine.workflow.jobs import start_due_processes
 load_builtin()
 db = create_engine(sys.argv[1])
 now = datetime.fromisoformat(sys.argv[2])

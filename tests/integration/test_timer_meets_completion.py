@@ -19,7 +19,8 @@ from engine.cases.models import CaseEvent
 from engine.db import as_utc
 from engine.deadlines.pauses import pause_clock
 from engine.org.models import Official
-from engine.workflow import clock, instances, timers
+from engine.workflow import clock, instances
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow.models import HumanTask, ProcessInstance
 from tests.processes.conftest import ComplaintRun
 from web.completion import WITHDRAWN_BY_TIMER
@@ -46,7 +47,7 @@ def meanwhile(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Callable[[], Non
 def tick_at(db_engine: Engine, moment: object) -> Callable[[], None]:
     def run() -> None:
         with Session(db_engine) as other:  # the scheduler process
-            assert timers.tick(other, now=moment) == 1
+            assert workflow_jobs.tick(other, now=moment) == 1
 
     return run
 

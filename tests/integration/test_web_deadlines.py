@@ -1,7 +1,7 @@
 """Deadlines in the officials' pages: due states in the inbox, 逾期督办, notifications, pauses, administration.
 
 Cases are set up through the engine with an injected `now` in the past (Monday 2026-09-14), so their
-deadlines have run out by the time the pages are read; timers are fired with `timers.tick(now=...)`.
+deadlines have run out by the time the pages are read; timers are fired with `workflow_jobs.tick(now=...)`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from engine.cases.services import open_tasks, register_complaint
 from engine.deadlines.models import TimeLimit
 from engine.deadlines.services import WorkCalendar
 from engine.deadlines.views import due_state, soon_limit
-from engine.workflow import timers
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow.instances import complete_task
 from tests.conftest import COMPLAINT
 
@@ -82,7 +82,7 @@ def test_provisional_deadline_says_monday_to_friday(client, login, session: Sess
 def test_overdue_view_for_ndrc_and_prefecture_lead_only(client, login, session: Session, official) -> None:  # noqa: ANN001
     complaint = _at_verification(session, official)
     _at_verification(session, official, now=None, name="按期企业有限公司")
-    timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC))  # reminder and 挂牌督办 fire
+    workflow_jobs.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC))  # reminder and 挂牌督办 fire
     for username in ("ndrc", "km-drc"):
         login(username)
         home = client.get("/").get_data(as_text=True)
@@ -110,7 +110,7 @@ def test_overdue_view_for_ndrc_and_prefecture_lead_only(client, login, session: 
 
 def test_supervised_case_page_shows_badge(client, login, session: Session, official) -> None:  # noqa: ANN001
     complaint = _at_verification(session, official)
-    timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC))
+    workflow_jobs.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC))
     login("km-commerce")
     page = client.get(f"/cases/{complaint.id}").get_data(as_text=True)
     assert 'class="badge supervised"' in page
@@ -123,7 +123,7 @@ def test_notification_badge_after_reminder_and_mark_read(client, login, session:
     assert "count-badge" not in client.get("/").get_data(as_text=True)
     assert "暂无通知" in client.get("/notifications").get_data(as_text=True)
 
-    assert timers.tick(session, now=datetime(2026, 10, 9, 2, tzinfo=UTC)) == 1  # the reminder, before the limit
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 9, 2, tzinfo=UTC)) == 1  # the reminder, before the limit
     home = client.get("/").get_data(as_text=True)
     badge = re.search(r'<span class="count-badge"[^>]*>(\d+)</span>', home)
     assert badge

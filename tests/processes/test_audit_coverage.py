@@ -15,6 +15,7 @@ from engine.audit import services as audit
 from engine.audit.models import AuditEvent
 from engine.credit import services as credit
 from engine.deadlines.pauses import pause_clock, resume_clock
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow import specs, timers
 from tests.conftest import PROCESSES
 from tests.processes.conftest import ComplaintRun
@@ -45,7 +46,7 @@ def test_timers_firing_are_audited_with_the_instance_before_and_after(run_compla
     instance = run.instance()
     due = instance.next_timer_at
     assert due is not None  # verification has its reminder and escalation timers
-    assert timers.tick(run.session, now=run.now + timedelta(days=60)) == 1
+    assert workflow_jobs.tick(run.session, now=run.now + timedelta(days=60)) == 1
     [fired] = events(run.session, "timer_fired", run.complaint.id)
     assert fired.actor_id is None
     assert fired.actor_label == timers.SCHEDULER
@@ -53,7 +54,7 @@ def test_timers_firing_are_audited_with_the_instance_before_and_after(run_compla
     assert fired.before["status"] == "running"
     assert fired.before["next_timer_at"].startswith(due.isoformat()[:16])
     assert fired.after["status"] == "running"
-    assert timers.tick(run.session, now=run.now + timedelta(days=60)) == 0  # nothing more due: nothing recorded
+    assert workflow_jobs.tick(run.session, now=run.now + timedelta(days=60)) == 0  # nothing more due: nothing recorded
     assert len(events(run.session, "timer_fired", run.complaint.id)) == 1
     assert_chain_ok(run.session)
 

@@ -14,11 +14,13 @@ from engine.db import as_utc
 from engine.errors import EngineError, FormInvalid, PermissionDenied, TaskNotReady
 from engine.notify.models import Notification
 from engine.oversight import bulletins
+from engine.oversight import jobs as oversight_jobs
 from engine.oversight.models import Bulletin
 from engine.workflow import specs
 from engine.workflow.instances import complete_task
+from engine.workflow.jobs import start_due_processes
 from engine.workflow.models import HumanTask, ProcessInstance, TimerStart
-from engine.workflow.start_timers import StartTimer, parse_cycle, start_due_processes, start_timers_of
+from engine.workflow.start_timers import StartTimer, parse_cycle, start_timers_of
 from tests.conftest import PROCESSES
 from tests.processes.conftest import COMPLAINT, round_trip
 
@@ -72,7 +74,7 @@ def test_monthly_timer_generates_the_previous_month_and_publishes(session: Sessi
         complete_task(session, task.id, {"decision": "approve"}, official("ndrc"), now=due + timedelta(minutes=3))
     session.rollback()
 
-    assert bulletins.generate_pending(session, due + timedelta(minutes=5)) == 1
+    assert oversight_jobs.generate_pending(session, due + timedelta(minutes=5)) == 1
     session.refresh(bulletin)
     assert (bulletin.status, bulletin.progress, bulletin.progress_note) == ("ready", 100, "完成")
     snapshot = bulletin.snapshot
@@ -112,7 +114,7 @@ def test_send_back_makes_a_new_revision(session: Session, official, save_restore
     first = session.scalar(select(Bulletin).where(Bulletin.period_kind == "quarter"))
     assert first.period_end == local.date() - timedelta(days=1)
     assert (first.period_end - first.period_start).days > 85
-    bulletins.generate_pending(session, due)
+    oversight_jobs.generate_pending(session, due)
     maybe_round_trip(session, first, save_restore)
     task = review_task(session, first)
     with pytest.raises(FormInvalid) as refused:
@@ -129,7 +131,7 @@ def test_send_back_makes_a_new_revision(session: Session, official, save_restore
     assert (second.status, second.source, second.regenerate_reason, second.instance_id) == (
         "queued", "regenerated", "补录了红河州数据", first.instance_id)
     maybe_round_trip(session, second, save_restore)
-    bulletins.generate_pending(session, due + timedelta(hours=1))
+    oversight_jobs.generate_pending(session, due + timedelta(hours=1))
     complete_task(session, review_task(session, second).id, {"decision": "approve", "publish_public": False},
                   official("ndrc"), now=due + timedelta(hours=2))
     session.commit()

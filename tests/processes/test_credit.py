@@ -316,7 +316,7 @@ def measure_instances(session: Session, run: ComplaintRun) -> list:
 
 @save_restore
 def test_a_measure_ends_by_itself_when_its_period_is_over(run_complaint: RunComplaint, save_restore: bool) -> None:
-    from engine.workflow.timers import tick
+    from engine.workflow.jobs import tick
     from tests.processes.conftest import round_trip
 
     run = run_complaint(save_restore)
@@ -344,7 +344,7 @@ def test_a_measure_ends_by_itself_when_its_period_is_over(run_complaint: RunComp
 @save_restore
 def test_a_timed_measure_ended_earlier_by_repair_is_left_alone(run_complaint: RunComplaint,
                                                                save_restore: bool) -> None:
-    from engine.workflow.timers import tick
+    from engine.workflow.jobs import tick
     from tests.processes.conftest import round_trip
 
     run = run_complaint(save_restore)

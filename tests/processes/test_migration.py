@@ -10,6 +10,7 @@ from engine.cases.services import open_tasks
 from engine.db import as_utc
 from engine.errors import ConflictError
 from engine.org.models import Official
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow import migration, specs
 from engine.workflow.models import HumanTask
 from tests.processes.conftest import ComplaintRun
@@ -39,7 +40,7 @@ def test_a_case_at_verify_moves_to_the_version_with_legal_review(
     assert [(v.can_migrate, v.current) for v in verdicts] == [(True, ["核实认定"] + verdicts[0].current[1:])]
     assert at_verify.instance().model_id == v1.id  # a preview stores nothing
 
-    done = migration.migrate(session, v1.id, v2.id, [at_verify.instance().id], official("procadmin"),
+    done = workflow_jobs.migrate(session, v1.id, v2.id, [at_verify.instance().id], official("procadmin"),
                              now=at_verify.now)
     assert [v.can_migrate for v in done] == [True]
     instance = at_verify.instance()
@@ -82,7 +83,7 @@ def test_a_case_at_a_task_missing_from_the_target_is_refused_and_untouched(
     assert "当前步骤「法律审核」在目标版本中不存在" in refused.reason
     assert verdicts[at_screening.instance().id].can_migrate
 
-    results = {v.instance_id: v for v in migration.migrate(session, v2.id, v1.id, None, official("procadmin"),
+    results = {v.instance_id: v for v in workflow_jobs.migrate(session, v2.id, v1.id, None, official("procadmin"),
                                                                        now=at_legal.now)}
     assert not results[at_legal.instance().id].can_migrate
     assert results[at_screening.instance().id].can_migrate
@@ -151,7 +152,7 @@ def move(session: Session, run: ComplaintRun, source: int, target: int, official
     """Preview one case, then migrate it with the preview's confirmation (as the page and the API do)."""
     [seen] = migration.preview(session, source, target, [run.instance().id], now=run.now)
     assert seen.can_migrate, seen.reason
-    [done] = migration.migrate(session, source, target, [run.instance().id], official("procadmin"), now=run.now,
+    [done] = workflow_jobs.migrate(session, source, target, [run.instance().id], official("procadmin"), now=run.now,
                                confirmations=[seen.confirmation])
     assert done.can_migrate, done.reason
     session.refresh(run.instance())
@@ -168,7 +169,6 @@ def test_a_boundary_timer_new_in_the_target_is_armed_from_the_step_start_and_fir
     from datetime import timedelta
 
     from engine.deadlines.pauses import pause_clock, resume_clock
-    from engine.workflow import timers
     from tests.processes.variants import bundled, with_boundary_timer
 
     v1 = specs.latest(session, "complaint")
@@ -198,7 +198,7 @@ def test_a_boundary_timer_new_in_the_target_is_armed_from_the_step_start_and_fir
     assert "已过期" not in rearmed.summary
 
     run.now = as_utc(verify.due_at) + timedelta(minutes=1)
-    timers.tick(session, now=run.now)
+    workflow_jobs.tick(session, now=run.now)
     session.commit()
     run._after_step()
     notified = titles_notified(run)
@@ -254,7 +254,6 @@ def test_a_removed_timer_stops_and_a_redefined_one_is_recomputed_from_the_step_s
     from datetime import timedelta
 
     from engine.deadlines.services import WorkCalendar, workdays_before
-    from engine.workflow import timers
     from tests.processes.variants import bundled, with_timer_expression, without_boundary_event
 
     v1 = specs.latest(session, "complaint")
@@ -278,9 +277,9 @@ def test_a_removed_timer_stops_and_a_redefined_one_is_recomputed_from_the_step_s
     assert "定时器「核实认定逾期」按新定义重新计算" in summary
 
     run.now = reminder_due + timedelta(minutes=1)
-    assert timers.tick(session, now=run.now) == 0  # the old reminder's moment passes: nothing left to fire
+    assert workflow_jobs.tick(session, now=run.now) == 0  # the old reminder's moment passes: nothing left to fire
     run.now = expected + timedelta(minutes=1)
-    assert timers.tick(session, now=run.now) == 1
+    assert workflow_jobs.tick(session, now=run.now) == 1
     session.commit()
     assert titles_notified(run) == ["核实认定逾期，已挂牌督办", "核实认定逾期，已被挂牌督办"]
 
@@ -291,13 +290,12 @@ def test_a_case_whose_fired_timer_the_target_removes_is_refused_with_labels(
         save_restore: bool) -> None:
     from datetime import timedelta
 
-    from engine.workflow import timers
     from tests.processes.variants import bundled, without_boundary_event
 
     v1 = specs.latest(session, "complaint")
     run, _ = at_verify(run_complaint, save_restore)
     run.now = as_utc(run.instance().next_timer_at) + timedelta(minutes=1)
-    timers.tick(session, now=run.now)  # 核实期限届满前3个工作日 has fired
+    workflow_jobs.tick(session, now=run.now)  # 核实期限届满前3个工作日 has fired
     session.commit()
     run._after_step()
     v2 = specs.deploy(session, without_boundary_event(bundled(), "verify_reminder"), deployed_by="procadmin")
@@ -308,7 +306,7 @@ def test_a_case_whose_fired_timer_the_target_removes_is_refused_with_labels(
     assert not seen.can_migrate
     assert seen.reason == "「核实认定」上已触发的边界事件「核实期限届满前3个工作日」在目标版本中已删除"
     assert (seen.timers, seen.confirmation) == ([], "")
-    [done] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now)
+    [done] = workflow_jobs.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now)
     assert not done.can_migrate
     assert (run.instance().model_id, run.instance().state) == (v1.id, state)
 
@@ -325,11 +323,11 @@ def test_a_case_stepped_after_its_preview_is_not_moved_until_previewed_again(
     assert seen.can_migrate
     accept(run)  # the case moves on to 核实认定 after the administrator looked
 
-    [stale] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now,
+    [stale] = workflow_jobs.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"), now=run.now,
                                 confirmations=[seen.confirmation])
     assert (stale.can_migrate, stale.reason) == (False, migration.UNCONFIRMED)
     assert run.instance().model_id == v1.id
-    [unconfirmed] = migration.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"),
+    [unconfirmed] = workflow_jobs.migrate(session, v1.id, v2.id, [run.instance().id], official("procadmin"),
                                       now=run.now, confirmations=[])
     assert unconfirmed.reason == migration.UNCONFIRMED
     move(session, run, v1.id, v2.id, official)
@@ -344,7 +342,6 @@ def test_a_step_losing_all_its_boundary_timers_goes_on_without_them(
         save_restore: bool) -> None:
     from datetime import timedelta
 
-    from engine.workflow import timers
     from tests.processes.variants import bundled, without_boundary_event
 
     v1 = specs.latest(session, "complaint")
@@ -361,7 +358,7 @@ def test_a_step_losing_all_its_boundary_timers_goes_on_without_them(
                                                                ("整改逾期", "removed")]
     assert run.instance().next_timer_at is None
     run.now += timedelta(days=90)
-    assert timers.tick(session, now=run.now) == 0  # the deadline passes: nothing withdraws the report task
+    assert workflow_jobs.tick(session, now=run.now) == 0  # the deadline passes: nothing withdraws the report task
     run.complete("report_rectification", "guandu-commerce", {"completed": True, "measures": "已兑现"})
     run.complete("review_rectification", "km-commerce", {"rectified": True})
     run.assert_closed("rectified")

@@ -12,7 +12,7 @@ from engine.credit import exposure
 from engine.credit.models import BreachRecord, PlatformDelivery
 from engine.credit.publication import public_records
 from engine.errors import ConflictError
-from engine.workflow import timers
+from engine.workflow import jobs as workflow_jobs
 from engine.workflow.calendar import local_date
 from tests.processes.conftest import ComplaintRun
 
@@ -99,7 +99,7 @@ def test_no_record_is_public_or_sent_before_the_drc_approves(
     for spec_name, username, data in PATHS[path]:
         if spec_name == "tick":
             run.now += timedelta(days=data["days"])
-            timers.tick(run.session, now=run.now)
+            workflow_jobs.tick(run.session, now=run.now)
             run.session.commit()
             run._after_step()
         else:

@@ -16,7 +16,8 @@ from engine.db import as_utc
 from engine.deadlines.services import WorkCalendar, enter_year
 from engine.notify.models import Notification
 from engine.notify.services import unread_count
-from engine.workflow import serializer, specs, timers
+from engine.workflow import jobs as workflow_jobs
+from engine.workflow import serializer, specs
 from engine.workflow.instances import complete_task, load_workflow
 from engine.workflow.models import ProcessInstance
 from tests.conftest import COMPLAINT
@@ -62,12 +63,12 @@ def test_verify_reminder_then_supervision_keeps_the_task(session: Session, offic
     assert "15个工作日" in verify.due_basis
     assert not verify.due_provisional
 
-    assert timers.tick(session, now=T0 + timedelta(days=3)) == 0
-    fired = timers.tick(session, now=datetime(2026, 10, 9, 2, tzinfo=UTC))  # after the reminder, before the limit
+    assert workflow_jobs.tick(session, now=T0 + timedelta(days=3)) == 0
+    fired = workflow_jobs.tick(session, now=datetime(2026, 10, 9, 2, tzinfo=UTC))  # after the reminder, before the limit
     assert fired == 1
     assert len(_events(session, complaint, "reminder")) == 1
     _round_trip(session, complaint, save_restore)
-    assert timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 1  # past the limit
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 1  # past the limit
     session.expire_all()
     assert session.get(Complaint, complaint.id).supervised_at is not None
     assert len(_events(session, complaint, "supervision")) == 1
@@ -99,7 +100,7 @@ def test_overdue_rectification_leads_to_confirming_the_breach(session: Session, 
     assert report.spec_name == "report_rectification"
     # downtime: the scheduler comes back long after both the reminder and the deadline
     late = datetime(2026, 11, 2, 1, tzinfo=UTC)
-    while timers.tick(session, now=late):
+    while workflow_jobs.tick(session, now=late):
         pass
     session.expire_all()
     tasks = open_tasks(session, complaint)
@@ -112,7 +113,7 @@ def test_overdue_rectification_leads_to_confirming_the_breach(session: Session, 
 
 
 def test_idle_tick_does_nothing(session: Session) -> None:
-    assert timers.tick(session, now=T0) == 0
+    assert workflow_jobs.tick(session, now=T0) == 0
 
 
 def test_year_without_schedule_is_provisional_until_entered(session: Session, official) -> None:  # noqa: ANN001
@@ -148,7 +149,7 @@ def test_paused_working_days_do_not_count(session: Session, official, save_resto
     pause_clock(session, complaint, official("km-commerce"), "等待投诉人补正合同原件", now=T0)
     session.commit()
     # while paused, nothing fires even long after the reminder would have
-    assert timers.tick(session, now=datetime(2026, 10, 12, 2, tzinfo=UTC)) == 0
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 12, 2, tzinfo=UTC)) == 0
     _round_trip(session, complaint, save_restore)
     resume_clock(session, complaint, official("km-commerce"), now=datetime(2026, 9, 21, 1, tzinfo=UTC))
     session.commit()
@@ -162,6 +163,6 @@ def test_paused_working_days_do_not_count(session: Session, official, save_resto
     assert "clock_paused" in kinds
     assert "clock_resumed" in kinds
     # the reminder moved too: 3 working days before Oct 19 is Oct 14
-    assert timers.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 0
-    assert timers.tick(session, now=datetime(2026, 10, 14, 17, tzinfo=UTC)) == 1
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 14, 2, tzinfo=UTC)) == 0
+    assert workflow_jobs.tick(session, now=datetime(2026, 10, 14, 17, tzinfo=UTC)) == 1
     assert len(_events(session, complaint, "reminder")) == 1

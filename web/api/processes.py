@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from engine.cases.disclosure import Disclosure
 from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.workflow import admin, lane_roles, migration, repair
+from engine.workflow import jobs as workflow_jobs
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
 from web.permissions import protect
@@ -290,8 +291,8 @@ def run_migration(args: dict[str, Any]) -> object:
 
     Each case needs the `confirmation` its preview gave: a case stepped since the preview is refused
     (未经确认) until it is previewed again."""
-    verdicts = migration.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user,
-                                 confirmations=set(args["confirmations"]))
+    verdicts = workflow_jobs.migrate(db.session, args["source"], args["target"], args["instance_ids"], current_user,
+                                     confirmations=set(args["confirmations"]))
     return _summary(verdicts)
 
 

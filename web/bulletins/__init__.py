@@ -27,6 +27,7 @@ from engine.errors import EngineError, FormInvalid
 from engine.org.permissions import MANAGE_BULLETINS, PUBLIC, SEE_STATISTICS
 from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
+from engine.oversight import jobs as oversight_jobs
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from engine.workflow.calendar import local_date
@@ -50,7 +51,7 @@ def generate_in_background(bulletin_id: int) -> None:
     def run() -> None:
         with app.app_context():
             try:
-                bulletins.generate_pending(db.session, only_id=bulletin_id)
+                oversight_jobs.generate_pending(db.session, only_id=bulletin_id)
             finally:
                 db.session.remove()
 
