@@ -425,6 +425,34 @@ def keep(session: Session, key: str, offered: list[Scenario], actor: str, source
     return written
 
 
+def kept(session: Session, key: str) -> list[dict[str, Any]]:
+    """The scenarios kept for process `key` with who last wrote them (for the scenario page and the API)."""
+    from engine.workflow.models import ProcessScenario
+
+    rows = session.scalars(select(ProcessScenario).where(ProcessScenario.process_key == key)
+                           .order_by(ProcessScenario.id))
+    return [{"name": row.name, "description": (row.body or {}).get("description") or "", "source": row.source,
+             "updated_by": row.updated_by, "updated_at": row.updated_at,
+             "expected": (row.body or {}).get("expected") or {}} for row in rows]
+
+
+def forget(session: Session, key: str, name: str, actor: str) -> None:
+    """Delete the kept scenario `name` of `key` (audited `scenario_deleted` with what it held): later deploys no
+    longer run it. A scenario shipped with the bundle comes back when the bundled files are deployed again."""
+    from engine.audit.services import record as audit
+    from engine.errors import NotFound
+    from engine.workflow.models import ProcessScenario
+
+    row = session.scalar(select(ProcessScenario).where(ProcessScenario.process_key == key,
+                                                      ProcessScenario.name == name))
+    if row is None:
+        raise NotFound(f"流程「{key}」没有名为「{name}」的场景")
+    audit(session, "scenario_deleted", actor, "process_scenario", row.id,
+          before={"process": key, "name": row.name, "source": row.source, **(row.body or {})})
+    session.delete(row)
+    session.flush()
+
+
 def accept_changes(session: Session, key: str, verdicts: list[Verdict], actor: str) -> None:
     """After a confirmed deploy, a changed scenario expects what the new version does."""
     changed = [Scenario(**{**v.scenario.__dict__, "expected": v.run.outcome()})

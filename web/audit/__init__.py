@@ -37,7 +37,7 @@ ACTION_LABELS = {
     "token_revoked": "吊销访问令牌", "complaint_registered": "登记投诉", "view_contact": "查看投诉人联系方式",
     "task_claimed": "认领任务", "task_unclaimed": "退回认领", "task_completed": "办理任务", "timer_fired": "定时器触发",
     "timer_failed": "定时器步骤出错", "clock_paused": "暂停计时", "clock_resumed": "恢复计时",
-    "process_deployed": "部署流程版本", "scenario_saved": "保存流程场景", "time_limit_changed": "修改办理时限", "process_migrated": "迁移流程版本", "instance_suspended": "挂起流程",
+    "process_deployed": "部署流程版本", "scenario_saved": "保存流程场景", "scenario_deleted": "删除流程场景", "time_limit_changed": "修改办理时限", "process_migrated": "迁移流程版本", "instance_suspended": "挂起流程",
     "instance_resumed": "恢复流程", "instance_retried": "重试出错步骤", "breach_record_created": "生成违约失信记录",
     "breach_record_updated": "更新违约失信记录", "measure_applied": "实施惩戒措施", "measure_ended": "结束惩戒措施",
     "credit_repaired": "信用修复", "measure_type_saved": "维护惩戒措施清单", "platform_delivery_retry": "重新推送平台",
