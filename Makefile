@@ -75,8 +75,8 @@ $(VENDOR_STAMP): $(wildcard package.json package-lock.json)
 # The default database is instance/lvyue.sqlite3; DATABASE_URL=postgresql://... selects another.
 db: venv
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo
-	$(FLASK) deploy-processes
+	$(FLASK) org seed-demo
+	$(FLASK) processes deploy-bundled
 
 run: venv vendor db
 	@echo "Lvyue: http://$(HOST):$(PORT)/  (demo accounts in README.md; Ctrl-C stops)"

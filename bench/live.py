@@ -62,8 +62,8 @@ class Deployment:
     def prepare(self) -> None:
         """Schema by the migrations, demo organisation, time limits and bundled processes — as an operator would."""
         self.flask("db", "upgrade")
-        self.flask("seed-demo")
-        self.flask("deploy-processes")
+        self.flask("org", "seed-demo")
+        self.flask("processes", "deploy-bundled")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

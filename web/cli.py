@@ -1,79 +1,96 @@
-"""CLI commands (`flask --app web <command>`), next to what they manage."""
+"""The command line, `flask --app web <group> <command>`: one group per area, defined beside the area it manages —
+`org` (web/admin/cli.py), `accounts` (web/auth/cli.py), `audit` (web/audit/cli.py), `processes`
+(web/processes/cli.py), `intake` (web/intake/cli.py), `exchange` (web/credit/cli.py) — plus `run-scheduler` here and
+`backup`, `restore`, `check-consistency` in web/ops.py. The README's table lists every command.
+
+The flat names the commands had before the groups (`deploy-processes`, `unlock`, `create-channel-key` …) still
+work as hidden aliases that print a one-line notice with the new name on stderr.
+"""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import getpass
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
-from engine.deadlines.services import seed_time_limits
 from engine.errors import EngineError
-from engine.org.demo import DEMO_PASSWORD, load_demo_organisation
-from engine.org.models import Official
-from engine.org.services import create_token
-from engine.workflow import specs
 from web.extensions import db
 
-PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+# old flat name → (group, command): kept working for operators' scripts, hidden from --help
+ALIASES: dict[str, tuple[str, str]] = {
+    "deploy-processes": ("processes", "deploy-bundled"),
+    "deploy-process": ("processes", "deploy"),
+    "export-process": ("processes", "export"),
+    "list-processes": ("processes", "list"),
+    "seed-demo": ("org", "seed-demo"),
+    "create-department": ("org", "create-department"),
+    "create-user": ("org", "create-user"),
+    "create-token": ("accounts", "create-token"),
+    "list-tokens": ("accounts", "list-tokens"),
+    "revoke-token": ("accounts", "revoke-token"),
+    "unlock": ("accounts", "unlock"),
+    "set-password": ("accounts", "set-password"),
+    "create-channel-key": ("intake", "create-key"),
+    "revoke-channel-key": ("intake", "revoke-key"),
+    "list-channel-keys": ("intake", "list-keys"),
+}
 
 
-@click.command("deploy-processes")
-@click.option("--directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=PROCESSES_DIR)
-def deploy_processes(directory: Path) -> None:
-    """Deploy the bundled diagrams whose checksum changed."""
+def operator() -> str:
+    """Who ran a command, as the audit log names it."""
     try:
-        seed_time_limits(db.session)  # the limits diagrams name must exist before they run
-        new = specs.deploy_directory(db.session, directory, deployed_by="cli")
-        db.session.commit()
-    except EngineError as exc:
-        db.session.rollback()
-        click.echo(exc.message, err=True)
-        for problem in exc.details.get("problems", []):
-            click.echo(f"  - [{problem['element']}] {problem['message']}", err=True)
-        sys.exit(2)
-    for model in new:
-        click.echo(f"已部署 {model.key} 第 {model.version} 版（{model.sha256[:12]}）")
-    if not new:
-        click.echo("流程均为最新，无需部署。")
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
-@click.command("seed-demo")
-def seed_demo() -> None:
-    """Load the demo organisation (departments and officials) where missing."""
-    added = load_demo_organisation(db.session)
-    db.session.commit()
-    click.echo(f"演示数据：新增 {added} 条；演示账号密码：{DEMO_PASSWORD}")
+def fail(exc: EngineError, *notes: str, code: int = 2) -> NoReturn:
+    """Roll back, print the error's message, its problems and field errors, then `notes`, on stderr; exit `code`."""
+    db.session.rollback()
+    click.echo(exc.message, err=True)
+    for problem in exc.details.get("problems") or []:
+        click.echo(f"  - [{problem['element']}] {problem['message']}", err=True)
+    errors = exc.details.get("errors")
+    for field, message in (errors.items() if isinstance(errors, dict) else ()):
+        if isinstance(message, str) and not field.startswith("_"):
+            click.echo(f"  {field}: {message}", err=True)
+    for note in notes:
+        click.echo(note, err=True)
+    raise SystemExit(code)
 
 
-@click.command("create-token")
-@click.argument("username")
-@click.option("--label", default="cli")
-def create_token_command(username: str, label: str) -> None:
-    """Create an API bearer token for USERNAME and print it once."""
-    official = db.session.scalar(select(Official).where(Official.username == username))
-    if official is None:
-        click.echo(f"没有用户 {username}", err=True)
-        sys.exit(2)
-    token = create_token(db.session, official, label)
-    db.session.commit()
-    click.echo(token)
+def deprecated_alias(old: str, group: str, command: click.Command) -> click.Command:
+    """`old` runs `command` (of `group`) after a one-line notice on stderr; hidden from the command list."""
+    new = f"{group} {command.name}"
+
+    def run(**values: Any) -> Any:
+        click.echo(f"提示：「flask {old}」已改为「flask {new}」，旧名称今后将停用。", err=True)
+        return click.get_current_context().invoke(command, **values)
+
+    return click.Command(old, callback=run, params=command.params, help=f"已改为「{new}」。", hidden=True)
 
 
 @click.command("run-scheduler")
 def run_scheduler_command() -> None:
-    """Run the timer scheduler as its own process (production)."""
+    """Run the scheduler's jobs (timers, mail, platforms, audit seal) as its own process (production)."""
     from web.scheduler import run_forever
 
     run_forever()
 
 
 def init_app(app: Flask) -> None:
-    for command in (deploy_processes, seed_demo, create_token_command, run_scheduler_command):
-        app.cli.add_command(command)
-    __import__("web.audit_cli").audit_cli.init_app(app)  # audit verify/prune, unlock, passwords, tokens
-    __import__("web.intake_cli").intake_cli.init_app(app)  # channel API keys: create, revoke, list
-    __import__("web.process_cli").process_cli.init_app(app)  # export-process, deploy-process, list-processes
-    __import__("web.org_cli").org_cli.init_app(app)  # create-department, create-user (a new installation)
-    __import__("web.exchange_cli").exchange_cli.init_app(app)  # exchange deliver, profile, load-profile
+    from web.admin.cli import org_group
+    from web.audit.cli import audit_group
+    from web.auth.cli import accounts_group
+    from web.credit.cli import exchange_group
+    from web.intake.cli import intake_group
+    from web.processes.cli import processes_group
+
+    groups = {g.name: g for g in (org_group, accounts_group, audit_group, processes_group, intake_group,
+                                  exchange_group)}
+    for group in groups.values():
+        app.cli.add_command(group)
+    app.cli.add_command(run_scheduler_command)
+    for old, (group, name) in ALIASES.items():
+        app.cli.add_command(deprecated_alias(old, group, groups[group].commands[name]))

@@ -115,7 +115,7 @@ def with_locks(session: Session, officials: Iterable[Official], now: datetime | 
 
 
 def unlock(session: Session, username: str, actor: Official | str) -> Official:
-    """End a sign-in delay or lock at once (administrator's page, `flask unlock`)."""
+    """End a sign-in delay or lock at once (administrator's page, `flask accounts unlock`)."""
     official = _official(session, username)
     row = throttle.clear(session, login_key(username))
     before = ({"failures": row.failures, "until": as_utc(row.blocked_until).isoformat() if row.blocked_until else None}

@@ -122,7 +122,7 @@ def test_a_respondent_known_by_name_only_is_found_once_an_administrator_adds_it(
 
 def test_the_cli_refuses_a_department_without_a_code(app, bundled_model_ids) -> None:  # noqa: ANN001
     runner = app.test_cli_runner()
-    refused = runner.invoke(args=["create-department", "bs-finance", "保山市财政局", "--level", "prefecture",
+    refused = runner.invoke(args=["org", "create-department", "bs-finance", "保山市财政局", "--level", "prefecture",
                                   "--division", "530500", "--prefecture", "530500"])
     assert refused.exit_code == 2
     assert "uscc: 请填写统一社会信用代码" in refused.output

@@ -214,15 +214,15 @@ def test_an_administrator_cannot_change_their_own_roles(app, admin_client, roles
 def test_a_new_installation_gets_its_first_department_and_administrator_from_the_cli(app,  # noqa: ANN001
                                                                                      bundled_model_ids) -> None:
     runner = app.test_cli_runner()
-    bad = runner.invoke(args=["create-department", "bs-drc2", "保山市发改委", "--level", "prefecture",
+    bad = runner.invoke(args=["org", "create-department", "bs-drc2", "保山市发改委", "--level", "prefecture",
                               "--division", "5305"])
     assert bad.exit_code == 2
     assert "division_code: 行政区划代码为 6 位数字" in bad.output
-    made = runner.invoke(args=["create-department", "bs-drc2", "保山市发展和改革委员会（二）", "--level", "prefecture",
+    made = runner.invoke(args=["org", "create-department", "bs-drc2", "保山市发展和改革委员会（二）", "--level", "prefecture",
                                "--division", "530500", "--prefecture", "530500", "--uscc", "115305000079739482",
                                "--credit-lead"])
     assert made.exit_code == 0, made.output
-    user = runner.invoke(args=["create-user", "bs-admin", "--name", "保山管理员", "--department", "bs-drc2",
+    user = runner.invoke(args=["org", "create-user", "bs-admin", "--name", "保山管理员", "--department", "bs-drc2",
                                "--role", "sysadmin", "--password", "Baoshan2026ok"])
     assert user.exit_code == 0, user.output
     assert _signed_in(app, "bs-admin", "Baoshan2026ok").get("/admin/users").status_code == 200

@@ -291,28 +291,28 @@ def test_malformed_forms_in_an_upload_are_problems(api) -> None:  # noqa: ANN001
 def test_export_and_deploy_from_the_command_line(app, api, tmp_path: Path) -> None:  # noqa: ANN001
     runner = app.test_cli_runner()
     current = max(versions(api))
-    exported = runner.invoke(args=["export-process", "complaint", str(current), str(tmp_path)])
+    exported = runner.invoke(args=["processes", "export", "complaint", str(current), str(tmp_path)])
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "complaint.bpmn").exists()
     assert (tmp_path / "forms" / "verify.json").exists()
     assert list((tmp_path / "decisions").glob("*.dmn"))
 
-    same = runner.invoke(args=["deploy-process", str(tmp_path / "complaint.bpmn")])
+    same = runner.invoke(args=["processes", "deploy", str(tmp_path / "complaint.bpmn")])
     assert same.exit_code == 0, same.output
     assert "未新增版本" in same.output
 
     path = tmp_path / "complaint.bpmn"
     path.write_text(with_legal_review().bpmn_xml, encoding="utf-8")
-    missing_form = runner.invoke(args=["deploy-process", str(path)])
+    missing_form = runner.invoke(args=["processes", "deploy", str(path)])
     assert missing_form.exit_code == 2
     assert "legal_review.json 不存在" in missing_form.output
     (tmp_path / "forms" / "legal_review.json").write_text(
         json.dumps(with_legal_review().forms["legal_review.json"], ensure_ascii=False), encoding="utf-8")
-    deployed = runner.invoke(args=["deploy-process", str(path), "--comment", "增加法律审核", "--by", "procadmin"])
+    deployed = runner.invoke(args=["processes", "deploy", str(path), "--comment", "增加法律审核", "--by", "procadmin"])
     assert deployed.exit_code == 0, deployed.output
     assert f"第 {current + 1} 版" in deployed.output
     assert versions(api)[current + 1]["comment"] == "增加法律审核"
-    listed = runner.invoke(args=["list-processes"])
+    listed = runner.invoke(args=["processes", "list"])
     assert "增加法律审核" in listed.output
 
 

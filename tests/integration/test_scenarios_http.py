@@ -215,12 +215,12 @@ def test_deploy_process_command_runs_the_scenarios_beside_the_diagram(app, bundl
     bundle.scenarios = bundled().scenarios
     path = write_bundle(bundle, "complaint", tmp_path)
     assert (tmp_path / "scenarios" / "complaint.json").exists()
-    refused = runner.invoke(args=["deploy-process", str(path), "--comment", "调换整改结论"])
+    refused = runner.invoke(args=["processes", "deploy", str(path), "--comment", "调换整改结论"])
     assert refused.exit_code == 2
     assert "场景「属实，整改到位」：结果与预期不同" in refused.output
     assert "场景「核实不属实」：通过" in refused.output
     token = refused.output.split("--confirm-scenarios ")[1].split()[0]
-    deployed = runner.invoke(args=["deploy-process", str(path), "--comment", "调换整改结论",
+    deployed = runner.invoke(args=["processes", "deploy", str(path), "--comment", "调换整改结论",
                                    "--confirm-scenarios", token])
     assert deployed.exit_code == 0, deployed.output
     assert "已部署 complaint" in deployed.output

@@ -137,7 +137,7 @@ def test_an_administrator_unlocks_in_the_browser_and_by_cli(app, client, account
     client.post("/logout")
     _login(client, "nope-nope-1")
     _login(client, "nope-nope-1")
-    result = app.test_cli_runner().invoke(args=["unlock", account])
+    result = app.test_cli_runner().invoke(args=["accounts", "unlock", account])
     assert result.exit_code == 0, result.output
     assert _login(client, demo_password).status_code == 302
     actions = _actions(app, account)
@@ -177,14 +177,14 @@ def test_password_policy() -> None:
 
 def test_set_password_prompts_and_enforces_the_policy(app, client, account) -> None:  # noqa: ANN001
     runner = app.test_cli_runner()
-    weak = runner.invoke(args=["set-password", account], input="password\npassword\n")
+    weak = runner.invoke(args=["accounts", "set-password", account], input="password\npassword\n")
     assert weak.exit_code == 2
     assert "密码至少 10 个字符" in weak.output
-    ok = runner.invoke(args=["set-password", account], input="Yunnan2026secure\nYunnan2026secure\n")
+    ok = runner.invoke(args=["accounts", "set-password", account], input="Yunnan2026secure\nYunnan2026secure\n")
     assert ok.exit_code == 0, ok.output
     assert _login(client, "Yunnan2026secure").status_code == 302
     assert "password_set" not in _actions(app, account)  # done by an operator, not by the official
-    missing = runner.invoke(args=["set-password", "nobody-here"], input="Yunnan2026secure\nYunnan2026secure\n")
+    missing = runner.invoke(args=["accounts", "set-password", "nobody-here"], input="Yunnan2026secure\nYunnan2026secure\n")
     assert missing.exit_code == 2
 
 
@@ -251,18 +251,18 @@ def test_tokens_are_listed_with_last_use_and_revocable(app, client, bundled_mode
         token = create_token(db.session, db.session.scalar(select(Official).where(Official.username == "intake")), "sync")
         db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    listing = runner.invoke(args=["list-tokens", "intake"]).output
+    listing = runner.invoke(args=["accounts", "list-tokens", "intake"]).output
     assert "sync" in listing
     assert "最近使用 从未" in listing
     assert client.get("/api/v1/tasks", headers=headers).status_code == 200
-    line = next(row for row in runner.invoke(args=["list-tokens", "intake"]).output.splitlines() if "sync" in row)
+    line = next(row for row in runner.invoke(args=["accounts", "list-tokens", "intake"]).output.splitlines() if "sync" in row)
     assert "最近使用 从未" not in line
     token_id = line.split("\t")[0]
-    revoked = runner.invoke(args=["revoke-token", token_id])
+    revoked = runner.invoke(args=["accounts", "revoke-token", token_id])
     assert revoked.exit_code == 0, revoked.output
     assert client.get("/api/v1/tasks", headers=headers).status_code == 401
-    assert "已吊销" in runner.invoke(args=["list-tokens", "intake"]).output
-    assert runner.invoke(args=["revoke-token", "999999"]).exit_code == 2
+    assert "已吊销" in runner.invoke(args=["accounts", "list-tokens", "intake"]).output
+    assert runner.invoke(args=["accounts", "revoke-token", "999999"]).exit_code == 2
     assert _actions(app, "intake")[-1] == "token_created"  # revocation is by an operator (cli:…)
 
 

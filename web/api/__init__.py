@@ -40,7 +40,7 @@ def register(api: Api) -> None:
     csrf.exempt(org_blp)
     api.register_blueprint(org_blp, url_prefix="/api/v1")
     api.spec.components.security_scheme(
-        "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web create-token USERNAME"})
+        "bearer", {"type": "http", "scheme": "bearer", "description": "flask --app web accounts create-token USERNAME"})
 
 
 def _numbers_as_numbers(_converter: object, field: object, ret: dict, **_kwargs: object) -> dict:

@@ -235,4 +235,4 @@ def register(api: Api) -> None:
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix}")
     api.spec.components.security_scheme("channelKey", {
         "type": "apiKey", "in": "header", "name": API_KEY_HEADER,
-        "description": "渠道密钥：flask --app web create-channel-key CHANNEL（每个渠道一把，可吊销）。渠道：" + CHANNEL_LIST})
+        "description": "渠道密钥：flask --app web intake create-key CHANNEL（每个渠道一把，可吊销）。渠道：" + CHANNEL_LIST})

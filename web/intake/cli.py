@@ -1,24 +1,17 @@
-"""CLI for channel API keys: `create-channel-key CHANNEL`, `revoke-channel-key ID`, `list-channel-keys`."""
+"""`flask --app web intake …`: the channels' API keys — `create-key CHANNEL`, `revoke-key ID`, `list-keys`."""
 from __future__ import annotations
 
-import getpass
-import sys
-
 import click
-from flask import Flask
+from flask.cli import AppGroup
 
 from engine.cases.models import CHANNELS
 from engine.db import as_utc
 from engine.errors import EngineError
 from engine.intake import services as intake
+from web.cli import fail, operator
 from web.extensions import db
 
-
-def _operator() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+intake_group = AppGroup("intake", help="受理渠道：渠道接入密钥（X-Api-Key）的创建、吊销和查看。")
 
 
 def _when(value: object) -> str:
@@ -26,37 +19,33 @@ def _when(value: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
 
-@click.command("create-channel-key")
+@intake_group.command("create-key")
 @click.argument("channel", type=click.Choice(list(CHANNELS)))
 @click.option("--label", default="", help="备注，例如对接系统名称")
 def create_channel_key_command(channel: str, label: str) -> None:
     """Create an X-Api-Key for CHANNEL and print it once (only its SHA-256 is stored)."""
     try:
-        key, plain = intake.create_channel_key(db.session, channel, label, actor=_operator())
-        db.session.commit()
+        key, plain = intake.create_channel_key(db.session, channel, label, actor=operator())
     except EngineError as exc:
-        db.session.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(2)
+        fail(exc)
+    db.session.commit()
     click.echo(f"已为渠道 {channel}（{CHANNELS[channel]}）创建密钥 #{key.id}，请妥善保存，此后不再显示：", err=True)
     click.echo(plain)
 
 
-@click.command("revoke-channel-key")
+@intake_group.command("revoke-key")
 @click.argument("key_id", type=int)
 def revoke_channel_key_command(key_id: int) -> None:
     """Revoke channel key KEY_ID; requests with it get 401 from now on."""
     try:
-        key = intake.revoke_channel_key(db.session, key_id, actor=_operator())
-        db.session.commit()
+        key = intake.revoke_channel_key(db.session, key_id, actor=operator())
     except EngineError as exc:
-        db.session.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(2)
+        fail(exc)
+    db.session.commit()
     click.echo(f"已吊销渠道密钥 #{key.id}（{key.channel}）")
 
 
-@click.command("list-channel-keys")
+@intake_group.command("list-keys")
 def list_channel_keys_command() -> None:
     """List channel keys (never the keys themselves)."""
     keys = intake.list_channel_keys(db.session)
@@ -66,8 +55,3 @@ def list_channel_keys_command() -> None:
         state = f"已吊销 {_when(key.revoked_at)}" if key.revoked_at else "有效"
         click.echo(f"#{key.id}\t{key.channel}\t{key.label or '-'}\t创建 {_when(key.created_at)}\t"
                    f"最近使用 {_when(key.last_used_at)}\t{state}")
-
-
-def init_app(app: Flask) -> None:
-    for command in (create_channel_key_command, revoke_channel_key_command, list_channel_keys_command):
-        app.cli.add_command(command)

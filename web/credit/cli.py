@@ -1,32 +1,24 @@
-"""CLI for the platform exchange: `exchange deliver` (deliver now, as the scheduler's job does), `exchange profile`
-(print a destination's profile as JSON), `exchange load-profile` (store one from a JSON file, audited as the
-operator), `exchange reset-profile`."""
+"""`flask --app web exchange …`: the platform exchange — `deliver` (deliver now, as the scheduler's job does),
+`profile` (print a destination's profile as JSON), `load-profile` (store one from a JSON file, audited as the
+operator), `reset-profile`."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 from engine.credit import exchange, profiles
 from engine.credit.jobs import PLATFORM_SETTINGS, deliver_platform, platform_configured
 from engine.credit.models import PLATFORM_TARGETS
-from engine.errors import EngineError, FormInvalid
-from web.audit_cli import _operator
+from engine.errors import EngineError
+from web.cli import fail, operator
 from web.extensions import db
 
 exchange_group = AppGroup("exchange", help="推送信用信息共享平台：立即推送、查看和维护平台对照。")
 TARGETS = click.Choice(list(PLATFORM_TARGETS))
-
-
-def _fail(exc: EngineError) -> None:
-    db.session.rollback()
-    click.echo(exc.message, err=True)
-    for field, message in (exc.errors if isinstance(exc, FormInvalid) else {}).items():
-        click.echo(f"  {field}: {message}", err=True)
-    raise SystemExit(2)
 
 
 @exchange_group.command("deliver")
@@ -64,9 +56,9 @@ def load_profile_command(target: str, path: Path) -> None:
         click.echo(f"不是有效的 JSON 文件：{exc}", err=True)
         raise SystemExit(2) from exc
     try:
-        saved = profiles.save_profile(db.session, _operator(), target, data)
+        saved = profiles.save_profile(db.session, operator(), target, data)
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
     db.session.commit()
     click.echo(f"已保存「{PLATFORM_TARGETS[target]}」的平台对照（第 {saved.revision} 版）")
 
@@ -75,10 +67,6 @@ def load_profile_command(target: str, path: Path) -> None:
 @click.argument("target", type=TARGETS)
 def reset_profile_command(target: str) -> None:
     """Put TARGET back on the default profile."""
-    profiles.reset_profile(db.session, _operator(), target)
+    profiles.reset_profile(db.session, operator(), target)
     db.session.commit()
     click.echo(f"「{PLATFORM_TARGETS[target]}」已恢复默认对照")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(exchange_group)
