@@ -61,10 +61,8 @@ def deliver(session: Session, endpoint_url: str | None = None, now: datetime | N
     fan_out(session, target, moment())
     profile = profiles.profile_for(session, target)
     labels = profiles.our_codes(session)
-    released = exchange.recheck_held(session, target, profile, moment(), labels)
+    exchange.recheck_held(session, target, profile, moment(), labels)
     session.commit()
-    if released:
-        logger.info("%s held version(s) for the %s platform map now and are due", released, target)
     delivered = 0
     for _ in range(batch):
         row = exchange.next_due(session, target, moment())
