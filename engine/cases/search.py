@@ -37,7 +37,7 @@ from engine.org.demo import PREFECTURES as _PREFECTURES
 from engine.org.models import Department, Official
 from engine.paging import Total, capped_count
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from engine.workflow.models import HumanTask
 
 # Yunnan's 16 prefecture-level divisions: code → name (the respondent's prefecture)

@@ -25,7 +25,7 @@ from engine.db import as_utc
 from engine.errors import FormInvalid
 from engine.exports import csv_text, neutralise
 from engine.org.models import Official
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 
 FORMATS = ("xlsx", "csv", "json")
 MEASURES_HEADER = "实施中的惩戒措施（CJCS）"

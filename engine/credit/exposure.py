@@ -32,7 +32,7 @@ from engine.org import permissions
 from engine.org.models import Official
 from engine.paging import Total, capped_count
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from engine.workflow.registry import start_facts
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.paging import Total, capped_count
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from engine.workflow.registry import START_FACT_VALUES, start_facts
 
 logger = logging.getLogger(__name__)

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.models import TimeLimit
-from engine.deadlines.services import WorkCalendar, due_for_limit
+from engine.deadlines.services import due_for_limit
 from engine.errors import FormInvalid
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.status import result_label
 from engine.db import as_utc
-from engine.deadlines.services import WorkCalendar
+from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.views import countdown, due_state, workdays_to
 from engine.notify import mail, sms
 from engine.org.models import Department
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from engine.workflow.models import HumanTask, ProcessInstance
 
 SMS_SIGNATURE = "【信用云南】"

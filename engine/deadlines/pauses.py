@@ -11,13 +11,13 @@ from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import instance_of
 from engine.db import as_utc
+from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.models import ClockPause
-from engine.deadlines.services import WorkCalendar
 from engine.errors import ConflictError, FormInvalid
 from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from engine.workflow.instances import shift_deadlines
 
 logger = logging.getLogger(__name__)
@@ -83,11 +83,8 @@ def resume_clock(session: Session, complaint: Complaint, actor: Official, now: d
 
 def _workdays_between(cal: WorkCalendar, start: datetime, end: datetime) -> int:
     """Working days from the day of `start` up to, not including, the day of `end` (Yunnan dates)."""
-    day, last, count = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date(), 0
-    while day < last:
-        count += cal.is_workday(day)
-        day += timedelta(days=1)
-    return count
+    day_before = timedelta(days=1)
+    return cal.workdays_after(start.astimezone(SHANGHAI).date() - day_before, end.astimezone(SHANGHAI).date() - day_before)
 
 
 def _ensure_may_pause(session: Session, complaint: Complaint, actor: Official) -> None:

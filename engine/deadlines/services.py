@@ -1,4 +1,5 @@
-"""Working-day arithmetic over the statutory calendar, and due times computed from the time limits."""
+"""The statutory time limits, due times computed from them (with the calendar of engine/deadlines/calendar.py) and
+the administrators' entries: limits and holiday years."""
 from __future__ import annotations
 
 import logging
@@ -8,9 +9,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.deadlines.calendar import WorkCalendar, is_statutory_year
 from engine.deadlines.models import CalendarDay, CalendarYear, TimeLimit
 from engine.errors import NotFound
-from engine.workflow import calendar as statutory
+from engine.workflow.clock import SHANGHAI, end_of_day
 
 logger = logging.getLogger(__name__)
 
@@ -51,60 +53,13 @@ class Due:
     provisional: bool  # a year on the way has no entered schedule: Monday–Friday was assumed
 
 
-class WorkCalendar:
-    """The statutory calendar: chinesecalendar's years, then administrator-entered years, else Monday–Friday."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._entered: set[int] | None = None
-        self._overrides: dict[int, dict[date, bool]] = {}
-        self._limits: dict[str, TimeLimit] | None = None
-
-    def time_limit(self, key: str) -> TimeLimit | None:
-        """Time limit `key`; every limit is read at the first ask (a step may need several; the table is small)."""
-        if self._limits is None:
-            self._limits = {limit.key: limit for limit in self._session.scalars(select(TimeLimit))}
-        return self._limits.get(key)
-
-    def is_known_year(self, year: int) -> bool:
-        return statutory.is_known_year(year) or year in self._entered_years()
-
-    def is_workday(self, day: date) -> bool:
-        if statutory.is_known_year(day.year):
-            return statutory.is_workday(day)
-        override = self._year_overrides(day.year).get(day)
-        return override if override is not None else day.weekday() < 5
-
-    def add_workdays(self, start: date, n: int) -> tuple[date, bool]:
-        """The n-th working day after `start`, and whether any year crossed had no entered schedule."""
-        day, left, provisional = start, max(int(n), 0), False
-        while left:
-            day += timedelta(days=1)
-            provisional = provisional or not self.is_known_year(day.year)
-            if self.is_workday(day):
-                left -= 1
-        return day, provisional
-
-    def _entered_years(self) -> set[int]:
-        if self._entered is None:
-            self._entered = set(self._session.scalars(select(CalendarYear.year)))
-        return self._entered
-
-    def _year_overrides(self, year: int) -> dict[date, bool]:
-        if year not in self._overrides:
-            rows = self._session.execute(select(CalendarDay.day, CalendarDay.is_workday).where(
-                CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
-            self._overrides[year] = {d: w for d, w in rows}
-        return self._overrides[year]
-
-
 def due_for_limit(session: Session, key: str, start: datetime, calendar: WorkCalendar | None = None) -> Due:
     """When time limit `key` runs out for something started at `start` (end of that day in Yunnan)."""
     cal = calendar or WorkCalendar(session)
     limit = cal.time_limit(key) if calendar is not None else session.get(TimeLimit, key)
     if limit is None:
         raise NotFound(f"未配置时限「{key}」")
-    today = start.astimezone(statutory.SHANGHAI).date()
+    today = start.astimezone(SHANGHAI).date()
     if limit.unit == "workday":
         day, provisional = cal.add_workdays(today, limit.amount)
     else:
@@ -112,17 +67,12 @@ def due_for_limit(session: Session, key: str, start: datetime, calendar: WorkCal
     basis = f"{limit.description}。依据：{limit.basis}"
     if provisional:
         basis += f"。注意：{day.year}年节假日安排尚未录入，暂按周一至周五计算"
-    return Due(statutory.end_of_day(day), basis, provisional)
+    return Due(end_of_day(day), basis, provisional)
 
 
 def workdays_before(due: datetime, n: int, calendar: WorkCalendar) -> datetime:
     """The end of the working day `n` working days before `due` (for reminders)."""
-    day, left = due.astimezone(statutory.SHANGHAI).date(), max(int(n), 0)
-    while left:
-        day -= timedelta(days=1)
-        if calendar.is_workday(day):
-            left -= 1
-    return statutory.end_of_day(day)
+    return calendar.workdays_before(due, n)
 
 
 def seed_time_limits(session: Session) -> int:
@@ -195,7 +145,7 @@ def enter_year(session: Session, year: int, days: list[tuple[date, bool, str]], 
 
     from engine.errors import FormInvalid
 
-    if statutory.is_known_year(year):
+    if is_statutory_year(year):
         raise FormInvalid({"year": f"{year}年的节假日安排已由国务院公布并内置，无需录入"})
     bad = [d for d, _, _ in days if d.year != year]
     if bad:

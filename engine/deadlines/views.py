@@ -5,7 +5,7 @@ Read-only queries and rules for the web pages; nothing here changes the database
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from engine.cases.models import Complaint
 from engine.cases.search import CaseQuery, case_conditions
 from engine.db import as_utc
+from engine.deadlines.calendar import WorkCalendar, is_statutory_year
 from engine.deadlines.models import CalendarDay, CalendarYear
-from engine.deadlines.services import WorkCalendar
 from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.paging import Total, capped_count
-from engine.workflow import calendar as statutory
 from engine.workflow import clock
+from engine.workflow.clock import SHANGHAI, end_of_day
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.inbox import _visible as visible_tasks
 from engine.workflow.models import HumanTask
@@ -34,9 +34,9 @@ FIRST_BUILTIN_YEAR = 2004
 
 def soon_limit(now: datetime, calendar: WorkCalendar) -> datetime:
     """The moment up to which a due time counts as "due soon": end of the SOON_WORKDAYS-th working day."""
-    today = as_utc(now).astimezone(statutory.SHANGHAI).date()
+    today = as_utc(now).astimezone(SHANGHAI).date()
     day, _ = calendar.add_workdays(today, SOON_WORKDAYS)
-    return statutory.end_of_day(day)
+    return end_of_day(day)
 
 
 def due_state(due_at: datetime | None, now: datetime, calendar: WorkCalendar,
@@ -59,11 +59,11 @@ def workdays_to(due_at: datetime | None, now: datetime, calendar: WorkCalendar) 
     if due_at is None:
         return None
     due, moment = as_utc(due_at), as_utc(now)
-    today = moment.astimezone(statutory.SHANGHAI).date()
-    due_day = due.astimezone(statutory.SHANGHAI).date()
+    today = moment.astimezone(SHANGHAI).date()
+    due_day = due.astimezone(SHANGHAI).date()
     if due < moment:
-        return -_workdays_after(calendar, due_day, today)
-    return _workdays_after(calendar, today, due_day)
+        return -calendar.workdays_after(due_day, today)
+    return calendar.workdays_after(today, due_day)
 
 
 def countdown(state: str | None, workdays: int | None) -> str | None:
@@ -170,23 +170,14 @@ def overdue_tasks(session: Session, official: Official, now: datetime | None = N
     total = capped_count(session, query, offset)
     rows = session.execute(query.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)).all()
     cal = WorkCalendar(session)
-    today = moment.astimezone(statutory.SHANGHAI).date()
+    today = moment.astimezone(SHANGHAI).date()
     result = []
     for task, complaint, dept in rows:
-        due_day = as_utc(task.due_at).astimezone(statutory.SHANGHAI).date()
+        due_day = as_utc(task.due_at).astimezone(SHANGHAI).date()
         result.append(OverdueRow(task, complaint, dept, max((today - due_day).days, 0),
-                                 _workdays_after(cal, due_day, today),
+                                 cal.workdays_after(due_day, today),
                                  bool(complaint is not None and complaint.supervised_at is not None)))
     return result, total
-
-
-def _workdays_after(cal: WorkCalendar, start: date, end: date) -> int:
-    """Working days after `start` up to and including `end`."""
-    day, count = start, 0
-    while day < end:
-        day += timedelta(days=1)
-        count += cal.is_workday(day)
-    return count
 
 
 # --- the working-day calendar for administrators ------------------------------------------------------
@@ -202,7 +193,7 @@ class YearInfo:
 
 def calendar_years(session: Session, now: datetime | None = None, ahead: int = 2) -> list[YearInfo]:
     """Built-in years (chinesecalendar), entered years, and the next `ahead` years still missing; newest first."""
-    this_year = (as_utc(now) or clock.now()).astimezone(statutory.SHANGHAI).year
+    this_year = (as_utc(now) or clock.now()).astimezone(SHANGHAI).year
     entered = {y.year: y for y in session.scalars(select(CalendarYear))}
     counts: dict[int, int] = {}
     if entered:
@@ -214,7 +205,7 @@ def calendar_years(session: Session, now: datetime | None = None, ahead: int = 2
         if year in entered:
             e = entered[year]
             result.append(YearInfo(year, "entered", e.entered_by, e.entered_at, counts.get(year, 0)))
-        elif statutory.is_known_year(year):
+        elif is_statutory_year(year):
             result.append(YearInfo(year, "builtin"))
         elif year >= this_year:
             result.append(YearInfo(year, "missing"))

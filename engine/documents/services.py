@@ -37,7 +37,7 @@ from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.org.services import provincial_credit_office
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from engine.intake.models import SupplementRequest
 from engine.notify.models import Notification
 from engine.org import permissions
 from engine.org.models import Official
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 
 logger = logging.getLogger(__name__)
 NOTE_MAX = 2000

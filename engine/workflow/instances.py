@@ -9,9 +9,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -34,7 +33,7 @@ from engine.errors import (
 from engine.org import permissions
 from engine.org.models import Official
 from engine.workflow import clock, serializer, specs
-from engine.workflow.calendar import end_of_day
+from engine.workflow.clock import SHANGHAI, end_of_day
 from engine.workflow.forms import describe, validate_form
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from engine.workflow.registry import OPERATIONS, StepContext, load_subject, subjects, timings
@@ -42,7 +41,6 @@ from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
 from engine.workflow.start_events import choose_start_event
 
 logger = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def start_instance(
@@ -529,7 +527,7 @@ def _due(ctx: StepContext, workflow: BpmnWorkflow, task: Any, props: dict[str, s
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI), "", False
     if isinstance(value, date):  # a date deadline ends at the end of that day in Yunnan
-        return datetime.combine(value, time(23, 59, 59), SHANGHAI).astimezone(UTC), "", False
+        return end_of_day(value), "", False
     return None
 
 
@@ -567,43 +565,8 @@ def _calendar(ctx: StepContext) -> Any:
 
 
 def _step_helpers(ctx: StepContext) -> dict[str, Callable[..., str]]:
-    """Deadline helpers for expressions, bound to this step's clock and the statutory calendar."""
-
-    def workdays(n: int) -> str:
-        day, _ = _calendar(ctx).add_workdays(ctx.now.astimezone(SHANGHAI).date(), n)
-        return end_of_day(day).isoformat()
-
-    def limit(key: str) -> str:
-        return timings().due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at.isoformat()
-
-    def reminder(key: str, n: int) -> str:
-        due = timings().due_for_limit(ctx.session, key, ctx.now, _calendar(ctx)).at
-        return max(timings().workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
-
-    def end_of(day: str) -> str:
-        return end_of_day(date.fromisoformat(str(day)[:10])).isoformat()
-
-    def before(day: str, n: int) -> str:
-        due = end_of_day(date.fromisoformat(str(day)[:10]))
-        return max(timings().workdays_before(due, n, _calendar(ctx)), ctx.now).isoformat()
-
-    def calendar_days(n: int) -> str:
-        return end_of_day(ctx.now.astimezone(SHANGHAI).date() + timedelta(days=int(n))).isoformat()
-
-    def after(day: str, n: int) -> str:
-        return end_of_day(_calendar(ctx).add_workdays(_local_day(day), n)[0]).isoformat()
-
-    return {"workdays": workdays, "calendar_days": calendar_days, "limit": limit, "reminder": reminder,
-            "end_of": end_of, "before": before, "after": after}
-
-
-def _local_day(value: str) -> date:
-    """The date in Yunnan of an ISO date or date-time (`limit("verify")` is UTC; `2026-05-01` a plain date)."""
-    text = str(value)
-    if len(text) <= 10:
-        return date.fromisoformat(text)
-    moment = datetime.fromisoformat(text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)).astimezone(SHANGHAI).date()
+    """Deadline helpers for expressions, bound to this step's clock, session and working-day calendar."""
+    return timings().helpers(ctx.session, lambda: ctx.now, _calendar(ctx))
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,9 @@ class Timing:
     time_limits: Callable[[Session], list[Any]]  # the configured limits (.key, .label, .description), for pick lists
     paused: Callable[[Session, Any], bool]  # the subject's clock is stopped now
     paused_workdays: Callable[[Session, Any, datetime], int]  # working days its pauses since then shifted
+    # the deadline helpers of expressions (sandbox.STEP_HELPERS) for (session, the step's now, calendar); with
+    # (None, None, None) outside a step: the clock's now, no time limit, no entered year
+    helpers: Callable[[Session | None, Callable[[], datetime] | None, Any], dict[str, Callable[..., str]]]
 
 
 _SUBJECT: list[Subject] = []

@@ -30,7 +30,7 @@ import simpleeval
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from engine.errors import EngineError, ExpressionFailed, ExpressionLimit, UnsafeExpression
-from engine.workflow import calendar
+from engine.workflow import registry
 
 SAFE_BUILTINS: dict[str, Any] = {
     name: getattr(builtins, name)
@@ -197,16 +197,15 @@ def _days(n: int) -> str:
 
 
 HELPERS: dict[str, Callable[..., Any]] = {
-    "workdays": calendar.workdays,
-    "calendar_days": calendar.calendar_days,
-    "today": calendar.today,
     "date": _dt.date,
     "timedelta": _dt.timedelta,
     "days": _days,
     "json_dumps": json.dumps,
 }
-# helpers bound per step to the step's clock and calendar (engine/workflow/instances.py: _step_helpers)
-STEP_HELPERS = ("workdays", "limit", "reminder", "end_of", "before", "after")
+# deadline helpers, from the working-day calendar through registry.timings().helpers (engine/deadlines/timing.py):
+# bound per step to the step's clock and session (engine/workflow/instances.py: _step_helpers); an environment
+# given none gets them unbound (the clock's now, no time limit, no entered holiday year) at its first evaluation
+STEP_HELPERS = ("workdays", "calendar_days", "today", "limit", "reminder", "end_of", "before", "after")
 
 
 def _bounded_range(*args: int) -> range:
@@ -558,6 +557,7 @@ class SandboxEnvironment(TaskDataEnvironment):
         self._service_caller = service_caller
         self.limits = limits
         self.functions = {**SAFE_BUILTINS, "range": _bounded_range, **HELPERS, **(helpers or {})}
+        self._unbound = not any(name in self.functions for name in STEP_HELPERS)
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         check_source(expression, "eval")
@@ -572,6 +572,10 @@ class SandboxEnvironment(TaskDataEnvironment):
                 del context[name]
 
     def _run(self, source: str, mode: str, context: dict, external_context: dict | None) -> Any:
+        if self._unbound:  # the deadline helpers come from the deadlines package, registered after import
+            self._unbound = False
+            for name, helper in registry.timings().helpers(None, None, None).items():
+                self.functions.setdefault(name, helper)
         evaluator = BoundedEvaluator(self.functions, context, external_context, self.limits)
         try:
             return evaluator.run(source, mode)

@@ -129,7 +129,6 @@ def run(session: Session, spec: Any, subprocess_specs: dict[str, Any], forms: di
     Any failure (a step that does not fit, an invalid form, a failing expression) ends the run with `error`
     in Chinese; nothing is written to the database.
     """
-    from engine.workflow.instances import _step_helpers
     from engine.workflow.start_events import choose_start_event
 
     result = Run()
@@ -145,7 +144,6 @@ def run(session: Session, spec: Any, subprocess_specs: dict[str, Any], forms: di
                 task.data.update(scenario.start)
             choose_start_event(workflow, scenario.start_event)
             _engine_steps(workflow)
-        engine.environment.functions.update(_step_helpers(ctx))
         for number, step in enumerate(scenario.steps, 1):
             if round_trip:
                 workflow = serializer.load_workflow(serializer.dump_workflow(workflow), spec, subprocess_specs)
@@ -227,7 +225,9 @@ def _fire_timer(workflow: BpmnWorkflow, timer_id: str, number: int, ctx: StepCon
 
 
 def _recording_engine(ctx: StepContext, scenario: Scenario, result: Run) -> SandboxScriptEngine:
-    """A script engine whose service calls are recorded and answered with stubs instead of being run."""
+    """A script engine whose service calls are recorded and answered with stubs instead of being run; its deadline
+    helpers are the steps' (the scenario's clock, the working-day calendar with its entered years)."""
+    from engine.workflow.instances import _step_helpers
 
     class Recording(SandboxScriptEngine):
         def call_service(self, task: Any, **kwargs: Any) -> Any:
@@ -247,7 +247,7 @@ def _recording_engine(ctx: StepContext, scenario: Scenario, result: Run) -> Sand
             result.calls.append({"task": bpmn_id, "operation": name, "label": op.label, "parameters": params})
             return json.dumps(answer, ensure_ascii=False, default=str)
 
-    return Recording(environment=SandboxEnvironment({}))
+    return Recording(environment=SandboxEnvironment(_step_helpers(ctx)))
 
 
 def _name(task: Any) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 from tests.conftest import COMPLAINT
 
 DEADLINE = (local_date() + timedelta(days=20)).isoformat()  # a rectification deadline inside the allowed window

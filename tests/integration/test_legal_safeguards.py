@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.credit.models import BreachRecord, PlatformDelivery
-from engine.workflow.calendar import add_workdays, local_date
+from engine.deadlines.calendar import WorkCalendar
+from engine.workflow.clock import local_date
 from tests.evidence_samples import PDF
 from tests.integration.test_api_smoke import COMPLAINT
 
@@ -21,6 +22,11 @@ BREACH = {"document_number": "昆商认〔2026〕3号", "basis": "协议第五�
 
 def today() -> date:
     return local_date()
+
+
+def add_workdays(start: date, n: int) -> date:
+    """The n-th working day after `start` (no holiday year is entered in these tests)."""
+    return WorkCalendar().add_workdays(start, n)[0]
 
 
 def the_task(caller: Any, cid: int) -> dict:

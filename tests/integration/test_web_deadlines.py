@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from engine.cases.models import Complaint
 from engine.cases.services import open_tasks, register_complaint
+from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.models import TimeLimit
-from engine.deadlines.services import WorkCalendar
 from engine.deadlines.views import due_state, soon_limit
 from engine.workflow import jobs as workflow_jobs
 from engine.workflow.instances import complete_task

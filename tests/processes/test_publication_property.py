@@ -13,7 +13,7 @@ from engine.credit.models import BreachRecord, PlatformDelivery
 from engine.credit.publication import public_records
 from engine.errors import ConflictError
 from engine.workflow import jobs as workflow_jobs
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 from tests.processes.conftest import ComplaintRun
 
 BREACH = {"document_number": "昆商认〔2026〕3号", "basis": "协议第五条", "facts": "拒不兑现", "severity": "ordinary"}

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import open_tasks, register_complaint
 from engine.db import as_utc
-from engine.deadlines.services import WorkCalendar, enter_year
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.services import enter_year
 from engine.notify.models import Notification
 from engine.notify.services import unread_count
+from engine.workflow import clock, serializer, specs
 from engine.workflow import jobs as workflow_jobs
-from engine.workflow import serializer, specs
 from engine.workflow.instances import complete_task, load_workflow
 from engine.workflow.models import ProcessInstance
 from tests.conftest import COMPLAINT
@@ -132,6 +133,29 @@ def test_year_without_schedule_is_provisional_until_entered(session: Session, of
     enter_year(session, 2027, [(date(2027, 1, 1), False, "元旦")], actor="test")
     cal = WorkCalendar(session)
     assert cal.add_workdays(date(2026, 12, 31), 1) == (date(2027, 1, 4), False)
+    session.rollback()
+
+
+def test_a_diagrams_workdays_counts_the_holiday_years_administrators_enter(session: Session) -> None:
+    """`workdays(n)` in a diagram's expressions (once a static table in sandbox.py that knew only chinesecalendar's
+    years) counts with the one calendar, entered years included: in a step and in a scenario's run alike."""
+    from engine.deadlines.calendar import is_statutory_year
+    from engine.workflow.instances import _script_engine
+    from engine.workflow.registry import StepContext
+    from engine.workflow.sandbox import SandboxEnvironment
+
+    if is_statutory_year(2031):
+        pytest.skip("chinesecalendar now carries the 2031 schedule; this test is about a year entered by hand")
+    start = datetime(2030, 12, 31, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Yunnan
+
+    def workdays_1() -> str:
+        return _script_engine(StepContext(session, None, None, start)).environment.evaluate("workdays(1)", {})
+
+    assert workdays_1() == "2031-01-01T15:59:59+00:00"  # no schedule yet: Wednesday 1 January, Monday–Friday
+    enter_year(session, 2031, [(date(2031, 1, 1), False, "元旦")], actor="test")
+    assert workdays_1() == "2031-01-02T15:59:59+00:00"  # New Year's Day entered as a holiday
+    with clock.frozen_at(start):  # outside a step, with no session, no entered year is known
+        assert SandboxEnvironment().evaluate("workdays(1)", {}) == "2031-01-01T15:59:59+00:00"
     session.rollback()
 
 

@@ -5,8 +5,21 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from engine.workflow import calendar, clock
-from engine.workflow.calendar import add_workdays, end_of_day, is_known_year, is_workday
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.calendar import is_statutory_year as is_known_year
+from engine.deadlines.timing import expression_helpers
+from engine.workflow import clock
+from engine.workflow.clock import end_of_day
+
+calendar = WorkCalendar()  # no session: the statutory schedule, Monday–Friday beyond it
+
+
+def add_workdays(start: date, n: int) -> date:
+    return calendar.add_workdays(start, n)[0]
+
+
+def is_workday(day: date) -> bool:
+    return calendar.is_workday(day)
 
 
 @pytest.mark.parametrize(("start", "n", "expected"), [
@@ -64,6 +77,7 @@ def test_deadlines_end_at_the_end_of_the_day_in_yunnan() -> None:
     assert end_of_day(date(2026, 10, 8)) == datetime(2026, 10, 8, 15, 59, 59, tzinfo=UTC)
     # 23:30 UTC on 30 September is already 1 October in Kunming, a holiday: the count starts from there
     with clock.frozen_at(datetime(2026, 9, 30, 23, 30, tzinfo=UTC)):
-        assert calendar.today() == "2026-10-01"
-        assert calendar.workdays(1) == "2026-10-08T15:59:59+00:00"
-        assert calendar.calendar_days(1) == "2026-10-02T15:59:59+00:00"
+        helpers = expression_helpers(None)
+        assert helpers["today"]() == "2026-10-01"
+        assert helpers["workdays"](1) == "2026-10-08T15:59:59+00:00"
+        assert helpers["calendar_days"](1) == "2026-10-02T15:59:59+00:00"

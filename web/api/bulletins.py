@@ -12,7 +12,7 @@ from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
 from engine.oversight.models import BULLETIN_STATUSES
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 from web.api.common import (
     BINARY,
     TEXT,

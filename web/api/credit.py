@@ -30,7 +30,7 @@ from engine.org.permissions import (
     VIEW_RECORDS,
 )
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from web.api.common import (
     BINARY,
     TEXT,

@@ -30,7 +30,7 @@ from engine.oversight import bulletins
 from engine.oversight import jobs as oversight_jobs
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
-from engine.workflow.calendar import local_date
+from engine.workflow.clock import local_date
 from web.extensions import db
 from web.permissions import protect, requires
 

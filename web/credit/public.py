@@ -12,7 +12,7 @@ from engine.credit import exposure, publication
 from engine.errors import NotFound
 from engine.org.permissions import PUBLIC
 from engine.workflow import clock
-from engine.workflow.calendar import SHANGHAI
+from engine.workflow.clock import SHANGHAI
 from web.extensions import db
 from web.permissions import protect
 
