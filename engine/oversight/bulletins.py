@@ -23,6 +23,7 @@ from engine.notify.models import Notification
 from engine.org import permissions
 from engine.org.models import Department, Official
 from engine.oversight import statistics
+from engine.oversight.figures import FIGURES, INTAKE_HEADINGS, OVERVIEW, RANK_FIGURES, value
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS, Bulletin
 from engine.oversight.periods import SHANGHAI, Period
 from engine.paging import Total, capped_count
@@ -33,15 +34,11 @@ logger = logging.getLogger(__name__)
 PROCESS_KEY = "bulletin"
 start_facts(PROCESS_KEY, "period_kind", "period_start", "timer_due", "timer_start", "regenerate_reason")  # start_bulletin
 STALE_AFTER = timedelta(minutes=30)  # a generation claimed longer ago than this is taken over (its runner died)
-# Figures shown in the ranking tables and on the public page (RankRow attributes; rates are 0..1).
-RANK_COLUMNS: dict[str, str] = {
-    "received": "收到投诉", "accepted": "受理", "verify_due": "应核实", "verify_on_time": "按时核实",
-    "on_time_rate": "核实按时率", "founded": "属实", "rectified": "已整改", "rectification_rate": "整改率",
-    "overdue_now": "当前逾期任务", "breaches_confirmed": "确认违约失信", "records_with_measures": "已实施惩戒的记录",
-    "punishment_rate": "惩戒落实率", "repeat_respondents": "重复失信主体", "repairs": "信用修复",
-    "data_quality_rate": "记录完整率", "deliveries_late_or_failing": "迟报或推送失败",
-}
-RATE_COLUMNS = frozenset({"on_time_rate", "rectification_rate", "punishment_rate", "data_quality_rate"})
+# Figures shown in the ranking tables and on the public page (RankRow attribute → heading, from figures.py;
+# rates are 0..1).
+RANK_COLUMNS: dict[str, str] = {column: FIGURES[figure].heading for column, figure in RANK_FIGURES.items()}
+RATE_COLUMNS = frozenset(column for column, figure in RANK_FIGURES.items() if FIGURES[figure].rate)
+INTAKE_COLUMNS = INTAKE_HEADINGS  # the columns of the intake tables by channel, domain, prefecture, month
 PUBLIC_RANK_COLUMNS = ("received", "accepted", "on_time_rate", "rectification_rate", "breaches_confirmed")
 
 
@@ -195,6 +192,12 @@ def generate(session: Session, bulletin: Bulletin, now: datetime, checkpoint: Ca
     progress(100, "完成", snapshot=snapshot, generated_at=now, status="ready", error=None)
     logger.info("bulletin %s generated: %s prefectures, %s departments", bulletin_id, len(prefectures),
                 len(departments))
+
+
+def overview(snapshot: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
+    """The key figures of a bulletin, as its page and its .xlsx show them: (figure, label, number, unit), in order."""
+    figures = snapshot.get("figures") or {}
+    return [(key, FIGURES[key].label, value(figures, key), FIGURES[key].unit) for key in OVERVIEW]
 
 
 def ranked(rows: list[statistics.RankRow]) -> list[dict[str, Any]]:

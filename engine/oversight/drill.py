@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -19,43 +19,44 @@ from engine.credit.models import APPROVED_STATUSES, AppliedMeasure, BreachRecord
 from engine.db import as_utc
 from engine.errors import NotFound
 from engine.org.models import Department
+from engine.oversight.figures import FIGURES as ALL_FIGURES
 from engine.oversight.periods import Period
-from engine.oversight.query import Query, intake_kind, verdict
+from engine.oversight.query import (
+    Query,
+    intake_kind,
+    on_time_task,
+    overdue_task,
+    record_missing,
+    verdict,
+    verify_due_task,
+)
 from engine.oversight.scope import PROVINCE_CODE, UNKNOWN_CODE, Scope
-from engine.oversight.sql import days_between, moment
-from engine.oversight.stages import STAGES
+from engine.oversight.sql import moment
 from engine.oversight.statistics import (
     COUNTED_PLATFORM,
-    LATE_DELIVERY,
-    REQUIRED_RECORD_FIELDS,
-    VERIFY_TASK,
     delivery_conditions,
+    delivery_late_or_failing,
     delivery_status,
 )
 from engine.workflow import clock
 from engine.workflow.models import HumanTask
 
-FIGURES: dict[str, str] = {
-    "received": "收到投诉", "accepted": "受理", "rejected": "不予受理", "merged": "合并办理", "pending": "待受理审查",
-    "verified": "已核实", "founded": "核实属实", "unfounded": "核实不属实", "disputed": "有分歧",
-    "rectifying": "整改中", "rectified": "已整改办结", "breach_reported": "确认违约失信办结",
-    "verify_due": "应按期核实", "verify_on_time": "按期核实", "verify_late": "逾期核实",
-    "overdue": "当前逾期", "supervised": "当前逾期且挂牌督办",
-    "breaches": "确认违约失信（记录）", "measures_applied": "实施惩戒措施", "repairs": "信用修复",
-    "records_missing": "记录缺少必填字段", "deliveries_bad": "推送迟延或失败",
-}
-FIGURES.update({f"stage:{k}": f"已完成「{v}」" for k, v in STAGES.items() if k != "total"})
+# the figures a number on the dashboard links to: key → label, from the one definition (figures.py)
+FIGURES: dict[str, str] = {key: figure.label for key, figure in ALL_FIGURES.items()
+                           if key not in ("on_time_rate", "founded_rate", "rectification_rate", "punishment_rate",
+                                          "data_quality_rate", "records_with_measures", "repeat_respondents",
+                                          "measures_ended")}
 
 
 MEASURE_FIGURES = frozenset({"measures_applied"})  # numbers of measures, not of cases: listed as measures
+# numbers of breach records, listed as those records (records migrated without a complaint included)
+RECORD_FIGURES = frozenset({"breaches", "records_missing", "repairs"})
+# numbers of tasks, listed as those tasks with their cases (a reopened case can have two verify tasks)
+TASK_FIGURES = frozenset({"verify_due", "verify_on_time", "verify_late", "overdue", "supervised"})
 # numbers of record versions queued for the provincial platform, listed as those versions: figure → status
 DELIVERY_FIGURES: dict[str, str | None] = {
     "deliveries": None, "deliveries_on_time": "delivered_on_time", "deliveries_late": "delivered_late",
     "deliveries_failing": "failing", "deliveries_pending": "pending"}
-FIGURES.update({"deliveries": "推送平台（记录版本）", "deliveries_on_time": "按时送达的记录版本",
-                "deliveries_late": "迟延送达的记录版本", "deliveries_failing": "推送失败待重试的记录版本",
-                "deliveries_pending": "等待推送的记录版本"})
-
 
 @dataclass
 class Drill:
@@ -78,9 +79,53 @@ def figure_rows(session: Session, figure: str, period: Period, scope: Scope, *, 
         versions, total = figure_deliveries(session, DELIVERY_FIGURES[figure], period, scope, channel=channel,
                                             domain=domain, now=now, limit=limit, offset=offset)
         return Drill("deliveries", versions, total)
+    if figure in RECORD_FIGURES:
+        records, total = figure_records(session, figure, period, scope, channel=channel, domain=domain, now=now,
+                                        limit=limit, offset=offset)
+        return Drill("records", records, total)
+    if figure in TASK_FIGURES:
+        tasks, total = figure_tasks(session, figure, period, scope, channel=channel, domain=domain, now=now,
+                                    limit=limit, offset=offset)
+        return Drill("tasks", tasks, total)
     cases, total = figure_cases(session, figure, period, scope, channel=channel, domain=domain, now=now,
                                 limit=limit, offset=offset)
     return Drill("cases", cases, total)
+
+
+def figure_records(session: Session, figure: str, period: Period, scope: Scope, *, channel: str | None = None,
+                   domain: str | None = None, now: datetime | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[BreachRecord], int]:
+    """The breach records counted in 确认违约失信, 缺少必填字段的记录 or 信用修复, newest first, and how many: the
+    statistics' own conditions (`Query.records_determined`, `records_repaired`, `record_missing`)."""
+    q = Query(period, scope, channel, domain, as_utc(now) or clock.now())
+    where = q.records_repaired() if figure == "repairs" else q.records_determined()
+    if figure == "records_missing":
+        where = [*where, record_missing()]
+    total = session.scalar(select(func.count()).select_from(BreachRecord).where(*where)) or 0
+    rows = session.scalars(select(BreachRecord).where(*where)
+                           .order_by(BreachRecord.determined_on.desc(), BreachRecord.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def figure_tasks(session: Session, figure: str, period: Period, scope: Scope, *, channel: str | None = None,
+                 domain: str | None = None, now: datetime | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[list[tuple[HumanTask, Complaint]], int]:
+    """The tasks counted in a figure of verification on time or of overdue tasks, each with its case, by due time,
+    and how many: the statistics' own conditions (`verify_due_task`, `on_time_task`, `overdue_task`)."""
+    q = Query(period, scope, channel, domain, as_utc(now) or clock.now())
+    now_param = q.now_param()
+    if figure in ("overdue", "supervised"):
+        where = [overdue_task(now_param)] + ([Complaint.supervised_at.is_not(None)] if figure == "supervised" else [])
+    else:
+        where = [verify_due_task(q.start, q.end, now_param)]
+        if figure != "verify_due":
+            where.append(on_time_task() if figure == "verify_on_time" else ~on_time_task())
+    where += _scope(scope) + ([Complaint.channel == channel] if channel else []) + (
+        [Complaint.domain == domain] if domain else [])
+    joined = select(HumanTask, Complaint).join(Complaint, Complaint.id == HumanTask.complaint_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    rows = session.execute(joined.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset))
+    return [(task, complaint) for task, complaint in rows], int(total)
 
 
 def figure_measures(session: Session, period: Period, scope: Scope, *, channel: str | None = None,
@@ -140,11 +185,8 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
         where.append(Complaint.channel == channel)
     if domain:
         where.append(Complaint.domain == domain)
-    live_task = or_(HumanTask.outcome.is_(None), HumanTask.outcome == "completed")
-    verify_due = and_(HumanTask.complaint_id == Complaint.id, HumanTask.spec_name == VERIFY_TASK, live_task,
-                      HumanTask.due_at >= start, HumanTask.due_at < end,
-                      or_(HumanTask.completed_at.is_not(None), HumanTask.due_at < current))
-    overdue = and_(HumanTask.complaint_id == Complaint.id, HumanTask.completed_at.is_(None), HumanTask.due_at < current)
+    verify_due = and_(HumanTask.complaint_id == Complaint.id, verify_due_task(start, end, current))
+    overdue = and_(HumanTask.complaint_id == Complaint.id, overdue_task(current))
     record_in_period = and_(BreachRecord.complaint_id == Complaint.id, BreachRecord.determined_on >= period.start,
                             BreachRecord.determined_on <= period.end, BreachRecord.status.in_(APPROVED_STATUSES))
     if figure in ("received", "accepted", "rejected", "merged", "pending"):
@@ -164,10 +206,9 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
     elif figure == "verify_due":
         where.append(exists().where(verify_due))
     elif figure == "verify_on_time":
-        where.append(exists().where(verify_due, HumanTask.completed_at <= HumanTask.due_at))
+        where.append(exists().where(verify_due, on_time_task()))
     elif figure == "verify_late":
-        where.append(exists().where(verify_due, or_(HumanTask.completed_at.is_(None),
-                                                    HumanTask.completed_at > HumanTask.due_at)))
+        where.append(exists().where(verify_due, ~on_time_task()))
     elif figure == "overdue":
         where.append(exists().where(overdue))
     elif figure == "supervised":
@@ -175,9 +216,7 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
     elif figure == "breaches":
         where.append(exists().where(record_in_period))
     elif figure == "records_missing":
-        missing = or_(*(or_(getattr(BreachRecord, a).is_(None), getattr(BreachRecord, a) == "")
-                        for a in REQUIRED_RECORD_FIELDS))
-        where.append(exists().where(record_in_period, missing))
+        where.append(exists().where(record_in_period, record_missing()))
     elif figure == "repairs":
         where.append(exists().where(BreachRecord.complaint_id == Complaint.id, BreachRecord.repaired_on >= period.start,
                                     BreachRecord.repaired_on <= period.end))
@@ -185,12 +224,9 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
         where.append(exists().where(BreachRecord.complaint_id == Complaint.id, AppliedMeasure.record_id == BreachRecord.id,
                                     AppliedMeasure.applied_at >= start, AppliedMeasure.applied_at < end))
     elif figure == "deliveries_bad":
-        late = days_between(PlatformDelivery.delivered_at, PlatformDelivery.created_at) > LATE_DELIVERY.total_seconds() / 86400
-        bad = or_(and_(PlatformDelivery.delivered_at.is_not(None), late),
-                  and_(PlatformDelivery.delivered_at.is_(None), PlatformDelivery.attempts > 0))
         where.append(exists().where(BreachRecord.complaint_id == Complaint.id, PlatformDelivery.record_id == BreachRecord.id,
                                     PlatformDelivery.target == COUNTED_PLATFORM, PlatformDelivery.created_at >= start,
-                                    PlatformDelivery.created_at < end, bad))
+                                    PlatformDelivery.created_at < end, delivery_late_or_failing()))
     else:  # stage:<task>
         where.append(exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.spec_name == figure[6:],
                                     HumanTask.outcome == "completed", HumanTask.completed_at >= start,

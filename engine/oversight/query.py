@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal_column, or_, select, text
+from sqlalchemy import String, and_, case, cast, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, Select
 
@@ -21,6 +21,17 @@ from engine.workflow.models import HumanTask
 # PostgreSQL's JIT compiler spends ~100 ms compiling each of these mid-sized aggregates and wins nothing back
 # (measured in bench/oversight.py): the statistics turn it off for their own transaction (SET LOCAL).
 DISABLE_JIT = True
+VERIFY_TASK = "verify"
+# Fields of a breach record the collection standard needs (attribute → label); empty or NULL counts as missing.
+REQUIRED_RECORD_FIELDS: dict[str, str] = {
+    "respondent_uscc": "失信主体统一社会信用代码",
+    "respondent_division": "失信主体行政区划代码",
+    "determining_name": "认定部门名称",
+    "determining_uscc": "认定部门统一社会信用代码",
+    "document_number": "认定文书号",
+    "basis": "认定依据",
+    "facts": "失信事实",
+}
 
 
 @dataclass
@@ -88,6 +99,17 @@ class Query:
         return conditions
 
 
+    def records_determined(self) -> list[ColumnElement]:
+        """Records counted in 确认违约失信: determined in the period, in the query's scope, approved."""
+        return [BreachRecord.determined_on >= self.period.start, BreachRecord.determined_on <= self.period.end,
+                *self.record_where()]
+
+    def records_repaired(self) -> list[ColumnElement]:
+        """Records counted in 信用修复: repaired in the period, in the query's scope."""
+        return [BreachRecord.repaired_on >= self.period.start, BreachRecord.repaired_on <= self.period.end,
+                *self.record_where()]
+
+
 def complaint_group(respondent: Any) -> ColumnElement:
     """Prefecture group of a complaint (outer-joined respondent department `respondent`)."""
     return case((Complaint.respondent_id.is_(None), literal_column(f"'{UNKNOWN_CODE}'")),
@@ -146,3 +168,32 @@ def no_jit(session: Session) -> None:
 
 def round2(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+# --- conditions a figure and its drill-down share (engine/oversight/figures.py) -----------------------------
+
+def verify_due_task(start: ColumnElement, end: ColumnElement, now: ColumnElement) -> ColumnElement:
+    """A verify task counted in 应核实认定: not withdrawn or merged, due in the period, done or already past due."""
+    return and_(HumanTask.spec_name == VERIFY_TASK, or_(HumanTask.outcome.is_(None), HumanTask.outcome == "completed"),
+                HumanTask.due_at >= start, HumanTask.due_at < end,
+                or_(HumanTask.completed_at.is_not(None), HumanTask.due_at < now))
+
+
+def on_time_task() -> ColumnElement:
+    """A (verify) task completed by its due time."""
+    return and_(HumanTask.completed_at.is_not(None), HumanTask.completed_at <= HumanTask.due_at)
+
+
+def overdue_task(now: ColumnElement) -> ColumnElement:
+    """An open task past its due time at `now` (当前逾期)."""
+    return and_(HumanTask.completed_at.is_(None), HumanTask.due_at < now)
+
+
+def record_missing() -> ColumnElement:
+    """A breach record empty in at least one field the collection standard requires."""
+    return or_(*(field_missing(a) for a in REQUIRED_RECORD_FIELDS))
+
+
+def field_missing(attr: str) -> ColumnElement:
+    col = getattr(BreachRecord, attr)
+    return or_(col.is_(None), col == "")

@@ -49,16 +49,23 @@ from engine.credit.models import AppliedMeasure, BreachRecord, PlatformDelivery
 from engine.db import as_utc
 from engine.org.models import Department
 from engine.oversight.periods import Period
-from engine.oversight.query import (  # noqa: F401 - intake_kind, verdict re-exported
+from engine.oversight.query import (  # noqa: F401 - intake_kind, verdict, REQUIRED_RECORD_FIELDS re-exported
+    REQUIRED_RECORD_FIELDS,
+    VERIFY_TASK,
     Query,
     complaint_group,
+    field_missing,
     intake_kind,
     key_column,
     no_jit,
+    on_time_task,
+    overdue_task,
     record_group,
     record_key,
+    record_missing,
     round2,
     verdict,
+    verify_due_task,
 )
 from engine.oversight.scope import GROUP_LABELS, PREFECTURES, PROVINCE_CODE, Scope
 from engine.oversight.sql import days_between, local_month
@@ -66,18 +73,7 @@ from engine.oversight.stages import STAGES, StageTiming, stage_timings  # noqa: 
 from engine.workflow import clock
 from engine.workflow.models import HumanTask
 
-VERIFY_TASK = "verify"
 OVERDUE_BUCKETS: dict[str, str] = {"d0_5": "5 天以内", "d6_15": "6–15 天", "d16_30": "16–30 天", "d31_": "30 天以上"}
-# Fields of a breach record the collection standard needs (attribute → label); empty or NULL counts as missing.
-REQUIRED_RECORD_FIELDS: dict[str, str] = {
-    "respondent_uscc": "失信主体统一社会信用代码",
-    "respondent_division": "失信主体行政区划代码",
-    "determining_name": "认定部门名称",
-    "determining_uscc": "认定部门统一社会信用代码",
-    "document_number": "认定文书号",
-    "basis": "认定依据",
-    "facts": "失信事实",
-}
 LATE_DELIVERY = timedelta(days=1)  # 实时共享: a version delivered more than a day after it was queued is late
 # The figures count the versions queued for the provincial platform (docs/oversight.md); the national platform's
 # rows are copies of them (engine.credit.exchange.fan_out) and would count each version twice.
@@ -377,14 +373,10 @@ def _verification(session: Session, q: Query, key: str | None, by_month: bool) -
     now = q.now_param()
     inner = (select(key_column(key, respondent, task_department=True).label("k"),
                     (local_month(HumanTask.due_at) if by_month else literal_column("''")).label("month"),
-                    case((and_(HumanTask.completed_at.is_not(None), HumanTask.completed_at <= HumanTask.due_at), 1),
-                         else_=0).label("on_time"),
+                    case((on_time_task(), 1), else_=0).label("on_time"),
                     case((HumanTask.completed_at.is_(None), 1), else_=0).label("open")))
     inner = (q.tasks(inner, respondent, joined=q.filtered or key == "prefecture")
-             .where(HumanTask.spec_name == VERIFY_TASK,
-                    or_(HumanTask.outcome.is_(None), HumanTask.outcome == "completed"),
-                    HumanTask.due_at >= q.start, HumanTask.due_at < q.end,
-                    or_(HumanTask.completed_at.is_not(None), HumanTask.due_at < now))
+             .where(verify_due_task(q.start, q.end, now))
              .subquery())
     rows = session.execute(select(inner.c.k, inner.c.month, func.count(), func.sum(inner.c.on_time),
                                   func.sum(inner.c.open)).group_by(inner.c.k, inner.c.month)).all()
@@ -424,7 +416,7 @@ def _overdue_rows(q: Query, key: str | None) -> Select:
                    case((Complaint.supervised_at.is_not(None), 1), else_=0).label("supervised"))
             .select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.complaint_id)
             .outerjoin(respondent, respondent.id == Complaint.respondent_id)
-            .where(HumanTask.completed_at.is_(None), HumanTask.due_at < now, *q.complaint_where(respondent)))
+            .where(overdue_task(now), *q.complaint_where(respondent)))
 
 
 def _overdue(session: Session, q: Query) -> Overdue:
@@ -461,7 +453,7 @@ def _credit(session: Session, q: Query, key: str | None) -> dict[str, Credit]:
     inner = (select(record_key(key).label("k"),
                     case((BreachRecord.source != "complaint", 1), else_=0).label("migrated"),
                     case((has_measure, 1), else_=0).label("measured"))
-             .where(BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())
+             .where(*q.records_determined())
              .subquery())
     result: dict[str, Credit] = defaultdict(Credit)
     for k, n, migrated, measured in session.execute(select(
@@ -491,25 +483,18 @@ def _credit(session: Session, q: Query, key: str | None) -> dict[str, Credit]:
         c = result[str(k)]
         c.measures_applied, c.measures_ended, c.measures_active = int(applied or 0), int(ended or 0), int(active or 0)
     repairs = (select(record_key(key).label("k"))
-               .where(BreachRecord.repaired_on >= start, BreachRecord.repaired_on <= end, *q.record_where())
+               .where(*q.records_repaired())
                .subquery())
     for k, n in session.execute(select(repairs.c.k, func.count()).group_by(repairs.c.k)):
         result[str(k)].repairs = int(n)
     return dict(result)
 
 
-def _missing(attr: str) -> ColumnElement:
-    col = getattr(BreachRecord, attr)
-    return or_(col.is_(None), col == "")
-
-
 def _quality(session: Session, q: Query) -> Quality:
-    start, end = q.period.start, q.period.end
     result = Quality()
-    columns = [func.count(), func.sum(case((or_(*(_missing(a) for a in REQUIRED_RECORD_FIELDS)), 1), else_=0))]
-    columns += [func.sum(case((_missing(a), 1), else_=0)) for a in REQUIRED_RECORD_FIELDS]
-    row = session.execute(select(*columns).where(
-        BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())).one()
+    columns = [func.count(), func.sum(case((record_missing(), 1), else_=0))]
+    columns += [func.sum(case((field_missing(a), 1), else_=0)) for a in REQUIRED_RECORD_FIELDS]
+    row = session.execute(select(*columns).where(*q.records_determined())).one()
     result.records, result.records_missing = int(row[0]), int(row[1] or 0)
     result.missing_by_field = {a: int(v or 0) for a, v in zip(REQUIRED_RECORD_FIELDS, row[2:], strict=True)}
     status = delivery_status(q)
@@ -529,8 +514,8 @@ def delivery_conditions(q: Query) -> list[ColumnElement]:
             PlatformDelivery.created_at < q.end, *q.record_where()]
 
 
-def delivery_status(q: Query) -> ColumnElement:
-    """delivered_on_time / delivered_late / failing / pending of a delivery row."""
+def delivery_status(q: Query | None = None) -> ColumnElement:
+    """delivered_on_time / delivered_late / failing / pending of a delivery row (the same for every query)."""
     late_days = LATE_DELIVERY.total_seconds() / 86400
     delivered = PlatformDelivery.delivered_at.is_not(None)
     return case(
@@ -541,17 +526,19 @@ def delivery_status(q: Query) -> ColumnElement:
         else_=literal_column("'pending'"))
 
 
+def delivery_late_or_failing() -> ColumnElement:
+    """A delivery row counted in 迟报或推送失败: delivered late, or not delivered after a failed attempt."""
+    return delivery_status().in_(("delivered_late", "failing"))
+
+
 def _quality_by(session: Session, q: Query, key: str) -> dict[str, tuple[int, int, int]]:
-    start, end = q.period.start, q.period.end
-    any_missing = or_(*(_missing(a) for a in REQUIRED_RECORD_FIELDS))
-    inner = (select(record_key(key).label("k"), case((any_missing, 1), else_=0).label("missing"))
-             .where(BreachRecord.determined_on >= start, BreachRecord.determined_on <= end, *q.record_where())
+    inner = (select(record_key(key).label("k"), case((record_missing(), 1), else_=0).label("missing"))
+             .where(*q.records_determined())
              .subquery())
     result: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for k, missing in session.execute(select(inner.c.k, func.sum(inner.c.missing)).group_by(inner.c.k)):
         result[str(k)][0] = int(missing or 0)
-    status = delivery_status(q)
-    bad = case((status.in_(("delivered_late", "failing")), 1), else_=0)
+    bad = case((delivery_late_or_failing(), 1), else_=0)
     deliveries = (select(record_key(key).label("k"), bad.label("bad")).select_from(PlatformDelivery)
                   .join(BreachRecord, BreachRecord.id == PlatformDelivery.record_id)
                   .where(*delivery_conditions(q)).subquery())

@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from engine.cases.models import CHANNELS, DOMAINS
 from engine.exports import FORMULA_PREFIXES, neutralise  # noqa: F401 - the shared rule, re-exported here
+from engine.oversight.figures import FIGURES, INTAKE_HEADINGS
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -24,35 +25,19 @@ TITLE_FONT = Font(bold=True, size=14)
 THIN = Side(style="thin", color="A6A6A6")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 FORMATS = {"int": "#,##0", "rate": "0.0%", "days": "0.0", "score": "0.00", "text": "@"}
-INTAKE_COLUMNS = (("received", "收到"), ("accepted", "受理"), ("rejected", "不予受理"), ("merged", "合并办理"),
-                  ("pending", "待审查"))
 
 
 def bulletin_workbook(bulletin: Any) -> bytes:
     """The bulletin as .xlsx: overview with the key figures, the charts' tables, stage times and both rankings."""
-    from engine.oversight.bulletins import RANK_COLUMNS, RATE_COLUMNS, data_as_of, local_time_text
+    from engine.oversight.bulletins import RANK_COLUMNS, RATE_COLUMNS, data_as_of, local_time_text, overview
 
     snapshot = bulletin.snapshot or {}
     figures = snapshot.get("figures") or {}
     wb = Workbook()
     ws = wb.active
     ws.title = "概况"
-    intake, verification = figures.get("intake") or {}, figures.get("verification") or {}
-    outcomes, credit = figures.get("outcomes") or {}, figures.get("credit") or {}
-    overdue, quality = figures.get("overdue") or {}, figures.get("quality") or {}
-    key_figures = [
-        ("收到投诉（件）", intake.get("received"), "int"), ("受理（件）", intake.get("accepted"), "int"),
-        ("不予受理（件）", intake.get("rejected"), "int"), ("合并办理（件）", intake.get("merged"), "int"),
-        ("应核实认定（件）", verification.get("due"), "int"), ("按时核实认定（件）", verification.get("on_time"), "int"),
-        ("核实认定按时率", verification.get("rate"), "rate"), ("核实属实率", outcomes.get("founded_rate"), "rate"),
-        ("整改率", outcomes.get("rectification_rate"), "rate"), ("当前逾期任务（件）", overdue.get("total"), "int"),
-        ("其中挂牌督办（件）", overdue.get("supervised"), "int"),
-        ("确认违约失信（条）", credit.get("breaches_confirmed"), "int"),
-        ("实施惩戒措施（项）", credit.get("measures_applied"), "int"), ("解除惩戒措施（项）", credit.get("measures_ended"), "int"),
-        ("信用修复（条）", credit.get("repairs"), "int"), ("重复失信主体（个）", credit.get("repeat_respondents"), "int"),
-        ("缺少必填字段的记录（条）", quality.get("records_missing"), "int"),
-        ("迟报的推送（次）", quality.get("delivered_late"), "int"), ("推送失败（次）", quality.get("failing"), "int"),
-    ]
+    key_figures = [(FIGURES[key].row_label, number, "rate" if FIGURES[key].rate else "int")
+                   for key, _label, number, _unit in overview(snapshot)]
     ws.append([neutralise(bulletin.title)])
     ws["A1"].font = TITLE_FONT
     ws.merge_cells("A1:B1")
@@ -108,10 +93,9 @@ def assessment_workbook(year: int, sheet: Any, rows: Sequence[Any], indicators: 
 
 def _intake_sheet(wb: Workbook, title: str, first: str, data: dict[str, dict], labels: dict[str, str]) -> None:
     ws = wb.create_sheet(title)
-    _table(ws, (first, *(label for _, label in INTAKE_COLUMNS)),
-           [(labels.get(key, key), *((values or {}).get(k, 0) for k, _ in INTAKE_COLUMNS))
-            for key, values in data.items()],
-           [None, *("int" for _ in INTAKE_COLUMNS)])
+    _table(ws, (first, *INTAKE_HEADINGS.values()),
+           [(labels.get(key, key), *((values or {}).get(k, 0) for k in INTAKE_HEADINGS)) for key, values in data.items()],
+           [None, *("int" for _ in INTAKE_HEADINGS)])
 
 
 def _table(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[Any]], formats: Sequence[Any],

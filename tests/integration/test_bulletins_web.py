@@ -210,6 +210,33 @@ def test_xlsx_cell_by_cell(app, api, session: Session, official) -> None:  # noq
     assert [ws.cell(row=2, column=c).value for c in (1, 2, 3)] == [1, "昆明市官渡区商务局", 2]
 
 
+def test_a_figure_has_the_same_label_in_the_bulletin_and_its_xlsx(app, client, login, api, session: Session,
+                                                                   official) -> None:  # noqa: ANN001
+    """Labels come from one definition (engine/oversight/figures.py): the bulletin's page and its .xlsx agree."""
+    import re
+
+    from engine.oversight.figures import FIGURES, OVERVIEW
+
+    register_complaint(session, dict(COMPLAINT), official("intake"), now=datetime(2026, 9, 3, 2, tzinfo=UTC))
+    session.commit()
+    created = api("ndrc").post("/api/v1/bulletins", json={"kind": "month", "period_start": "2026-09-01"}).get_json()
+    _wait_for_generation(app)
+    login("ndrc")
+    page = client.get(f"/bulletins/{created['id']}/print").get_data(as_text=True)
+    wb = openpyxl.load_workbook(io.BytesIO(api("ndrc").get(f"/api/v1/bulletins/{created['id']}/xlsx").data))
+    overview = wb["概况"]
+    labels = [overview.cell(row=7 + n, column=1).value for n in range(len(OVERVIEW))]
+    assert labels == [FIGURES[key].row_label for key in OVERVIEW]
+    page_labels = re.findall(r"<th>([^<]+)</th><td>", page)
+    assert page_labels[:len(OVERVIEW)] == [FIGURES[key].label for key in OVERVIEW]
+    for xlsx_label, page_label, key in zip(labels, page_labels, OVERVIEW, strict=False):
+        assert xlsx_label.startswith(page_label), key  # the xlsx adds the unit: 收到投诉（件）
+    ranking = [c.value for c in wb["州（市）排名"][1]][2:]
+    assert ranking == list(bulletins.RANK_COLUMNS.values())
+    headings = re.search(r'<table class="ranking">\s*<thead><tr><th>排名</th><th>单位</th>(.*?)</tr>', page, re.S)
+    assert re.findall(r"<th>([^<]+)</th>", headings.group(1)) == ranking
+
+
 def test_neutralise_every_formula_prefix() -> None:
     from engine.oversight.xlsx import neutralise
 

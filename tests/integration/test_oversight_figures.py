@@ -18,6 +18,7 @@ from engine.credit import jobs as credit_jobs
 from engine.errors import PermissionDenied
 from engine.org.models import Official
 from engine.oversight import drill
+from engine.oversight.figures import FIGURES, value
 from engine.oversight.periods import Period
 from engine.oversight.scope import Scope, check_scope, resolve_scope
 from engine.oversight.statistics import figures, ranking, stage_timings
@@ -253,3 +254,17 @@ def test_scope_rules(session: Session, official) -> None:  # noqa: ANN001
             resolve_scope(session, official(username))
     with pytest.raises(PermissionDenied):
         check_scope(official("qj-drc"), Scope.province())
+
+
+def test_each_drill_down_lists_as_many_as_its_figure_counts(session: Session, data) -> None:  # noqa: ANN001
+    """One definition per figure (engine/oversight/figures.py): the drill-down behind a number has that many rows."""
+    counted = figures(session, Q1, now=NOW).as_dict()
+    compared = []
+    for key in drill.FIGURES:
+        number = value(counted, key) if FIGURES[key].path else None
+        if number is None:
+            continue
+        drilled = drill.figure_rows(session, key, Q1, Scope.province(), now=NOW)
+        compared.append((key, drilled.total, number))
+    assert [(key, total) for key, total, _ in compared] == [(key, number) for key, _, number in compared], repr(compared)
+    assert len(compared) >= 20

@@ -120,7 +120,8 @@ def review(bulletin_id: int) -> object:
 def print_view(bulletin_id: int) -> str:
     bulletin = _generated(bulletin_id)
     return render_template("bulletins/print.html", b=bulletin, s=bulletin.snapshot, columns=bulletins.RANK_COLUMNS,
-                           rates=bulletins.RATE_COLUMNS)
+                           rates=bulletins.RATE_COLUMNS, overview=bulletins.overview(bulletin.snapshot or {}),
+                           intake_columns=bulletins.INTAKE_COLUMNS)
 
 
 @bp.get("/<int:bulletin_id>/xlsx")
@@ -201,7 +202,8 @@ def _render_show(bulletin: object, values: object = None, errors: dict | None = 
     task = bulletins.review_task_of(db.session, bulletin) if bulletins.may_manage(current_user) else None
     return render_template("bulletins/show.html", b=bulletin, s=bulletin.snapshot or {}, task=task,
                            statuses=BULLETIN_STATUSES, columns=bulletins.RANK_COLUMNS,
-                           rates=bulletins.RATE_COLUMNS, values=values or {}, errors=errors or {})
+                           rates=bulletins.RATE_COLUMNS, overview=bulletins.overview(bulletin.snapshot or {}),
+                           intake_columns=bulletins.INTAKE_COLUMNS, values=values or {}, errors=errors or {})
 
 
 def _generated(bulletin_id: int) -> object:
