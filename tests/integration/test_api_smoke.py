@@ -129,3 +129,28 @@ def test_a_respondent_named_exactly_is_linked_on_every_channel(api, client, logi
     cid = api("intake").post("/api/v1/complaints", json={**by_name, "respondent_name": "某县某局"}).get_json()["id"]
     unknown = api("intake").get(f"/api/v1/complaints/{cid}").get_json()
     assert (unknown["respondent_code"], unknown["respondent_name"]) == (None, "某县某局")  # kept by name only
+
+
+def test_the_officials_form_refuses_bad_input_in_chinese_and_stores_nothing(client, login, session) -> None:  # noqa: ANN001
+    """The officials' page parses and checks like the public column: Chinese field errors, nothing written."""
+    from sqlalchemy import func, select
+
+    from engine.cases.models import Complaint
+
+    login("intake")
+    form = {**{k: str(v) for k, v in COMPLAINT.items() if not isinstance(v, bool)},
+            "is_private_enterprise": "true", "in_litigation": "false"}
+    bad = client.post("/cases/new", data={**form, "complainant_uscc": "91350203M0001QAY9B", "contact_phone": "abc",
+                                         "claims": "诉" * 5001})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "统一社会信用代码校验位不正确" in html
+    assert "请填写有效的联系电话" in html
+    assert "长度应在 1–5000 字之间" in html
+    no_respondent = client.post("/cases/new", data={**form, "respondent_code": "", "respondent_name": ""})
+    assert no_respondent.status_code == 422
+    assert "请选择被投诉主体或填写其名称" in no_respondent.get_data(as_text=True)
+    unknown = client.post("/cases/new", data={**form, "respondent_code": "no-such-department"})
+    assert unknown.status_code == 422
+    assert "组织数据中没有该被投诉主体" in unknown.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Complaint)) == 0
