@@ -43,6 +43,8 @@ COMPLAINT: dict[str, Any] = {
     "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
     "claims": "请求按协议兑现扶持资金。",
 }
+# the same complaint as the complaint form posts it (the public column and the officials' page)
+COMPLAINT_FORM: dict[str, str] = {**COMPLAINT, "is_private_enterprise": "true", "in_litigation": "false"}
 
 PROCESSES = ROOT / "processes"
 

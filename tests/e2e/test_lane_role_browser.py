@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.e2e.test_inbox_browser import live_url  # noqa: F401 - fixture reused
 from tests.e2e.test_process_modeler_browser import page  # noqa: F401 - fixture reused
 from tests.integration.test_process_admin import VERIFY, Cases
 from tests.processes.variants import LEGAL_REVIEW_FORM
@@ -30,13 +29,9 @@ ADD_TASK_IN_NEW_LANE = """
 
 
 @pytest.mark.e2e
-def test_new_lane_role_in_the_modeler_then_a_case_reaches_it(page, api, app, demo_password: str) -> None:  # noqa: ANN001, F811
+def test_new_lane_role_in_the_modeler_then_a_case_reaches_it(page, api, app, browser_login) -> None:  # noqa: ANN001, F811
     def sign_in(username: str) -> None:
-        page.goto("/login")
-        page.fill("#username", username)
-        page.fill("#password", demo_password)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/")
+        browser_login(page, username)
 
     sign_in("procadmin")
     page.click("header >> text=流程管理")

@@ -4,12 +4,10 @@ report_breach, task_completed) or an English status word (running, completed, er
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, live_url  # noqa: F401 - the live server fixture
 from tests.integration.test_menu_links import BY_ROLES
 
 IDENTIFIER = re.compile(r"\b[a-z]+_[a-z_]+\b")
@@ -27,24 +25,14 @@ def _offending(text: str) -> list[str]:
 
 
 @pytest.fixture
-def browser_page(live_url: str) -> Iterator[object]:  # noqa: F811
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", base_url=live_url)
-        context.set_default_timeout(20_000)
-        tab = context.new_page()
-        yield tab
-        context.close()
-        browser.close()
+def browser_page(open_tab) -> object:  # noqa: ANN001
+    return open_tab(timeout=20_000)
 
 
 @pytest.fixture
 def some_work(api, session: Session) -> None:
     """A case from a channel, accepted (history, notifications, audit entries, documents to show)."""
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     created = api("intake").post("/api/v1/complaints", json={**COMPLAINT, "channel": "credit_yunnan",
                                                               "external_ref": "CY-1"}).get_json()
@@ -77,13 +65,9 @@ def _links(page, selector: str) -> list[str]:  # noqa: ANN001
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("username", sorted(set(BY_ROLES.values())))
-def test_menu_pages_show_no_codes_or_english(browser_page, some_work, demo_password: str, username: str) -> None:  # noqa: ANN001
+def test_menu_pages_show_no_codes_or_english(browser_page, some_work, browser_login, username: str) -> None:  # noqa: ANN001
     page = browser_page
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", demo_password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    browser_login(page, username)
     seen: set[str] = set()
     queue = ["/", *_links(page, "header nav a")]
     problems: dict[str, list[str]] = {}

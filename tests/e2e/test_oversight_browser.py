@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engine.org.models import Official
-from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, live_url  # noqa: F401 - fixture
+from tests.e2e.conftest import ECHARTS
 from tests.integration.oversight_data import build
 
-ECHARTS = Path(__file__).resolve().parents[2] / "web/static/vendor/echarts/echarts.min.js"
 INK = """(id) => {
   const canvas = document.querySelector(id + ' canvas');
   const ctx = canvas.getContext('2d');
@@ -26,37 +25,22 @@ INK = """(id) => {
 }"""
 
 
+def _problems(tab, problems: list[str]) -> None:  # noqa: ANN001
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+
+
 @pytest.fixture
-def browser_page(live_url: str):  # noqa: ANN201, F811
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    if not ECHARTS.exists():
-        pytest.skip("ECharts is not in web/static/vendor (run make vendor)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", base_url=live_url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-        yield tab
-        context.close()
-        browser.close()
-        assert not errors, errors
+def browser_page(open_tab):  # noqa: ANN001, ANN201
+    return open_tab(requires=(ECHARTS,), watch=_problems, viewport={"width": 1280, "height": 900})
 
 
 @pytest.mark.e2e
 def test_the_dashboard_draws_its_charts(browser_page, session: Session, official: Callable[[str], Official],  # noqa: ANN001
-                                        demo_password: str, tmp_path: Path) -> None:
+                                        browser_login, tmp_path: Path) -> None:
     data = build(session, official)
     page = browser_page
-    page.goto("/login")
-    page.fill("#username", "ndrc")
-    page.fill("#password", demo_password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    browser_login(page, "ndrc")
     page.click("header >> text=统计调度")
     page.goto("/oversight/?start=2026-01-01&end=2026-03-31")
     page.wait_for_selector("#oversight[data-drawn=true]", state="attached")

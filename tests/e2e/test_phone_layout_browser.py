@@ -2,7 +2,6 @@
 one), the breach records list is a list of cards, the tracking page's 办件进度 fits, and a favicon is declared."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -12,26 +11,14 @@ from sqlalchemy.orm import Session
 from engine.cases.services import register_complaint
 from engine.credit import services as credit
 from engine.org.models import Department
-from tests.e2e.test_public_browser import CHROMIUM, CHROMIUM_ARGS, live_url  # noqa: F401 - the live server fixture
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(live_url: str) -> Iterator[object]:  # noqa: F811
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", base_url=live_url, viewport=PHONE, device_scale_factor=2,
-                                      is_mobile=True, has_touch=True)
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        yield tab
-        context.close()
-        browser.close()
+def phone(open_tab) -> object:  # noqa: ANN001
+    return open_tab(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
 
 
 @pytest.fixture

@@ -1,42 +1,19 @@
 """The process modeler in a real browser: open a version, see a problem list in Chinese, deploy a new version."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, live_url  # noqa: F401 - fixture reused
-
-MODELER = Path(__file__).resolve().parents[2] / "web/static/vendor/bpmn-js/bpmn-modeler.production.min.js"
+from tests.e2e.conftest import MODELER, page_errors
 
 
 @pytest.fixture
-def page(live_url: str):  # noqa: ANN201, F811
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    if not MODELER.exists():
-        pytest.skip("bpmn-js modeler is not in web/static/vendor (run make vendor)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", base_url=live_url)
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield tab
-        context.close()
-        browser.close()
-        assert not errors, errors
+def page(open_tab):  # noqa: ANN001, ANN201
+    return open_tab(requires=(MODELER,), watch=page_errors)
 
 
 @pytest.mark.e2e
-def test_administrator_deploys_from_the_modeler(page, demo_password: str) -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.fill("#username", "procadmin")
-    page.fill("#password", demo_password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+def test_administrator_deploys_from_the_modeler(page, browser_login) -> None:  # noqa: ANN001
+    browser_login(page, "procadmin")
 
     page.goto("/processes/")
     page.click("#process-complaint a:has-text('打开编辑') >> nth=0")

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from engine.db import as_utc
-from engine.deadlines.services import WorkCalendar, workdays_before
+from engine.deadlines.calendar import WorkCalendar
+from engine.deadlines.services import workdays_before
 from engine.workflow import jobs as workflow_jobs
 from engine.workflow.diff import diff_bundles
 from engine.workflow.models import ProcessInstance
 from engine.workflow.specs import Bundle
-from tests.e2e.test_inbox_browser import live_url  # noqa: F401 - fixture reused
 from tests.e2e.test_process_modeler_browser import page  # noqa: F401 - fixture reused
 from tests.e2e.test_process_tools_browser import select_element, sign_in
 from tests.integration.test_process_admin import Cases, versions

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_inbox_browser import live_url  # noqa: F401 - fixture reused
+from tests.e2e import conftest
 from tests.e2e.test_process_modeler_browser import page  # noqa: F401 - fixture reused
 from tests.integration.test_process_admin import VERIFY, Cases, deploy_payload, versions
 from tests.processes.variants import with_legal_review
 
 
 def sign_in(page, password: str) -> None:  # noqa: ANN001, F811
-    page.goto("/login")
-    page.fill("#username", "procadmin")
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    """Sign in as the process administrator."""
+    conftest.sign_in(page, "procadmin", password)
 
 
 @pytest.mark.e2e

@@ -2,57 +2,20 @@
 receipt with the tracking code, then follow the case with the code and the phone's last four digits."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+
+def _problems(tab, problems: list[str]) -> None:  # noqa: ANN001
+    """Script errors and console errors (CSP violations among them) are problems; 422/404 pages are expected."""
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
+           and not msg.text.startswith("Failed to load resource") else None)
+    tab.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
 
 
 @pytest.fixture
-def live_url(app, bundled_model_ids) -> Iterator[str]:  # noqa: ANN001
-    from werkzeug.serving import make_server
-
-    from web.public import limiter
-
-    with app.app_context():
-        limiter.reset()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        with app.app_context():
-            limiter.reset()
-
-
-@pytest.fixture
-def page(live_url: str):  # noqa: ANN201
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", base_url=live_url)
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        problems: list[str] = []
-        tab.on("pageerror", lambda exc: problems.append(str(exc)))
-        tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
-               and not msg.text.startswith("Failed to load resource") else None)  # 422/404 pages are expected
-        tab.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
-        yield tab
-        context.close()
-        browser.close()
-        assert not problems, problems  # includes CSP violations
+def page(open_tab):  # noqa: ANN001, ANN201
+    return open_tab(watch=_problems)
 
 
 @pytest.mark.e2e

@@ -8,7 +8,6 @@ import pytest
 
 from engine.workflow import specs
 from tests.conftest import PROCESSES
-from tests.e2e.test_inbox_browser import live_url  # noqa: F401 - fixture reused
 from tests.e2e.test_process_modeler_browser import page  # noqa: F401 - fixture reused
 
 SWAP = """() => {
@@ -27,12 +26,8 @@ def run_trial(page) -> None:  # noqa: ANN001, F811
 
 
 @pytest.mark.e2e
-def test_trial_run_marks_paths_and_deploy_needs_confirmation(page, demo_password: str) -> None:  # noqa: ANN001, F811
-    page.goto("/login")
-    page.fill("#username", "procadmin")
-    page.fill("#password", demo_password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+def test_trial_run_marks_paths_and_deploy_needs_confirmation(page, browser_login) -> None:  # noqa: ANN001, F811
+    browser_login(page, "procadmin")
     page.goto("/processes/")
     page.click("#process-complaint a:has-text('打开编辑') >> nth=0")
     page.wait_for_selector("#process-modeler[data-ready=true]")

@@ -1,7 +1,7 @@
 """Pausing and resuming a case's clock through the API."""
 from __future__ import annotations
 
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def test_pause_and_resume_through_the_api(api) -> None:  # noqa: ANN001

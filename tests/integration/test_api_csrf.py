@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine.cases.models import Complaint
 from engine.org.models import Official
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 @pytest.fixture

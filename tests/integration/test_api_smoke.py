@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.workflow.clock import local_date
-from tests.conftest import COMPLAINT
+from tests.conftest import COMPLAINT, COMPLAINT_FORM
 
 DEADLINE = (local_date() + timedelta(days=20)).isoformat()  # a rectification deadline inside the allowed window
 
@@ -138,8 +138,7 @@ def test_the_officials_form_refuses_bad_input_in_chinese_and_stores_nothing(clie
     from engine.cases.models import Complaint
 
     login("intake")
-    form = {**{k: str(v) for k, v in COMPLAINT.items() if not isinstance(v, bool)},
-            "is_private_enterprise": "true", "in_litigation": "false"}
+    form = COMPLAINT_FORM
     bad = client.post("/cases/new", data={**form, "complainant_uscc": "91350203M0001QAY9B", "contact_phone": "abc",
                                          "claims": "诉" * 5001})
     html = bad.get_data(as_text=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import services as audit
 from engine.audit.models import AuditChain, AuditEvent, AuditSeal, AuditSealEntry
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def _actions(session: Session) -> list[str]:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from engine.audit.models import AuditEvent
 from engine.cases.models import Complaint
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def _case(api) -> tuple[int, str]:  # noqa: ANN001

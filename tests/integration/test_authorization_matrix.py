@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine.documents.models import OfficialDocument
 from engine.org.models import Department, Official
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 USERS = {  # caller → demo username
     "intake": "intake",  # 受理登记人员 (provincial DRC)

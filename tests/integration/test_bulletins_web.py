@@ -18,7 +18,7 @@ from engine.oversight.periods import SHANGHAI
 from engine.workflow import clock, specs
 from engine.workflow.models import ProcessModel
 from engine.workflow.start_timers import start_timers_of
-from tests.processes.conftest import COMPLAINT
+from tests.conftest import COMPLAINT
 
 PERSONAL = ("云南滇信科技有限公司", "91440101MA5CJQ4N59", "李明", "13888001234")
 

@@ -163,7 +163,7 @@ def test_scheduler_tick_sends_through_the_configured_sender(app, session: Sessio
 
 
 def test_a_bad_email_is_a_chinese_field_error(api) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     response = api("intake").post("/api/v1/complaints", json={**COMPLAINT, "contact_email": "not-an-address"})
     assert response.status_code == 422

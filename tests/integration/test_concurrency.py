@@ -19,7 +19,8 @@ from engine.org.models import Official
 from engine.workflow import serializer
 from engine.workflow.instances import claim_task, complete_task
 from engine.workflow.models import HumanTask
-from tests.processes.conftest import COMPLAINT, START
+from tests.conftest import COMPLAINT
+from tests.processes.conftest import START
 
 pytestmark = pytest.mark.postgres
 CHINESE = re.compile("[\u4e00-\u9fff]")

@@ -7,7 +7,7 @@ from engine.audit import services as audit
 from engine.cases.models import CaseEvent
 from engine.workflow import consistency
 from engine.workflow.models import HumanTask
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def _two_steps(api) -> int:  # noqa: ANN001

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from engine.audit.models import AuditEvent
 from engine.cases.contact import mask_address, mask_name, mask_phone
-from tests.integration.test_api_smoke import COMPLAINT, DEADLINE
+from tests.conftest import COMPLAINT
+from tests.integration.test_api_smoke import DEADLINE
 
 PHONE = COMPLAINT["contact_phone"]  # 13888001234
 ADDRESS = "昆明市官渡区关上街道春城路 12 号"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.credit import services
 from engine.org.models import Department
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 

@@ -19,7 +19,8 @@ from engine.documents.layout import build_template
 from engine.documents.models import OfficialDocument
 from engine.org.models import Official
 from engine.workflow.instances import complete_task
-from tests.processes.conftest import COMPLAINT, START, ComplaintRun
+from tests.conftest import COMPLAINT
+from tests.processes.conftest import START, ComplaintRun
 
 
 def _text(data: bytes) -> str:

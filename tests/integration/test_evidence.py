@@ -330,7 +330,7 @@ def test_evidence_is_read_and_added_only_by_the_handlers_of_an_open_case(store, 
 
 
 def test_no_evidence_is_added_to_a_closed_case(store, api) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     intake = api("intake")
     cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]

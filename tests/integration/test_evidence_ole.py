@@ -49,8 +49,8 @@ def test_plain_ole_documents_are_accepted_with_their_type(client, store, session
 
 
 def test_the_api_refuses_them_too(api, store, session) -> None:  # noqa: ANN001, F811
+    from tests.conftest import COMPLAINT
     from tests.evidence_samples import files
-    from tests.integration.test_api_smoke import COMPLAINT
 
     cid = api("intake").post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
     response = api("intake").post(f"/api/v1/complaints/{cid}/evidence", data={"evidence": files(("a.xls", XLS_MACRO))},

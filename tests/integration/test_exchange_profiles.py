@@ -25,16 +25,6 @@ from tests.integration.test_platform_exchange import Receiver
 NOW = datetime(2026, 5, 6, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def login(client, demo_password):  # noqa: ANN001, ANN201
-    def sign_in(username: str) -> None:
-        client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": demo_password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-
-    return sign_in
-
-
 def _dept(session: Session, code: str) -> Department:
     return session.scalar(select(Department).where(Department.code == code))
 

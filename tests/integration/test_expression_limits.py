@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from engine.cases.models import CaseEvent
 from engine.workflow.models import ProcessInstance
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 from tests.integration.test_process_admin import deploy_payload
 from tests.processes.test_deploy import REJECTION_MESSAGE, changed
 

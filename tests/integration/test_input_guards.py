@@ -92,7 +92,7 @@ def test_page_numbers_beyond_the_range_show_a_page(client, demo_password, number
 
 
 def test_a_nul_character_in_any_text_field_is_422_naming_the_field(api) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     intake = api("intake")
     for field in ("facts", "contact_person", "agreement_number"):
@@ -107,7 +107,7 @@ def test_a_nul_character_in_any_text_field_is_422_naming_the_field(api) -> None:
 
 
 def test_a_nul_character_in_a_page_form_or_the_public_form_is_422(client, demo_password) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     public = client.post("/public/complaints/new", data={**COMPLAINT, "facts": "事实\x00"})
     assert public.status_code == 422
@@ -120,7 +120,8 @@ def test_a_nul_character_in_a_page_form_or_the_public_form_is_422(client, demo_p
 
 
 def test_a_nul_character_in_a_task_form_is_422(api) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT, _only_task
+    from tests.conftest import COMPLAINT
+    from tests.integration.test_api_smoke import _only_task
 
     intake = api("intake")
     cid = intake.post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
@@ -132,7 +133,7 @@ def test_a_nul_character_in_a_task_form_is_422(api) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("amount", ["1e20", "10000000000000000", "-1e20", 1e20])
 def test_amounts_beyond_the_column_precision_are_422(api, amount: object) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     response = api("intake").post("/api/v1/complaints", json={**COMPLAINT, "contract_amount": amount})
     assert response.status_code == 422, response.get_data(as_text=True)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from engine.credit.models import BreachRecord, PlatformDelivery
 from engine.deadlines.calendar import WorkCalendar
 from engine.workflow.clock import local_date
+from tests.conftest import COMPLAINT
 from tests.evidence_samples import PDF
-from tests.integration.test_api_smoke import COMPLAINT
 
 BREACH = {"document_number": "昆商认〔2026〕3号", "basis": "协议第五条", "facts": "拒不兑现扶持资金", "severity": "serious"}
 

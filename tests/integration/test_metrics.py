@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from engine.workflow import clock
 from engine.workflow.models import HumanTask, ProcessInstance
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def sample(text: str, name: str, **labels: str) -> float:

@@ -23,8 +23,7 @@ from engine.org.demo import load_demo_organisation
 from engine.org.models import Official
 from engine.workflow import instances, specs
 from engine.workflow.models import HumanTask
-from tests.conftest import PROCESSES, _psycopg
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT, PROCESSES, _psycopg
 from web import ops
 
 

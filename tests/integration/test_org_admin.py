@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.audit.models import AuditEvent
 from engine.org.models import Official
 from engine.workflow.models import HumanTask
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 
 GOOD_PASSWORD = "Yunnan2026temp"
 

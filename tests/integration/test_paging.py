@@ -71,7 +71,7 @@ def test_the_inbox_page_says_1000_plus_and_offers_the_next_page(client, login, s
 
 
 def test_the_case_list_reports_whether_its_total_is_exact(api) -> None:  # noqa: ANN001
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     intake = api("intake")
     assert intake.post("/api/v1/complaints", json=COMPLAINT).status_code == 201

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.workflow import jobs as workflow_jobs
 from engine.workflow import specs
 from engine.workflow.models import ProcessInstance
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT
 from tests.processes.variants import with_legal_review
 
 FOREIGN = Path(__file__).resolve().parent.parent / "processes" / "data" / "foreign"

@@ -8,24 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.cases.models import CaseEvent, Complaint
+from tests.conftest import COMPLAINT_FORM
 
-FORM = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明",
-    "contact_phone": "138-8800-1234",
-    "respondent_name": "昆明市官渡区商务局",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "agreement_number": "GD-ZS-2024-017",
-    "domain": "investment_promotion",
-    "breach_type": "policy_unfulfilled",
-    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。<script>alert(1)</script>",
-    "claims": "请求按协议兑现扶持资金。",
-    "is_private_enterprise": "true",
-    "in_litigation": "false",
-    "pledge": "yes",
-    "website": "",
-}
+# the sample complaint as the public column posts it: the respondent typed by name, a phone with dashes, markup in
+# the facts, the pledge ticked and the honeypot empty
+FORM = {**{k: v for k, v in COMPLAINT_FORM.items() if k != "respondent_code"}, "contact_phone": "138-8800-1234",
+        "respondent_name": "昆明市官渡区商务局", "facts": COMPLAINT_FORM["facts"] + "<script>alert(1)</script>",
+        "pledge": "yes", "website": ""}
 
 
 @pytest.fixture(autouse=True)

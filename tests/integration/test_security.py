@@ -13,8 +13,6 @@ from sqlalchemy import select
 from engine.audit.models import AuditEvent
 from engine.org.models import Official
 from engine.org.security import password_problems
-from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS, VENDOR
-from tests.integration.test_api_smoke import COMPLAINT
 from web.security import CONTENT_SECURITY_POLICY
 
 USER = "km-commerce"
@@ -264,39 +262,3 @@ def test_tokens_are_listed_with_last_use_and_revocable(app, client, bundled_mode
     assert "已吊销" in runner.invoke(args=["accounts", "list-tokens", "intake"]).output
     assert runner.invoke(args=["accounts", "revoke-token", "999999"]).exit_code == 2
     assert _actions(app, "intake")[-1] == "token_created"  # revocation is by an operator (cli:…)
-
-
-@pytest.mark.e2e
-def test_case_page_diagram_satisfies_the_csp_in_a_browser(app, api, demo_password) -> None:  # noqa: ANN001
-    """bpmn-js must draw the diagram without the CSP refusing anything (no 'unsafe-inline' needed)."""
-    if not CHROMIUM.exists() or not VENDOR.exists():
-        pytest.skip("needs /usr/bin/chromium and the vendored bpmn-js")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    import threading
-
-    from werkzeug.serving import make_server
-
-    cid = api("intake").post("/api/v1/complaints", json=COMPLAINT).get_json()["id"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    messages: list[str] = []
-    try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            tab = browser.new_page(base_url=f"http://127.0.0.1:{server.server_port}")
-            tab.on("console", lambda m: messages.append(m.text))
-            tab.goto("/login")
-            tab.fill("#username", "intake")
-            tab.fill("#password", demo_password)
-            tab.click("button[type=submit]")
-            tab.wait_for_url("**/")
-            tab.goto(f"/cases/{cid}")
-            tab.wait_for_selector("#case-diagram[data-ready=true]", timeout=15_000)
-            assert tab.locator("#case-diagram .lv-current").count() > 0
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    assert not [m for m in messages if "Content Security Policy" in m], messages

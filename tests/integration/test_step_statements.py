@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine.cases.services import open_tasks, register_complaint
 from engine.org.models import Official
 from engine.workflow.instances import complete_task
-from tests.processes.conftest import COMPLAINT
+from tests.conftest import COMPLAINT
 
 STEPS: list[tuple[str, dict[str, Any], str]] = [
     ("screening", {"accepted": True}, "intake"),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.services import register_complaint
 from engine.workflow.models import ProcessInstance
-from tests.processes.conftest import COMPLAINT
+from tests.conftest import COMPLAINT
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:

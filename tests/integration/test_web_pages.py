@@ -3,27 +3,10 @@ from __future__ import annotations
 
 import re
 
-FORM = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "legal_representative": "王总",
-    "contact_person": "李明",
-    "contact_phone": "13888001234",
-    "contact_address": "昆明市官渡区",
-    "is_private_enterprise": "true",
-    "respondent_code": "km-guandu-commerce",
-    "respondent_name": "",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "agreement_number": "GD-ZS-2024-017",
-    "agreement_date": "2024-03-01",
-    "domain": "investment_promotion",
-    "contract_amount": "3000000",
-    "disputed_amount": "",
-    "breach_type": "policy_unfulfilled",
-    "facts": "协议约定的产业扶持资金 300 万元至今未兑现。",
-    "claims": "请求按协议兑现扶持资金。",
-    "in_litigation": "false",
-}
+from tests.conftest import COMPLAINT_FORM
+
+FORM = {**COMPLAINT_FORM, "legal_representative": "王总", "contact_address": "昆明市官渡区", "respondent_name": "",
+        "agreement_date": "2024-03-01", "contract_amount": "3000000", "disputed_amount": ""}
 
 
 def _register(client) -> int:  # noqa: ANN001
@@ -177,7 +160,7 @@ def test_case_list_and_diagram(client, login) -> None:
 
 def test_inbox_pages_keep_the_filters(client, login, api, monkeypatch) -> None:  # noqa: ANN001
     import web.inbox
-    from tests.integration.test_api_smoke import COMPLAINT
+    from tests.conftest import COMPLAINT
 
     monkeypatch.setattr(web.inbox, "PAGE_SIZE", 2)
     for n in range(3):

@@ -21,8 +21,8 @@ from engine.workflow.instances import complete_task
 from engine.workflow.jobs import start_due_processes
 from engine.workflow.models import HumanTask, ProcessInstance, TimerStart
 from engine.workflow.start_timers import StartTimer, parse_cycle, start_timers_of
-from tests.conftest import PROCESSES
-from tests.processes.conftest import COMPLAINT, round_trip
+from tests.conftest import COMPLAINT, PROCESSES
+from tests.processes.conftest import round_trip
 
 
 def next_occurrence(session: Session, event_id: str) -> datetime:

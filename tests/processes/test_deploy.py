@@ -20,8 +20,8 @@ from engine.workflow import repair, serializer, specs
 from engine.workflow.instances import complete_task
 from engine.workflow.models import ProcessModel
 from engine.workflow.sandbox import SandboxEnvironment
-from tests.conftest import PROCESSES
-from tests.processes.conftest import COMPLAINT, START
+from tests.conftest import COMPLAINT, PROCESSES
+from tests.processes.conftest import START
 
 ACCEPTED_CONDITION = "<bpmn:conditionExpression>accepted</bpmn:conditionExpression>"
 REJECTION_MESSAGE = '"您的投诉不予受理，原因："'

@@ -253,7 +253,8 @@ def test_a_removed_timer_stops_and_a_redefined_one_is_recomputed_from_the_step_s
         save_restore: bool) -> None:
     from datetime import timedelta
 
-    from engine.deadlines.services import WorkCalendar, workdays_before
+    from engine.deadlines.calendar import WorkCalendar
+    from engine.deadlines.services import workdays_before
     from tests.processes.variants import bundled, with_timer_expression, without_boundary_event
 
     v1 = specs.latest(session, "complaint")

@@ -17,6 +17,7 @@ from engine.intake.dedup import (
 )
 from engine.intake.models import ComplaintReference, DuplicateCandidate
 from engine.workflow.models import ProcessInstance
+from tests.conftest import COMPLAINT
 
 FACTS = ("2023年3月我公司与官渡区商务局签订招商引资投资协议，约定我公司落地投产后给予产业扶持资金300万元。"
          "我公司已按约完成投资并投产，但扶持资金至今未兑现，多次催告无果。")
@@ -26,18 +27,7 @@ SHORT_HOTLINE = "来电人反映：官渡区商务局未兑现招商引资协议
 UNRELATED = ("2022年我公司中标某县人民医院医疗设备采购项目，合同金额120万元，设备已于当年验收合格，"
              "医院至今拖欠货款80万元未付。")
 
-BASE = {
-    "complainant_name": "云南滇信科技有限公司",
-    "complainant_uscc": "91440101MA5CJQ4N59",
-    "contact_person": "李明",
-    "contact_phone": "13888001234",
-    "respondent_code": "km-guandu-commerce",
-    "agreement_name": "官渡区招商引资项目投资协议",
-    "domain": "investment_promotion",
-    "breach_type": "policy_unfulfilled",
-    "facts": FACTS,
-    "claims": "请求按协议兑现扶持资金。",
-}
+BASE = {**{k: v for k, v in COMPLAINT.items() if k != "agreement_number"}, "facts": FACTS}
 
 
 def _register(session, **changes):  # noqa: ANN001, ANN003, ANN202
