@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,16 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if base in ("", "sqlite"):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
-    admin_url = make_url(_psycopg(base))
-    name = f"lvyue_test_{secrets.token_hex(4)}"
+    with throwaway_database(base, "lvyue_test") as url:
+        yield url
+
+
+@contextmanager
+def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database on the server of `server_url`, named `prefix` and a random suffix; dropped (even
+    while connected) when the block ends."""
+    admin_url = make_url(_psycopg(server_url))
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

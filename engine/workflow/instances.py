@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -41,6 +41,7 @@ from engine.workflow.sandbox import SandboxEnvironment, SandboxScriptEngine
 from engine.workflow.start_events import choose_start_event
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseException)
 
 
 def start_instance(
@@ -424,22 +425,20 @@ def _database_cause(exc: BaseException) -> bool:
     """A database error under a step failure leaves the session unusable: the step cannot be kept."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, SQLAlchemyError):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return _cause(exc, SQLAlchemyError) is not None
 
 
 def _engine_cause(exc: BaseException) -> EngineError | None:
     """The engine error (with its Chinese message) that a SpiffWorkflow exception was raised while handling."""
+    return _cause(exc, EngineError)
+
+
+def _cause(exc: BaseException, kind: type[T]) -> T | None:
+    """`exc` or the first exception of type `kind` it was raised from or while handling (each link once)."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, EngineError):
+        if isinstance(cause, kind):
             return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__

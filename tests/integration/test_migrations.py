@@ -11,7 +11,6 @@ import importlib
 import importlib.util
 import os
 import pkgutil
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 import engine
@@ -33,6 +31,7 @@ from engine.models import include_in_autogenerate
 from engine.org.demo import load_demo_organisation
 from engine.org.models import Official
 from engine.workflow import specs
+from tests.conftest import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "migrations"
@@ -45,13 +44,6 @@ def _import_all_models() -> None:
         name = f"engine.{area.name}.models"
         if area.ispkg and importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
-
-
-def _psycopg(url: str) -> str:
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
 
 
 def _backends() -> list[str]:
@@ -67,17 +59,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    admin_url = make_url(_psycopg(os.environ["TEST_DATABASE_URL"]))
-    name = f"lvyue_migtest_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(os.environ["TEST_DATABASE_URL"], "lvyue_migtest") as url:
+        yield url
 
 
 @pytest.fixture
