@@ -50,6 +50,31 @@ COMPLAINT_FORM: dict[str, str] = {**COMPLAINT, "is_private_enterprise": "true", 
 PROCESSES = ROOT / "processes"
 
 
+def ticker_script(imports: str, call: str) -> str:
+    """A scheduler process for the race tests (`python -c SCRIPT db_url now`): runs `call` against the database
+    until it does nothing more, prints the total."""
+    return f"""
+import sys
+from datetime import datetime
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+import engine.models  # noqa: F401
+from engine.builtin import load_builtin
+{imports}
+load_builtin()
+db = create_engine(sys.argv[1])
+now = datetime.fromisoformat(sys.argv[2])
+total = 0
+with Session(db) as session:
+    while True:
+        done = {call}
+        total += done
+        if not done:
+            break
+print(total)
+"""
+
+
 def _psycopg(url: str) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):

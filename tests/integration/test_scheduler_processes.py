@@ -16,31 +16,13 @@ from engine.workflow import specs
 from engine.workflow.instances import start_instance
 from engine.workflow.models import ProcessInstance
 from engine.workflow.registry import start_facts
+from tests.conftest import ticker_script
 
 DATA = Path(__file__).parent / "data" / "timer_race"
 DUE_TIMERS = 2000
 T0 = datetime(2026, 3, 2, 1, tzinfo=UTC)
 
-TICKER = """
-import sys
-from datetime import datetime
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
-import engine.models  # noqa: F401
-from engine.builtin import load_builtin
-from engine.workflow.jobs import tick
-load_builtin()
-db = create_engine(sys.argv[1])
-now = datetime.fromisoformat(sys.argv[2])
-total = 0
-with Session(db) as session:
-    while True:
-        fired = tick(session, now=now, batch=50)
-        total += fired
-        if not fired:
-            break
-print(total)
-"""
+TICKER = ticker_script("from engine.workflow.jobs import tick", "tick(session, now=now, batch=50)")
 
 
 def test_two_scheduler_processes_fire_each_timer_exactly_once(db_engine: Engine, db_url: str,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.db import as_utc
 from engine.workflow import specs
 from engine.workflow.models import ProcessInstance, ProcessModel, TimerStart
+from tests.conftest import ticker_script
 
 # A process started every minute by its timer; each instance runs a script and completes.
 EVERY_MINUTE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -30,26 +31,7 @@ EVERY_MINUTE = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-TICKER = """
-import sys
-from datetime import datetime
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
-import engine.models  # noqa: F401
-from engine.builtin import load_builtin
-from engine.workflow.jobs import start_due_processes
-load_builtin()
-db = create_engine(sys.argv[1])
-now = datetime.fromisoformat(sys.argv[2])
-total = 0
-with Session(db) as session:
-    while True:
-        started = start_due_processes(session, now)
-        total += started
-        if not started:
-            break
-print(total)
-"""
+TICKER = ticker_script("from engine.workflow.jobs import start_due_processes", "start_due_processes(session, now)")
 
 
 def test_two_schedulers_start_each_occurrence_once(db_engine: Engine, db_url: str, bundled_model_ids: set[int]) -> None:
