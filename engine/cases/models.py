@@ -1,8 +1,10 @@
 """Complaint rows and their history (who did what, when)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     DDL,
@@ -124,6 +126,17 @@ class CaseEvent(Base):
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     public_note: Mapped[str | None] = mapped_column(Text)
+
+    def is_a(self, kind: str, task: str | None = None, when: Mapping[str, Any] | None = None) -> bool:
+        """Whether this is an event of `kind` (of user task `task`, when given) whose form data hold the values of
+        `when` — what a milestone rule or a document rule waits for."""
+        if self.kind != kind:
+            return False
+        data = self.data or {}
+        if task is not None and data.get("task") != task:
+            return False
+        form = data.get("form") or {}
+        return all(form.get(name) == value for name, value in (when or {}).items())
 
 
 # --- substring search over the case list (engine/cases/search.py) ----------------------------------------

@@ -45,13 +45,7 @@ class MilestoneRule:
     detail: Callable[[Session, CaseEvent], str | None] | None = None
 
     def matches(self, event: CaseEvent) -> bool:
-        if event.kind != self.kind:
-            return False
-        data = event.data or {}
-        if self.task is not None and data.get("task") != self.task:
-            return False
-        form = data.get("form") or {}
-        return all(form.get(name) == value for name, value in self.when.items())
+        return event.is_a(self.kind, self.task, self.when)
 
 
 def _department_named(session: Session, event: CaseEvent) -> str | None:

@@ -76,13 +76,7 @@ class DocumentRule:
     copy_to: Resolver = lambda _s, _c, _e: "省发展改革委"  # noqa: E731
 
     def matches(self, case_event: CaseEvent) -> bool:
-        if case_event.kind != self.event_kind:
-            return False
-        data = case_event.data or {}
-        if self.task is not None and data.get("task") != self.task:
-            return False
-        form = data.get("form") or {}
-        return all(form.get(name) == value for name, value in self.when.items())
+        return case_event.is_a(self.event_kind, self.task, self.when)
 
 
 def _supervisor(_session: Session, complaint: Complaint, _event: CaseEvent) -> Department:
