@@ -74,10 +74,10 @@ def _open_tasks(engine: Engine, count: int) -> dict[str, tuple[list[str], int]]:
             for n in range(count):
                 complaint, _ = register_complaint(session, {**COMPLAINT, "respondent_code": respondent,
                                                             "agreement_number": f"LOCKS-{username}-{n:04d}"}, intake)
-                screening = session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint.id))
+                screening = session.scalar(select(HumanTask.id).where(HumanTask.subject_id == complaint.id))
                 instances.complete_task(session, screening, dict(STEPS[0][1]), intake)
                 session.commit()
-                tasks.append(session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint.id,
+                tasks.append(session.scalar(select(HumanTask.id).where(HumanTask.subject_id == complaint.id,
                                                                        HumanTask.completed_at.is_(None))))
             found[username] = (tasks, session.scalar(select(Official.id).where(Official.username == username)))
         return found

@@ -57,8 +57,8 @@ CHUNK = 5_000
 INDEXES = [
     ("ix_complaint_received_at", "complaint", "received_at"),
     ("ix_complaint_closed_at", "complaint", "closed_at"),
-    ("ix_human_task_spec_completed", "human_task", "spec_name, completed_at, created_at, outcome, complaint_id"),
-    ("ix_human_task_spec_due", "human_task", "spec_name, due_at, completed_at, outcome, complaint_id"),
+    ("ix_human_task_spec_completed", "human_task", "spec_name, completed_at, created_at, outcome, subject_id"),
+    ("ix_human_task_spec_due", "human_task", "spec_name, due_at, completed_at, outcome, subject_id"),
 ]
 
 
@@ -163,13 +163,13 @@ def generate(engine: Engine, rows: int, seed: int = 7) -> dict[str, int]:
                     "channel": rnd.choice(channels), "received_at": received, "closed_at": closed,
                     "breach_confirmed_at": None, "supervised_at": None, "is_private_enterprise": True,
                     "in_litigation": False})
-                i_rows.append({"id": cid, "model_id": model_id, "complaint_id": cid, "state": "{}", "lock_version": 1,
+                i_rows.append({"id": cid, "model_id": model_id, "subject_id": cid, "state": "{}", "lock_version": 1,
                                "status": "completed" if status in ("closed", "merged") else "running",
                                "started_at": received, "updated_at": received})
                 for n, (spec, created, due, completed, outcome) in enumerate(tasks):
                     if completed and completed > NOW:
                         completed, outcome = None, None
-                    t_rows.append({"id": f"{cid:012d}-{n:04d}", "instance_id": cid, "complaint_id": cid,
+                    t_rows.append({"id": f"{cid:012d}-{n:04d}", "instance_id": cid, "subject_id": cid,
                                    "spec_name": spec, "title": spec, "lane": "supervisor",
                                    "department_id": supervisor, "due_at": due, "created_at": created,
                                    "completed_at": completed, "outcome": outcome, "due_provisional": False})

@@ -74,7 +74,7 @@ def register_cases(engine: Engine, count: int, who: dict[str, int]) -> tuple[lis
 def open_task_id(engine: Engine, complaint_id: int) -> str:
     with Session(engine) as session:
         return session.scalars(select(HumanTask.id).where(
-            HumanTask.complaint_id == complaint_id, HumanTask.completed_at.is_(None))).one()
+            HumanTask.subject_id == complaint_id, HumanTask.completed_at.is_(None))).one()
 
 
 def walk(engine: Engine, complaint_ids: list[int], who: dict[str, int],

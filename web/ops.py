@@ -136,7 +136,7 @@ def check_consistency_command(complaint_id: int | None) -> None:
 
     ids = None
     if complaint_id is not None:
-        ids = list(db.session.scalars(select(ProcessInstance.id).where(ProcessInstance.complaint_id == complaint_id)))
+        ids = list(db.session.scalars(select(ProcessInstance.id).where(ProcessInstance.subject_id == complaint_id)))
     report = consistency.check(db.session, ids)
     db.session.rollback()
     for line in report.lines():

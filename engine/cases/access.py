@@ -32,7 +32,7 @@ def view_case(official: Official, complaint: Complaint | None) -> bool:
 def _took_part(official: Official, complaint: Complaint) -> bool:
     session = object_session(complaint)
     return session is not None and bool(session.scalar(select(exists().where(
-        HumanTask.complaint_id == complaint.id, HumanTask.department_id == official.department_id))))
+        HumanTask.subject_id == complaint.id, HumanTask.department_id == official.department_id))))
 
 
 @permissions.rule(permissions.VIEW_CONTACT_DATA)
@@ -66,7 +66,7 @@ def _view_task(official: Official, human: HumanTask | None) -> bool:
     """Those who may work on a task may read it; so may those who may see its case."""
     if human is None or (permissions.WORK_TASK in permissions.granted(official) and work_task(official, human)):
         return True
-    complaint = object_session(human).get(Complaint, human.complaint_id) if human.complaint_id else None
+    complaint = object_session(human).get(Complaint, human.subject_id) if human.subject_id else None
     return complaint is not None and permissions.allowed(official, permissions.VIEW_CASE, complaint)
 
 
@@ -100,7 +100,7 @@ def is_respondent_of(official: Official, complaint: Complaint) -> bool:
 def _holds_open_task(official: Official, complaint: Complaint) -> bool:
     session = object_session(complaint)
     return session is not None and session.scalar(select(HumanTask.id).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None),
+        HumanTask.subject_id == complaint.id, HumanTask.completed_at.is_(None),
         HumanTask.department_id == official.department_id).limit(1)) is not None
 
 
@@ -111,7 +111,7 @@ def case_filter(official: Official) -> ColumnElement[bool] | None:
     if permissions.sees_all_cases(official):
         return None
     dept = official.department
-    took_part = exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.department_id == dept.id)
+    took_part = exists().where(HumanTask.subject_id == Complaint.id, HumanTask.department_id == dept.id)
     conditions = [Complaint.intake_department_id == dept.id, took_part]
     if dept.is_credit_lead and dept.prefecture_code:
         conditions.append(Complaint.respondent.has(Department.prefecture_code == dept.prefecture_code))

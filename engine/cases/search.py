@@ -242,7 +242,7 @@ def case_conditions(session: Session, query: CaseQuery, now: datetime | None = N
         found.append(Complaint.received_at < _start_of(query.received_to + timedelta(days=1)))
     if query.overdue:
         moment = as_utc(now) or clock.now()
-        found.append(exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.completed_at.is_(None),
+        found.append(exists().where(HumanTask.subject_id == Complaint.id, HumanTask.completed_at.is_(None),
                                     HumanTask.due_at < moment))
     return found
 

@@ -109,14 +109,14 @@ def history(session: Session, complaint: Complaint) -> list[CaseEvent]:
 
 def open_tasks(session: Session, complaint: Complaint) -> list[HumanTask]:
     return list(session.scalars(select(HumanTask).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None)).order_by(HumanTask.created_at)))
+        HumanTask.subject_id == complaint.id, HumanTask.completed_at.is_(None)).order_by(HumanTask.created_at)))
 
 
 def instance_of(session: Session, complaint: Complaint) -> ProcessInstance | None:
     """The complaint procedure's instance of this case (measures and repair run as instances of their own)."""
     return session.scalar(
         select(ProcessInstance).join(ProcessModel, ProcessModel.id == ProcessInstance.model_id)
-        .where(ProcessInstance.complaint_id == complaint.id, ProcessModel.key == COMPLAINT_PROCESS)
+        .where(ProcessInstance.subject_id == complaint.id, ProcessModel.key == COMPLAINT_PROCESS)
         .order_by(ProcessInstance.id.desc()).limit(1))
 
 

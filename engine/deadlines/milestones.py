@@ -159,9 +159,9 @@ def current_steps(session: Session, complaint: Complaint, now: datetime | None =
     """The case's open steps with their time limit, due day and working days left (none once closed)."""
     moment = as_utc(now) or clock.now()
     tasks = session.scalars(select(HumanTask).where(
-        HumanTask.complaint_id == complaint.id, HumanTask.completed_at.is_(None)).order_by(HumanTask.created_at))
+        HumanTask.subject_id == complaint.id, HumanTask.completed_at.is_(None)).order_by(HumanTask.created_at))
     paused = session.scalar(select(ProcessInstance.id).where(
-        ProcessInstance.complaint_id == complaint.id, ProcessInstance.status == "paused").limit(1)) is not None
+        ProcessInstance.subject_id == complaint.id, ProcessInstance.status == "paused").limit(1)) is not None
     cal = WorkCalendar(session)
     steps = []
     for task in tasks:

@@ -105,7 +105,7 @@ def inbox_by_due(session: Session, official: Official, filters: InboxFilter | No
     query = visible_tasks(official, filters or InboxFilter())
     joined = (cases is not None and cases.narrows_cases) or sort.lstrip("-") == "case"
     if joined:
-        query = query.join(Complaint, Complaint.id == HumanTask.complaint_id)
+        query = query.join(Complaint, Complaint.id == HumanTask.subject_id)
         if cases is not None:
             query = query.where(*case_conditions(session, cases, moment))
     if state == "overdue":
@@ -161,7 +161,7 @@ def overdue_tasks(session: Session, official: Official, now: datetime | None = N
     moment = as_utc(now) or clock.now()
     query = (select(HumanTask, Complaint, Department)
              .join(Department, HumanTask.department_id == Department.id)
-             .outerjoin(Complaint, HumanTask.complaint_id == Complaint.id)
+             .outerjoin(Complaint, HumanTask.subject_id == Complaint.id)
              .where(HumanTask.completed_at.is_(None), HumanTask.due_at < moment))
     if prefecture is not None:
         query = query.where(Department.prefecture_code == prefecture)

@@ -196,10 +196,10 @@ def merge_into(session: Session, newer: Complaint, survivor: Complaint, official
         complaint_id=survivor.id, merged_from_id=func.coalesce(EvidenceFile.merged_from_id, newer.id))).rowcount
     # 3. withdraw the newer case's open tasks and stop its instance (no timers fire on it any more)
     withdrawn = list(session.scalars(select(HumanTask).where(
-        HumanTask.complaint_id == newer.id, HumanTask.completed_at.is_(None))))
+        HumanTask.subject_id == newer.id, HumanTask.completed_at.is_(None))))
     for task in withdrawn:
         task.completed_at, task.completed_by_id, task.outcome = moment, official.id, "merged"
-    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.complaint_id == newer.id)):
+    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.subject_id == newer.id)):
         if instance.status not in ("completed", "merged"):
             instance.status, instance.next_timer_at, instance.updated_at = "merged", None, moment
     before = {"status": newer.status}

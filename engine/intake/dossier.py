@@ -98,7 +98,7 @@ def for_task(session: Session, human: HumanTask, viewer: Official, now: datetime
 
 def dossier(session: Session, human: HumanTask, viewer: Official, compare_with: list[str] | None = None) -> Dossier:
     """Decisions, evidence (as the viewer may see it) and 补正 exchanges of the task's case."""
-    complaint = session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    complaint = session.get(Complaint, human.subject_id) if human.subject_id else None
     if complaint is None:
         return Dossier([], None, 0, [])
     made = decisions(session, complaint.id)
@@ -129,12 +129,12 @@ def _supersede(found: list[tuple[CaseEvent, Decision]], task_id: str, at: dateti
 def _forms_of(session: Session, complaint_id: int) -> dict[str, dict]:
     """Forms of every process version the case's instances ran on (a migrated case keeps its old forms too)."""
     forms: dict[str, dict] = {}
-    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint_id)
+    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.subject_id == complaint_id)
                                     .order_by(ProcessInstance.id)):
         forms = {**instance.model.forms, **forms}
     return forms
 
 
 def _task_row(session: Session, complaint_id: int, spec_name: str) -> HumanTask | None:
-    return session.scalar(select(HumanTask).where(HumanTask.complaint_id == complaint_id,
+    return session.scalar(select(HumanTask).where(HumanTask.subject_id == complaint_id,
                                                   HumanTask.spec_name == spec_name).limit(1))

@@ -122,7 +122,7 @@ def figure_tasks(session: Session, figure: str, period: Period, scope: Scope, *,
             where.append(on_time_task() if figure == "verify_on_time" else ~on_time_task())
     where += _scope(scope) + ([Complaint.channel == channel] if channel else []) + (
         [Complaint.domain == domain] if domain else [])
-    joined = select(HumanTask, Complaint).join(Complaint, Complaint.id == HumanTask.complaint_id).where(*where)
+    joined = select(HumanTask, Complaint).join(Complaint, Complaint.id == HumanTask.subject_id).where(*where)
     total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
     rows = session.execute(joined.order_by(HumanTask.due_at, HumanTask.id).limit(limit).offset(offset))
     return [(task, complaint) for task, complaint in rows], int(total)
@@ -185,8 +185,8 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
         where.append(Complaint.channel == channel)
     if domain:
         where.append(Complaint.domain == domain)
-    verify_due = and_(HumanTask.complaint_id == Complaint.id, verify_due_task(start, end, current))
-    overdue = and_(HumanTask.complaint_id == Complaint.id, overdue_task(current))
+    verify_due = and_(HumanTask.subject_id == Complaint.id, verify_due_task(start, end, current))
+    overdue = and_(HumanTask.subject_id == Complaint.id, overdue_task(current))
     record_in_period = and_(BreachRecord.complaint_id == Complaint.id, BreachRecord.determined_on >= period.start,
                             BreachRecord.determined_on <= period.end, BreachRecord.status.in_(APPROVED_STATUSES))
     if figure in ("received", "accepted", "rejected", "merged", "pending"):
@@ -228,7 +228,7 @@ def figure_conditions(figure: str, period: Period, scope: Scope, *, channel: str
                                     PlatformDelivery.target == COUNTED_PLATFORM, PlatformDelivery.created_at >= start,
                                     PlatformDelivery.created_at < end, delivery_late_or_failing()))
     else:  # stage:<task>
-        where.append(exists().where(HumanTask.complaint_id == Complaint.id, HumanTask.spec_name == figure[6:],
+        where.append(exists().where(HumanTask.subject_id == Complaint.id, HumanTask.spec_name == figure[6:],
                                     HumanTask.outcome == "completed", HumanTask.completed_at >= start,
                                     HumanTask.completed_at < end))
     return where

@@ -62,8 +62,8 @@ class Query:
         """`query` over human_task of complaints; joined to the complaint and its respondent only when needed
         (`joined`): on a million cases the join costs more than everything else in the query."""
         if not joined:
-            return query.select_from(HumanTask).where(HumanTask.complaint_id.is_not(None))
-        return (query.select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.complaint_id)
+            return query.select_from(HumanTask).where(HumanTask.subject_id.is_not(None))
+        return (query.select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.subject_id)
                 .outerjoin(respondent, respondent.id == Complaint.respondent_id).where(*self.complaint_where(respondent)))
 
     def complaint_where(self, respondent: Any) -> list[ColumnElement]:

@@ -122,9 +122,9 @@ def _pause_moves(session: Session, q: Query) -> list[tuple]:
     tasks, total = _stage_rows(q, aliased(Department), (overlap(HumanTask.created_at, HumanTask.completed_at),),
                                (overlap(Complaint.received_at, Complaint.closed_at),))
     paused_cases = select(ClockPause.complaint_id).where(ClockPause.paused_at < q.end)  # few: drives the join
-    tasks = (tasks.join(ClockPause, and_(ClockPause.complaint_id == HumanTask.complaint_id,
+    tasks = (tasks.join(ClockPause, and_(ClockPause.complaint_id == HumanTask.subject_id,
                                          ClockPause.paused_at < HumanTask.completed_at, pause_end > HumanTask.created_at))
-             .where(HumanTask.complaint_id.in_(paused_cases))
+             .where(HumanTask.subject_id.in_(paused_cases))
              .group_by(HumanTask.id, HumanTask.spec_name, HumanTask.completed_at, HumanTask.created_at))
     total = (total.join(ClockPause, and_(ClockPause.complaint_id == Complaint.id,
                                          ClockPause.paused_at < Complaint.closed_at, pause_end > Complaint.received_at))
@@ -150,7 +150,7 @@ def _exact_stage_timings(session: Session, q: Query, method: str) -> list[StageT
     tasks, total = _stage_rows(q, respondent)
     tasks = tasks.with_only_columns(HumanTask.spec_name.label("g"), (
         days_between(HumanTask.completed_at, HumanTask.created_at)
-        - paused_days(HumanTask.complaint_id, HumanTask.created_at, HumanTask.completed_at)).label("v"))
+        - paused_days(HumanTask.subject_id, HumanTask.created_at, HumanTask.completed_at)).label("v"))
     total = total.with_only_columns(literal_column("'total'").label("g"), (
         days_between(Complaint.closed_at, Complaint.received_at)
         - paused_days(Complaint.id, Complaint.received_at, Complaint.closed_at)).label("v"))

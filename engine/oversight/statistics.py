@@ -414,7 +414,7 @@ def _overdue_rows(q: Query, key: str | None) -> Select:
     return (select(key_column(key, respondent).label("k"), HumanTask.spec_name.label("stage"),
                    days_between(now, HumanTask.due_at).label("days"),
                    case((Complaint.supervised_at.is_not(None), 1), else_=0).label("supervised"))
-            .select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.complaint_id)
+            .select_from(HumanTask).join(Complaint, Complaint.id == HumanTask.subject_id)
             .outerjoin(respondent, respondent.id == Complaint.respondent_id)
             .where(overdue_task(now), *q.complaint_where(respondent)))
 

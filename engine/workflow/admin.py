@@ -161,23 +161,23 @@ def instances_needing_attention(session: Session, limit: int = 200) -> list[dict
     subject_id, subject_label = subjects().label_columns()
     rows = session.execute(
         select(ProcessInstance, subject_label)
-        .outerjoin(subject_id.table, subject_id == ProcessInstance.complaint_id)
+        .outerjoin(subject_id.table, subject_id == ProcessInstance.subject_id)
         .where(ProcessInstance.status.in_(("error", "suspended")))
         .order_by(ProcessInstance.updated_at.desc()).limit(limit))
     return [{"instance": instance, "tracking_code": code} for instance, code in rows]
 
 
-def finished_of(session: Session, complaint_id: int) -> ProcessInstance | None:
+def finished_of(session: Session, subject_id: int) -> ProcessInstance | None:
     """The case's newest completed process instance (its path may be saved as a scenario), or None."""
     return session.scalar(select(ProcessInstance).where(
-        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status == "completed")
+        ProcessInstance.subject_id == subject_id, ProcessInstance.status == "completed")
         .order_by(ProcessInstance.id.desc()).limit(1))
 
 
-def trouble_of(session: Session, complaint_id: int) -> ProcessInstance | None:
+def trouble_of(session: Session, subject_id: int) -> ProcessInstance | None:
     """The case's newest process instance in `error` or `suspended` (the warning on the case page), or None."""
     return session.scalar(select(ProcessInstance).where(
-        ProcessInstance.complaint_id == complaint_id, ProcessInstance.status.in_(("error", "suspended")))
+        ProcessInstance.subject_id == subject_id, ProcessInstance.status.in_(("error", "suspended")))
         .order_by(ProcessInstance.id.desc()).limit(1))
 
 
@@ -258,7 +258,7 @@ def open_instances(session: Session, model_id: int) -> list[dict[str, Any]]:
     subject_id, subject_label = subjects().label_columns()
     rows = session.execute(
         select(ProcessInstance, subject_label)
-        .outerjoin(subject_id.table, subject_id == ProcessInstance.complaint_id)
+        .outerjoin(subject_id.table, subject_id == ProcessInstance.subject_id)
         .where(ProcessInstance.model_id == model_id, ProcessInstance.status.in_(OPEN_STATUSES))
         .order_by(ProcessInstance.id)).all()
     titles: dict[int, list[str]] = {}

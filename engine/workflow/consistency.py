@@ -72,9 +72,9 @@ def check(session: Session, instance_ids: list[int] | None = None, batch: int = 
             report.tasks += len(rows.get(instance.id, []))
             done = sum(1 for r in rows.get(instance.id, []) if r.outcome in DONE_BY_OFFICIAL)
             report.completed += done
-            if instance.complaint_id is not None:
-                cases.add(instance.complaint_id)
-                completed_per_case[instance.complaint_id] += done
+            if instance.subject_id is not None:
+                cases.add(instance.subject_id)
+                completed_per_case[instance.subject_id] += done
             if problems:
                 report.instance_problems[instance.id] = problems
     if instance_ids is None and cases:

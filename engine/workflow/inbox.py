@@ -18,7 +18,7 @@ class InboxFilter:
     """Narrowing an official's inbox: `claimed` is 'me', 'others', 'unclaimed' or None for all."""
 
     claimed: str | None = None
-    complaint_id: int | None = None
+    subject_id: int | None = None  # the tasks of one subject's instances (a case)
     lane: str | None = None
 
 
@@ -52,8 +52,8 @@ def _visible(official: Official, f: InboxFilter, through_index: bool = True):  #
         query = query.where(HumanTask.claimed_by_id.is_(None))
     elif f.claimed == "others":
         query = query.where(HumanTask.claimed_by_id.is_not(None), HumanTask.claimed_by_id != official.id)
-    if f.complaint_id:
-        query = query.where(HumanTask.complaint_id == f.complaint_id)
+    if f.subject_id:
+        query = query.where(HumanTask.subject_id == f.subject_id)
     if f.lane:
         query = query.where(HumanTask.lane == f.lane)
     return query

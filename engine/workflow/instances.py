@@ -48,7 +48,7 @@ def start_instance(
     session: Session, key: str, subject: Any, actor: Official | None,
     data: dict[str, Any] | None = None, now: datetime | None = None, start_event: str | None = None,
 ) -> ProcessInstance:
-    """Start the newest version of process `key` for `subject` (a complaint, or None) and run it to its first wait.
+    """Start the newest version of process `key` for `subject` (the row it runs for, or None) and run it to its first wait.
 
     `start_event` names the (timer) start event to take, for processes with several (see start_events.py).
     """
@@ -62,7 +62,7 @@ def start_instance(
         for task in workflow.get_tasks(state=TaskState.READY):  # the start task takes the initial data
             task.data.update(data or {})
         choose_start_event(workflow, start_event)
-        instance = ProcessInstance(model=model, complaint_id=subject.id if subject else None, state="{}")
+        instance = ProcessInstance(model=model, subject_id=subject.id if subject else None, state="{}")
         session.add(instance)
         session.flush()
         _advance(ctx, instance, workflow, lambda wf: None, park_on_failure=True)
@@ -103,7 +103,7 @@ def complete_task(
     human.outcome = "completed"
     if subject is not None:
         subjects().note(
-            session, instance.complaint_id, moment, "task_completed",
+            session, instance.subject_id, moment, "task_completed",
             f"完成「{human.title}」" + (f"：{describe(schema, clean)}" if clean else ""), actor=actor,
             data={"task": human.spec_name, "task_id": human.id, "title": human.title, "form_name": human.form,
                   "department": human.department.name if human.department else None,
@@ -114,7 +114,7 @@ def complete_task(
     audit(session, "task_completed", actor, "human_task", human.id, before={"status": status_before}, after={
         "task": human.spec_name, "form": _jsonable(clean),
         "status": subjects().status(subject) if subject is not None else None},
-        complaint_id=instance.complaint_id)
+        complaint_id=instance.subject_id)
     logger.info("%s completed task %s (%s) of instance %s", actor.username, human.spec_name, human.id, instance.id)
     return human
 
@@ -135,7 +135,7 @@ def claim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
         raise ConcurrentUpdate("该任务已被他人认领或处理，请刷新后再试")
     session.refresh(human)
     audit(session, "task_claimed", actor, "human_task", task_id, before={"claimed_by": None},
-          after={"claimed_by": actor.username}, complaint_id=human.complaint_id)
+          after={"claimed_by": actor.username}, complaint_id=human.subject_id)
     logger.info("%s claimed task %s", actor.username, task_id)
     return human
 
@@ -149,7 +149,7 @@ def unclaim_task(session: Session, task_id: str, actor: Official) -> HumanTask:
     human.claimed_by_id = None
     session.flush()
     audit(session, "task_unclaimed", actor, "human_task", task_id, before=before, after={"claimed_by": None},
-          complaint_id=human.complaint_id)
+          complaint_id=human.subject_id)
     logger.info("%s unclaimed task %s", actor.username, task_id)
     return human
 
@@ -161,7 +161,7 @@ def release_claims(session: Session, official: Official, actor: Official | str, 
     for human in claimed:
         human.claimed_by = None
         audit(session, "task_unclaimed", actor, "human_task", human.id, before={"claimed_by": official.username},
-              after={"claimed_by": None, "reason": reason}, complaint_id=human.complaint_id)
+              after={"claimed_by": None, "reason": reason}, complaint_id=human.subject_id)
     session.flush()
     logger.info("%d claimed task(s) of %s returned to the inbox: %s", len(claimed), official.username, reason)
     return claimed
@@ -272,12 +272,12 @@ def fire_due_timers(session: Session, instance: ProcessInstance, now: datetime) 
 
     A timer fired well after its due time (scheduler down, or the tick fell behind) is noted in the history.
     """
-    subject = load_subject(session, instance.complaint_id)
+    subject = load_subject(session, instance.subject_id)
     ctx = StepContext(session, subject, None, now)
     due = as_utc(instance.next_timer_at)
     if subject is not None and due is not None and now - due > LATE_AFTER:
         subjects().note(
-            session, instance.complaint_id, now, "timer_late",
+            session, instance.subject_id, now, "timer_late",
             (f"定时器延迟触发：应于 {due.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发，"
              f"实际于 {now.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 触发（调度程序停机或积压，恢复后补触发）"),
             data={"due": due.isoformat(), "fired": now.isoformat()})
@@ -293,7 +293,7 @@ def shift_deadlines(
     With `since`, only deadlines of tasks that were open already at `since` move (and the timers attached
     to them); those created later were computed while the clock was stopped and stay as they are.
     """
-    ctx = StepContext(session, load_subject(session, instance.complaint_id), None, now)
+    ctx = StepContext(session, load_subject(session, instance.subject_id), None, now)
     if workdays <= 0:
         return
 
@@ -341,7 +341,7 @@ def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessIn
         select(HumanTask, ProcessInstance, ProcessModel, subject_class)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
-        .outerjoin(subject_class, ProcessInstance.complaint_id == subject_id)
+        .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
         .where(HumanTask.id == task_id)
     ).first()
     if row is None:
@@ -410,14 +410,14 @@ def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, d
         instance.next_timer_at = _next_timer(workflow)
         _sync_inbox(ctx, instance, workflow, None)
         if ctx.subject is not None:
-            subjects().note(ctx.session, instance.complaint_id, ctx.now, "step_failed",
+            subjects().note(ctx.session, instance.subject_id, ctx.now, "step_failed",
                             f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
                             data={"tasks": failed, "error": detail})
         ctx.session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
     audit(ctx.session, "step_failed", ctx.actor, "process_instance", instance.id, before=None,
-          after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
+          after={"status": "error", "error": message}, complaint_id=instance.subject_id)
     logger.error("instance %s parked in error: %s", instance.id, message)
 
 
@@ -482,7 +482,7 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
         assignment = _resolve_lane(ctx, task.task_spec.lane)
         due_at, due_basis, due_provisional = _due(ctx, workflow, task, props) or (None, None, False)
         rows.append({
-            "id": task_id, "instance_id": instance.id, "complaint_id": instance.complaint_id,
+            "id": task_id, "instance_id": instance.id, "subject_id": instance.subject_id,
             "spec_name": task.task_spec.bpmn_id or task.task_spec.name,
             "title": task.task_spec.bpmn_name or task.task_spec.name, "lane": task.task_spec.lane,
             "department_id": assignment.department.id, "role": assignment.role,
@@ -491,7 +491,7 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
             "completed_at": None, "completed_by_id": None, "outcome": None,
         })
         if ctx.subject is not None and assignment.note:
-            subjects().note(session, instance.complaint_id, ctx.now, "lane_fallback",
+            subjects().note(session, instance.subject_id, ctx.now, "lane_fallback",
                             f"「{task.task_spec.bpmn_name}」：{assignment.note}")
     if ctx.subject is not None and first_status:
         subjects().set_status(ctx.subject, first_status)

@@ -58,7 +58,7 @@ class _Refused(Exception):
 @dataclass
 class Verdict:
     instance_id: int
-    complaint_id: int | None
+    subject_id: int | None
     tracking_code: str | None
     current: list[str]
     can_migrate: bool
@@ -68,7 +68,7 @@ class Verdict:
     confirmation: str = ""  # what `migrate` needs back for this case (empty when it cannot move)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"instance_id": self.instance_id, "complaint_id": self.complaint_id,
+        return {"instance_id": self.instance_id, "subject_id": self.subject_id,
                 "tracking_code": self.tracking_code, "current": self.current, "can_migrate": self.can_migrate,
                 "reason": self.reason, "changes": self.changes, "timers": [t.as_dict() for t in self.timers],
                 "confirmation": self.confirmation}
@@ -143,8 +143,8 @@ def _plan(
     session: Session, instance: ProcessInstance, source: ProcessModel, target: ProcessModel, now: datetime,
 ) -> tuple[Verdict, BpmnWorkflow | None]:
     """Diff and migrate in memory; the verdict says whether the result may be stored, and its timers after."""
-    subject = load_subject(session, instance.complaint_id)
-    verdict = Verdict(instance.id, instance.complaint_id, subjects().label(subject) if subject is not None else None,
+    subject = load_subject(session, instance.subject_id)
+    verdict = Verdict(instance.id, instance.subject_id, subjects().label(subject) if subject is not None else None,
                       [], False, "")
     if instance.model_id != source.id:
         verdict.reason = f"该案件不在源版本上（当前为第 {instance.model.version} 版）"
@@ -296,7 +296,7 @@ def _apply(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, source: ProcessModel,
     target: ProcessModel, actor: Official, now: datetime, verdict: Verdict,
 ) -> None:
-    subject = load_subject(session, instance.complaint_id)
+    subject = load_subject(session, instance.subject_id)
     status = instance.status
     instance.model = target
     instance.model_id = target.id
@@ -305,12 +305,12 @@ def _apply(
     fire = bool(late) and status == "running"
     if subject is not None:
         summary = f"流程版本迁移：v{source.version} → v{target.version}"
-        subjects().note(session, instance.complaint_id, now, "process_migrated", summary, actor=actor,
+        subjects().note(session, instance.subject_id, now, "process_migrated", summary, actor=actor,
                         data={"from": source.version, "to": target.version, "current": verdict.current,
                               "timers": [t.as_dict() for t in verdict.timers]})
         rearmed = [t for t in verdict.timers if t.change != "kept"]
         if rearmed:
-            subjects().note(session, instance.complaint_id, now, "timers_rearmed", _rearmed_summary(rearmed, fire),
+            subjects().note(session, instance.subject_id, now, "timers_rearmed", _rearmed_summary(rearmed, fire),
                             actor=actor, data={"timers": [t.as_dict() for t in rearmed]})
     with clock.frozen_at(now):  # saves state, refreshes inbox rows and next timer; due timers fire now
         _advance(ctx, instance, workflow, (lambda wf: wf.refresh_timers()) if fire else (lambda wf: None))
@@ -320,7 +320,7 @@ def _apply(
           before={"model": source.key, "version": source.version, "status": status},
           after={"model": target.key, "version": target.version, "status": instance.status,
                  "timers": [t.as_dict() for t in verdict.timers if t.change != "kept"]},
-          complaint_id=instance.complaint_id)
+          complaint_id=instance.subject_id)
     session.flush()
     logger.info("%s migrated instance %s from v%s to v%s", actor.username, instance.id, source.version,
                 target.version)

@@ -1,4 +1,8 @@
-"""Process models (immutable versions), instances (one per case) and the inbox projection."""
+"""Process models (immutable versions), instances and the inbox projection.
+
+An instance (and each of its tasks) belongs to a subject: `subject_id` holds the id of the domain row it runs for,
+or NULL. The runtime names no domain table: the package that owns the subjects declares the foreign key on
+these tables (docs/architecture.md, "Dependencies between engine packages")."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,13 +46,13 @@ class ProcessModel(Base):
 
 
 class ProcessInstance(Base):
-    """One run of a process model; `state` is the serializer's JSON without the spec."""
+    """One run of a process model for its subject; `state` is the serializer's JSON without the spec."""
 
     __tablename__ = "process_instance"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("process_model.id"), index=True)
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(Integer, index=True)  # foreign key declared by the subject's owner
     status: Mapped[str] = mapped_column(String(20), default="running")
     state: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
@@ -77,13 +81,13 @@ class HumanTask(Base):
         ),
         # statistics per stage by completion and by due time (engine/oversight; measured in bench/oversight.py):
         # covering, so a quarter's tasks are read from the index alone on both databases
-        Index("ix_human_task_spec_completed", "spec_name", "completed_at", "created_at", "outcome", "complaint_id"),
-        Index("ix_human_task_spec_due", "spec_name", "due_at", "completed_at", "outcome", "complaint_id"),
+        Index("ix_human_task_spec_completed", "spec_name", "completed_at", "created_at", "outcome", "subject_id"),
+        Index("ix_human_task_spec_due", "spec_name", "due_at", "completed_at", "outcome", "subject_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(Integer, index=True)  # its instance's subject
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     lane: Mapped[str | None] = mapped_column(String(50))

@@ -2,8 +2,9 @@
 runtime asks of the domain: the rows an instance belongs to (its subject) and the working-day deadlines.
 
 The runtime keeps the registries; the domain packages fill them (engine/builtin.py imports them all). It names
-no domain row: `process_instance.complaint_id` holds the subject's id, and the cases package registers what a
-subject is (engine/cases/subject.py), the deadlines package how due times are counted (engine/deadlines/timing.py).
+no domain row: `process_instance.subject_id` holds the subject's id (its owner declares the foreign key), the cases
+package registers what a subject is (engine/cases/subject.py), the deadlines package how due times are counted
+(engine/deadlines/timing.py).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class StepContext:
     """What a lane resolver or a service operation may use while one step runs."""
 
     session: Session
-    subject: Any  # the row the instance belongs to (a complaint: engine/cases/subject.py), or None
+    subject: Any  # the row the instance belongs to (registered with `subject`), or None
     actor: Official | None
     now: datetime
     notes: list[str] = field(default_factory=list)

@@ -70,7 +70,7 @@ def resume(session: Session, instance_id: int, actor: Official, reason: str,
     if instance.status != "suspended":
         raise ConflictError("只有已挂起的流程可以恢复")
     moment = as_utc(now) or clock.now()
-    subject = load_subject(session, instance.complaint_id)
+    subject = load_subject(session, instance.subject_id)
     instance.status = "paused" if subject is not None and timings().paused(session, subject) else "running"
     instance.updated_at = moment
     _log(session, instance, actor, "instance_resumed", "恢复流程", reason, "suspended", None, moment)
@@ -242,7 +242,7 @@ def _name(task: Any) -> str:
 
 
 def _context(session: Session, instance: ProcessInstance, actor: Official, moment: datetime) -> StepContext:
-    return StepContext(session, load_subject(session, instance.complaint_id), actor, moment)
+    return StepContext(session, load_subject(session, instance.subject_id), actor, moment)
 
 
 def _repairable(session: Session, instance_id: int) -> ProcessInstance:
@@ -279,13 +279,13 @@ def _log(session: Session, instance: ProcessInstance, actor: Official, action: s
     moved = ""
     if "position" in before_d and "position" in after_d:
         moved = f"；位置：{'、'.join(before_d['position']) or '—'} → {'、'.join(after_d['position']) or '—'}"
-    if instance.complaint_id is not None:
+    if instance.subject_id is not None:
         subjects().note(
-            session, instance.complaint_id, now, action,
+            session, instance.subject_id, now, action,
             f"{label}（{STATUS_LABELS.get(b, b)} → {STATUS_LABELS.get(a, a)}{moved}）：{reason}", actor=actor,
             data={"before": before_d if isinstance(before, dict) else b,
                   "after": after_d if isinstance(before, dict) else a, "reason": reason, **(extra or {})})
     audit(session, action, actor, "process_instance", instance.id, before={**before_d, **(extra or {})},
-          after={**after_d, "reason": reason}, complaint_id=instance.complaint_id)
+          after={**after_d, "reason": reason}, complaint_id=instance.subject_id)
     session.flush()
     logger.info("%s: %s instance %s (%s → %s)", actor.username, action, instance.id, b, a)

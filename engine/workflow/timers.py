@@ -39,7 +39,7 @@ def fire(session: Session, instance: ProcessInstance, now: datetime) -> None:
     fire_due_timers(session, instance, now)
     audit(session, "timer_fired", SCHEDULER, "process_instance", instance.id, before=before,
           after={"status": instance.status, "next_timer_at": _iso(instance.next_timer_at)},
-          complaint_id=instance.complaint_id, now=now)
+          complaint_id=instance.subject_id, now=now)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -53,7 +53,7 @@ def park(session: Session, instance_id: int, message: str) -> None:
         before = instance.status
         instance.status, instance.error = "error", message
         audit(session, "timer_failed", SCHEDULER, "process_instance", instance_id, before={"status": before},
-              after={"status": "error", "error": message}, complaint_id=instance.complaint_id)
+              after={"status": "error", "error": message}, complaint_id=instance.subject_id)
         session.flush()
 
 
@@ -76,7 +76,7 @@ def audit_mark(session: Session, task_id: str | None = None) -> AuditMark:
     newest = select(func.max(AuditEvent.id)).scalar_subquery()
     if task_id is None:
         return AuditMark(session.scalar(select(newest)) or 0)
-    case = select(HumanTask.complaint_id).where(HumanTask.id == task_id).scalar_subquery()
+    case = select(HumanTask.subject_id).where(HumanTask.id == task_id).scalar_subquery()
     position = select(AuditChain.seq).where(AuditChain.id == case).scalar_subquery()
     row = session.execute(select(newest, case, position)).one()
     return AuditMark(row[0] or 0, row[1], row[2] or 0)
@@ -90,10 +90,10 @@ def changed_by_timers_only(session: Session, task_id: str, since: AuditMark) -> 
     if task is None:
         return False
     concerns = and_(AuditEvent.object_type == "process_instance", AuditEvent.object_id == str(task.instance_id))
-    if task.complaint_id is not None:
-        concerns = or_(concerns, AuditEvent.complaint_id == task.complaint_id)
+    if task.subject_id is not None:
+        concerns = or_(concerns, AuditEvent.complaint_id == task.subject_id)
     after = AuditEvent.id > since.event_id
-    if since.chain is not None and since.chain == task.complaint_id:
+    if since.chain is not None and since.chain == task.subject_id:
         after = or_(after, and_(AuditEvent.chain == since.chain, AuditEvent.seq > since.seq))
     events = session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.object_type,
                                     AuditEvent.object_id).where(after, concerns)).all()

@@ -175,7 +175,7 @@ def test_timer_limit_status_condition_and_form_field_through_the_panel(page, api
     with app.app_context():
         from web.extensions import db
 
-        instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == routed))
+        instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == routed))
         due = as_utc(db.session.get(type(instance), instance.id).next_timer_at)
         from engine.workflow.models import HumanTask
 

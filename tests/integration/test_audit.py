@@ -344,10 +344,10 @@ def test_steps_on_two_cases_do_not_wait_for_each_other(db_engine, bundled_model_
         cases = [register_complaint(s, {**COMPLAINT, "respondent_code": code, "agreement_number": f"LOCK-{code}"},
                                     intake)[0].id for code in ("km-guandu-commerce", "qj-qilin-commerce")]
         for case in cases:
-            screening = s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == case))
+            screening = s.scalar(select(HumanTask.id).where(HumanTask.subject_id == case))
             instances.complete_task(s, screening, {"accepted": True}, intake)
         s.commit()
-        task_a, task_b = (s.scalar(select(HumanTask.id).where(HumanTask.complaint_id == c,
+        task_a, task_b = (s.scalar(select(HumanTask.id).where(HumanTask.subject_id == c,
                                                               HumanTask.completed_at.is_(None))) for c in cases)
     with Session(db_engine) as first, Session(db_engine) as second:
         instances.complete_task(first, task_a, verify, first.get(Official, users["km-commerce"]))

@@ -141,7 +141,7 @@ def test_case_contents_in_the_audit_log_only_for_who_may_see_the_case(app, api, 
     from web.extensions import db
 
     with app.app_context():
-        instance_id = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.complaint_id == cid))
+        instance_id = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.subject_id == cid))
     earlier = api("procadmin").get(f"/api/v1/instances/{instance_id}").get_json()["earlier"]
     back = api("procadmin").post(f"/api/v1/instances/{instance_id}/move-back",
                                  json={"task_id": earlier[0]["id"], "reason": "重新受理审查"})

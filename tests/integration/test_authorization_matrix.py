@@ -320,7 +320,7 @@ def world(app, api, session: Session, bundled_model_ids) -> dict[str, Any]:  # n
         determining_name=commerce.name, determined_on=date(2026, 3, 2), document_number="昆商认〔2026〕9号",
         basis="协议第五条", facts="拒不兑现", domain="investment_promotion", severity="ordinary")
     session.commit()
-    task = session.scalar(select(HumanTask).where(HumanTask.complaint_id == complaint_id,
+    task = session.scalar(select(HumanTask).where(HumanTask.subject_id == complaint_id,
                                                   HumanTask.completed_at.is_(None)))
     assert task is not None
     assert (task.spec_name, task.department_id) == ("verify", commerce.id)
@@ -343,7 +343,7 @@ def world(app, api, session: Session, bundled_model_ids) -> dict[str, Any]:  # n
         "record_id": record.id,
         "delivery_id": session.scalar(select(PlatformDelivery.id).where(PlatformDelivery.record_id == record.id)),
         "instance_id": session.scalar(select(ProcessInstance.id).where(
-            ProcessInstance.complaint_id == complaint_id)),
+            ProcessInstance.subject_id == complaint_id)),
         "key": "complaint",
         "version": 1,
     }

@@ -41,9 +41,9 @@ def test_each_disagreement_is_named(app, api) -> None:  # noqa: ANN001
 
     cid = _two_steps(api)
     with app.app_context():
-        open_task = db.session.scalar(select(HumanTask).where(HumanTask.complaint_id == cid,
+        open_task = db.session.scalar(select(HumanTask).where(HumanTask.subject_id == cid,
                                                               HumanTask.completed_at.is_(None)))
-        screening = db.session.scalar(select(HumanTask).where(HumanTask.complaint_id == cid,
+        screening = db.session.scalar(select(HumanTask).where(HumanTask.subject_id == cid,
                                                               HumanTask.spec_name == "screening"))
         db.session.execute(delete(HumanTask).where(HumanTask.id == open_task.id))  # a lost inbox row
         audit.record(db.session, "task_completed", "test", "human_task", screening.id)  # applied twice?

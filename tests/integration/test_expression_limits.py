@@ -25,7 +25,7 @@ def instance_of(app, cid: int) -> tuple[ProcessInstance, list[str]]:  # noqa: AN
     from web.extensions import db
 
     with app.app_context():
-        found = db.session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == cid))
+        found = db.session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == cid))
         db.session.expunge(found)
         kinds = db.session.scalars(select(CaseEvent.kind).where(CaseEvent.complaint_id == cid)
                                    .order_by(CaseEvent.id)).all()

@@ -83,9 +83,9 @@ def test_gauges_show_timer_lag_and_overdue_tasks(app, api, client) -> None:  # n
     assert sample(quiet, "lvyue_email_outbox_backlog") == 0
     with app.app_context():
         now = clock.now()
-        db.session.execute(update(ProcessInstance).where(ProcessInstance.complaint_id == cid)
+        db.session.execute(update(ProcessInstance).where(ProcessInstance.subject_id == cid)
                            .values(next_timer_at=now - timedelta(minutes=5)))
-        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == cid))
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.subject_id == cid))
         db.session.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=now - timedelta(days=1)))
         db.session.commit()
     late = scrape(client)

@@ -188,3 +188,65 @@ def test_the_old_global_chain_becomes_the_legacy_chain_and_still_verifies(migrat
         result = audit.verify(session)
         assert (result.ok, result.events, result.chains, result.unsealed) == (True, 4, 2, 0), result.message
     flask_migrate.downgrade(directory=str(MIGRATIONS), revision="base")
+
+
+def _links(db_engine, column: str) -> tuple[list, list]:  # noqa: ANN001
+    with db_engine.connect() as conn:
+        return (conn.execute(text(f"SELECT id, {column} FROM process_instance ORDER BY id")).all(),
+                conn.execute(text(f"SELECT id, {column} FROM human_task ORDER BY id")).all())
+
+
+def _foreign_keys(db_engine, table: str) -> set[tuple]:  # noqa: ANN001
+    return {(fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"])
+            for fk in inspect(db_engine).get_foreign_keys(table) if fk["referred_table"] == "complaint"}
+
+
+def test_the_workflow_tables_link_their_subject_by_subject_id_and_keep_the_case(migration_app: Flask) -> None:
+    """process_instance.complaint_id and human_task.complaint_id become subject_id: a case's instance and task keep
+    their link (and its foreign key to the complaint), and downgrading gives the old columns back."""
+    from datetime import UTC, datetime
+
+    _import_all_models()
+    db_engine = migration_app.extensions["migrate"].db.engine
+    flask_migrate.upgrade(directory=str(MIGRATIONS), revision="6d2b8e4f1a57-1")  # the revision before subject_id
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    with db_engine.begin() as conn:
+        conn.execute(text("INSERT INTO department (id, code, name, level, division_code, is_credit_lead, is_active) "
+                          "VALUES (1, 'd1', '某局', 'province', '530000', false, true)"))
+        for n in (1, 2):
+            conn.execute(text(
+                "INSERT INTO complaint (id, tracking_code, status, complainant_name, complainant_uscc, contact_person, "
+                "contact_phone, is_private_enterprise, respondent_name, intake_department_id, agreement_name, domain, "
+                "breach_type, facts, claims, in_litigation, channel, received_at) VALUES (:n, :code, 'verifying', "
+                "'某公司', '91530100MA6K000000', '李明', '13800000000', true, '某局', 1, '协议', 'other', 'unpaid', "
+                "'事实', '诉求', false, 'counter', :at)"), {"n": n, "code": f"TS{n}", "at": at})
+        conn.execute(text(
+            "INSERT INTO process_model (id, key, version, name, sha256, bpmn_xml, dmn, forms, spec_json, comment, "
+            "deployed_by, deployed_at) VALUES (1, 'complaint', 1, '投诉', :sha, '<x/>', '{}', '{}', '{}', '', "
+            "'system', :at)"), {"sha": "0" * 64, "at": at})
+        for n, subject in ((1, 2), (2, None)):  # a case's instance, and one of no case
+            conn.execute(text("INSERT INTO process_instance (id, model_id, complaint_id, status, state, lock_version, "
+                              "started_at, updated_at) VALUES (:n, 1, :subject, 'running', '{}', 1, :at, :at)"),
+                         {"n": n, "subject": subject, "at": at})
+            conn.execute(text("INSERT INTO human_task (id, instance_id, complaint_id, spec_name, title, department_id, "
+                              "created_at, due_provisional) VALUES (:id, :n, :subject, 'verify', '核实', 1, :at, false)"),
+                         {"id": f"task-{n}", "n": n, "subject": subject, "at": at})
+    before = _links(db_engine, "complaint_id")
+    assert before == ([(1, 2), (2, None)], [("task-1", 2), ("task-2", None)])
+
+    flask_migrate.upgrade(directory=str(MIGRATIONS))
+    assert _links(db_engine, "subject_id") == before
+    for table in ("process_instance", "human_task"):
+        assert _foreign_keys(db_engine, table) == {(f"fk_{table}_subject_id_complaint", ("subject_id",), "complaint")}
+        assert "complaint_id" not in {c["name"] for c in inspect(db_engine).get_columns(table)}
+    with Session(db_engine) as session:  # the models read it: the task's case, through the instance's subject
+        from engine.workflow.models import HumanTask, ProcessInstance
+
+        task = session.get(HumanTask, "task-1")
+        assert (task.subject_id, task.instance.subject_id) == (2, 2)
+        assert session.scalar(select(ProcessInstance.id).where(ProcessInstance.subject_id.is_(None))) == 2
+
+    flask_migrate.downgrade(directory=str(MIGRATIONS), revision="5ce7a1b2c3d4")
+    assert _links(db_engine, "complaint_id") == before
+    for table in ("process_instance", "human_task"):
+        assert _foreign_keys(db_engine, table) == {(f"fk_{table}_complaint_id_complaint", ("complaint_id",), "complaint")}

@@ -101,7 +101,7 @@ def scratch(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
             for n in range(3):
                 complaint, _ = register_complaint(session, {**COMPLAINT, "agreement_number": f"GD-{n}"}, intake)
                 if n:  # two of them a step further
-                    task = session.scalar(select(HumanTask).where(HumanTask.complaint_id == complaint.id))
+                    task = session.scalar(select(HumanTask).where(HumanTask.subject_id == complaint.id))
                     instances.complete_task(session, task.id, {"accepted": True}, intake)
             session.commit()
         yield engine
@@ -171,9 +171,10 @@ def test_backup_and_restore_commands_on_the_running_app(app, api, tmp_path: Path
     assert result.exit_code == 0, result.output
     with app.app_context():
         db.session.execute(AuditEvent.__table__.delete())
-        for table in (CaseEvent, HumanTask, SmsOutbox):  # the case and what refers to it (its receipt SMS)
+        for table in (CaseEvent, SmsOutbox):  # the case and what refers to it (its receipt SMS)
             db.session.execute(table.__table__.delete().where(table.complaint_id == cid))
-        db.session.execute(text("DELETE FROM process_instance WHERE complaint_id = :cid"), {"cid": cid})
+        db.session.execute(HumanTask.__table__.delete().where(HumanTask.subject_id == cid))
+        db.session.execute(text("DELETE FROM process_instance WHERE subject_id = :cid"), {"cid": cid})
         db.session.execute(Complaint.__table__.delete().where(Complaint.id == cid))
         db.session.commit()
     assert api("intake").get(f"/api/v1/complaints/{cid}").status_code == 404

@@ -50,7 +50,7 @@ def intake(received: int, accepted: int = 0, rejected: int = 0, merged: int = 0,
 
 
 def test_the_data_set_is_what_the_expectations_assume(session: Session, data) -> None:  # noqa: ANN001
-    due = {(t.complaint_id, t.spec_name): t.due_at.replace(tzinfo=None) for t in session.query(HumanTask)
+    due = {(t.subject_id, t.spec_name): t.due_at.replace(tzinfo=None) for t in session.query(HumanTask)
            if t.spec_name in ("verify", "screening")}
     c = data.cases
     assert due[(c["A"].id, "verify")] == yn(2026, 1, 27, 23, 59, 59).replace(tzinfo=None)

@@ -50,7 +50,7 @@ class Cases:
         from web.extensions import db
 
         with self.app.app_context():
-            found = db.session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == cid))
+            found = db.session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == cid))
             db.session.expunge(found)
             return found
 

@@ -83,7 +83,7 @@ def test_sign_in_and_complete_a_task_in_the_browser(server: Gunicorn, deployment
     assert "Secure" in session_cookie  # production: cookies only over HTTPS
     assert "HttpOnly" in session_cookie
     with deployment.session() as session:
-        task_id = session.scalar(select(HumanTask.id).where(HumanTask.complaint_id == complaint_id))
+        task_id = session.scalar(select(HumanTask.id).where(HumanTask.subject_id == complaint_id))
     status, _, page = browser.request("GET", f"/tasks/{task_id}")
     assert status == 200
     status, headers, _ = browser.request("POST", f"/tasks/{task_id}", form={
@@ -94,7 +94,7 @@ def test_sign_in_and_complete_a_task_in_the_browser(server: Gunicorn, deployment
     with deployment.session() as session:
         done = session.get(HumanTask, task_id)
         assert done.outcome == "completed"
-        nxt = session.scalar(select(HumanTask).where(HumanTask.complaint_id == complaint_id,
+        nxt = session.scalar(select(HumanTask).where(HumanTask.subject_id == complaint_id,
                                                      HumanTask.completed_at.is_(None)))
         assert nxt.spec_name == "verify"
 
@@ -134,7 +134,7 @@ def test_the_scheduler_runs_as_its_own_process(deployment: Deployment) -> None:
 
     [complaint_id] = deployment.register_complaints(1, ["km-guandu-commerce"])
     with deployment.session() as session:
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint_id))
+        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == complaint_id))
         real_due = instance.next_timer_at  # None while screening: no timer waits
         fake = instance.next_timer_at = clock.now() - timedelta(hours=1)  # looks due: the tick must step it
         session.commit()
@@ -148,7 +148,7 @@ def test_the_scheduler_runs_as_its_own_process(deployment: Deployment) -> None:
         while time.monotonic() < deadline:
             with deployment.session() as session:
                 now_due = session.scalar(select(ProcessInstance.next_timer_at)
-                                         .where(ProcessInstance.complaint_id == complaint_id))
+                                         .where(ProcessInstance.subject_id == complaint_id))
             if now_due is None or now_due > fake:
                 break
             time.sleep(0.5)

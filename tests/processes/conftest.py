@@ -66,10 +66,10 @@ class ComplaintRun:
         if department is not None:
             assert task.department.code == department
         assert task.department_id == actor.department_id
-        mine, _ = inbox(self.session, actor, InboxFilter(complaint_id=self.complaint.id))
+        mine, _ = inbox(self.session, actor, InboxFilter(subject_id=self.complaint.id))
         assert [t.id for t in mine] == [task.id]
         for other in self.session.scalars(select(Official)):
-            seen, total = inbox(self.session, other, InboxFilter(complaint_id=self.complaint.id))
+            seen, total = inbox(self.session, other, InboxFilter(subject_id=self.complaint.id))
             allowed = other.department_id == task.department_id and (task.role is None or other.has_role(task.role))
             assert ([t.id for t in seen], total) == (([task.id], 1) if allowed else ([], 0)), other.username
         return task

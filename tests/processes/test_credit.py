@@ -310,7 +310,7 @@ def measure_instances(session: Session, run: ComplaintRun) -> list:
     session.expire_all()
     return list(session.scalars(
         select(ProcessInstance).join(ProcessModel, ProcessModel.id == ProcessInstance.model_id)
-        .where(ProcessInstance.complaint_id == run.complaint.id, ProcessModel.key == "measures")
+        .where(ProcessInstance.subject_id == run.complaint.id, ProcessModel.key == "measures")
         .order_by(ProcessInstance.id)))
 
 

@@ -30,7 +30,7 @@ T0 = datetime(2026, 9, 14, 1, 0, tzinfo=UTC)
 def _round_trip(session: Session, complaint: Complaint, save_restore: bool) -> None:
     if not save_restore:
         return
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == complaint.id))
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == complaint.id))
     specs._SPEC_CACHE.clear()
     state = serializer.dump_workflow(load_workflow(instance))
     assert state == serializer.dump_workflow(load_workflow(instance))

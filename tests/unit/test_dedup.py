@@ -99,7 +99,7 @@ def test_merge_closes_the_newer_case_and_keeps_its_reference(session, official) 
     assert newer.result == "merged"
     assert open_tasks(session, newer) == []
     assert open_tasks(session, older)
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.complaint_id == newer.id))
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.subject_id == newer.id))
     assert instance.status == "merged"
     assert instance.next_timer_at is None  # the scheduler never fires it again
     ref = session.scalar(select(ComplaintReference))

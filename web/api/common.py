@@ -42,7 +42,7 @@ class ApiErrorSchema(Schema):
 
 class TaskSchema(Schema):
     id = fields.String(metadata={"description": "任务 ID（UUID）"})
-    complaint_id = fields.Integer()
+    complaint_id = fields.Integer(attribute="subject_id")
     spec_name = fields.String(metadata={"description": "流程图中的任务 ID，例如 verify"})
     title = fields.String(metadata={"description": "任务名称"})
     lane = fields.String(metadata={"description": "泳道角色：intake/ndrc/supervisor/respondent/prefecture_lead"})

@@ -132,7 +132,7 @@ class TimerAfterMoveSchema(Schema):
 
 class VerdictSchema(Schema):
     instance_id = fields.Integer()
-    complaint_id = fields.Integer(allow_none=True)
+    complaint_id = fields.Integer(allow_none=True, attribute="subject_id")
     tracking_code = fields.String(allow_none=True)
     current = fields.List(fields.String(), metadata={"description": "当前所在步骤"})
     can_migrate = fields.Boolean()
@@ -154,7 +154,7 @@ class ReasonArgs(Schema):
 
 class InstanceSchema(Schema):
     id = fields.Integer()
-    complaint_id = fields.Integer(allow_none=True)
+    complaint_id = fields.Integer(allow_none=True, attribute="subject_id")
     status = fields.String()
     error = fields.String(allow_none=True)
     version = fields.Function(lambda i: i.model.version)
@@ -402,7 +402,7 @@ class InstanceDetailSchema(InstanceSchema):
 def get_instance(instance_id: int) -> object:
     """One process instance: status, error, current steps, earlier steps to move back to, and its operation log."""
     instance = repair.get_instance(db.session, instance_id)
-    return {"id": instance.id, "complaint_id": instance.complaint_id, "status": instance.status,
+    return {"id": instance.id, "subject_id": instance.subject_id, "status": instance.status,
             "error": instance.error, "model": instance.model, **repair.steps(db.session, instance),
             "log": Disclosure(db.session, current_user).views(repair.operation_log(db.session, instance.id))}
 

@@ -134,7 +134,7 @@ def _render_task(human: HumanTask, schema: dict, values: dict | None = None, err
                  message: str | None = None) -> str:
     from web.credit.previews import task_preview
 
-    complaint = db.session.get(Complaint, human.complaint_id) if human.complaint_id else None
+    complaint = db.session.get(Complaint, human.subject_id) if human.subject_id else None
     case_file = dossier.for_task(db.session, human, current_user)
     preview = task_preview(human, schema, values)
     if preview is not None and values is None:
@@ -155,7 +155,7 @@ def _render_task(human: HumanTask, schema: dict, values: dict | None = None, err
 
 def _complaints_of(rows: list[HumanTask]) -> dict[int, Complaint]:
     """The cases of one inbox page, in one query."""
-    ids = {r.complaint_id for r in rows if r.complaint_id}
+    ids = {r.subject_id for r in rows if r.subject_id}
     if not ids:
         return {}
     return {c.id: c for c in db.session.scalars(select(Complaint).where(Complaint.id.in_(ids)))}
