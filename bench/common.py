@@ -178,10 +178,12 @@ def prepare_database(engine: Engine) -> None:
 
     Only complaint.bpmn is deployed: other diagrams in processes/ may be work in progress.
     """
+    from engine.builtin import load_builtin
     from engine.db import Base
     from engine.org.demo import load_demo_organisation
     from engine.workflow import specs
 
+    load_builtin()  # deploy checks lanes and operations against the registries
     import_all_models()
     Base.metadata.create_all(engine)
     with Session(engine) as session:
