@@ -83,6 +83,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web import documents
 
     documents.init_app(app)  # 公文: downloads of a case's documents, templates per kind
+    from web import transaction
+
+    transaction.init_app(app)  # last: every endpoint commits once after its view, or rolls back (web/transaction.py)
 
     if app.config.get("SCHEDULER_ENABLED"):
         _start_scheduler_with_first_request(app)

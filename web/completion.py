@@ -1,4 +1,4 @@
-"""Completing a task and committing it — the one path of the task page and of the API.
+"""Completing a task — the one path of the task page and of the API (the request commits it: web/transaction.py).
 
 A non-interrupting timer of the same case (a reminder) may fire at the very moment an official submits: the timer's
 step saves first and the official's save meets the optimistic lock (ConcurrentUpdate). Nothing the official saw
@@ -14,6 +14,7 @@ from engine.errors import ConcurrentUpdate, TaskNotReady
 from engine.org.models import Official
 from engine.workflow import instances, timers
 from engine.workflow.models import HumanTask
+from web import transaction
 from web.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -22,16 +23,15 @@ WITHDRAWN_BY_TIMER = ("您提交的同时，流程的定时器（期限届满）
 TIMERS_TWICE = "您提交的同时，该案件的定时器连续推进了流程，您的提交未保存，请重新提交。"
 
 
-def complete_and_commit(task_id: str, data: dict[str, Any], actor: Official) -> HumanTask:
-    """Complete `task_id` with `data` as `actor` and commit; one transparent retry after a timer's step (above)."""
+def complete(task_id: str, data: dict[str, Any], actor: Official) -> HumanTask:
+    """Complete `task_id` with `data` as `actor`; one transparent retry after a timer's step (above), each attempt on
+    a transaction of its own."""
     for attempt in (1, 2):
         mark = timers.audit_mark(db.session, task_id)
         try:
-            human = instances.complete_task(db.session, task_id, data, actor)
-            db.session.commit()
-            return human
+            return instances.complete_task(db.session, task_id, data, actor)
         except ConcurrentUpdate:
-            db.session.rollback()
+            transaction.start_over()
             if not timers.changed_by_timers_only(db.session, task_id, mark):
                 raise  # an official changed the case: 「该案件刚刚已被他人办理…」 is what happened
             if instances.get_task(db.session, task_id).completed_at is not None:

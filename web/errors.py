@@ -1,19 +1,24 @@
-"""One place that maps engine errors to HTTP: JSON under /api, a page elsewhere — and the database going away:
-503 with Retry-After, and a request's teardown that never raises."""
+"""One place that maps engine errors to HTTP: JSON under /api, the answer a page declares (`@refused`: a Chinese
+flash and a redirect, or the form again) or the error page elsewhere — and the database going away: 503 with
+Retry-After, and a request's teardown that never raises. The request's transaction is web/transaction.py's."""
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import EngineError
+from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
 from web.extensions import db
 
 logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
 HTTP_MESSAGES = {
     400: "请求格式不正确", 401: "请先登录或提供有效的访问令牌", 403: "无权执行此操作", 404: "未找到请求的内容",
     405: "不支持的请求方法", 409: "操作冲突，请刷新后重试", 413: "提交的内容过大", 415: "不支持的内容类型",
@@ -43,7 +48,10 @@ def error_payload(status: int, message: str, errors: dict | None = None) -> dict
 def init_app(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def _engine_error(exc: EngineError) -> object:
-        db.session.rollback()
+        rollback_quietly()  # web/transaction.py has rolled the request back already; a handler's own reads end too
+        answer = page_answer(exc)
+        if answer is not None:
+            return answer
         errors = exc.details.get("errors") or (
             {"_diagram": exc.details["problems"]} if "problems" in exc.details else None)
         if wants_json():
@@ -77,6 +85,54 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return jsonify(error_payload(status, message, errors)), status
         return render_template("error.html", status=status, message=message), status
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a page answers an engine error raised by its view: `answer(exc, **view_args)` after the rollback.
+    `passes`: errors that keep their error page (a refused permission, a missing object)."""
+
+    answer: Callable[..., Any]
+    errors: tuple[type[BaseException], ...] = (EngineError,)
+    passes: tuple[type[BaseException], ...] = (PermissionDenied, NotFound)
+
+    def handles(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.errors) and not isinstance(exc, self.passes)
+
+
+def refused(answer: Callable[..., Any] | None = None, *, back: Callable[..., str] | None = None,
+            errors: tuple[type[BaseException], ...] = (EngineError,),
+            passes: tuple[type[BaseException], ...] = (PermissionDenied, NotFound)) -> Callable[[F], F]:
+    """Declare the page's answer to a refused engine call: `back(**view_args)` → flash the Chinese reason and
+    redirect there (303); or `answer(exc, **view_args)` → any response (e.g. the form again with its errors)."""
+    if (answer is None) == (back is None):
+        raise ValueError("give either answer or back")
+
+    def flash_and_go_back(exc: EngineError, **view_args: Any) -> Any:
+        flash(refusal_message(exc), "error")
+        return redirect(back(**view_args), 303)  # type: ignore[misc]
+
+    def mark(view: F) -> F:
+        view.refusal = Refusal(answer or flash_and_go_back, errors, passes)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def refusal_message(exc: EngineError) -> str:
+    """The Chinese reason of a refusal, for a flash: a form's field messages, else the error's message."""
+    if isinstance(exc, FormInvalid) and exc.errors:
+        return "；".join(str(v) for v in exc.errors.values())
+    return exc.message
+
+
+def page_answer(exc: BaseException) -> Any | None:
+    """The answer the current endpoint declared for `exc` (`@refused`), or None."""
+    refusal = getattr(current_app.view_functions.get(request.endpoint or ""), "refusal", None)
+    if refusal is None or not refusal.handles(exc):
+        return None
+    return refusal.answer(exc, **(request.view_args or {}))
+
 
 
 def _flatten_marshmallow(messages: dict) -> dict:

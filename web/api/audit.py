@@ -78,5 +78,4 @@ def search(args: dict) -> object:
     rows = Disclosure(db.session, current_user).views(audit.search(db.session, **args))
     audit.record(db.session, "view_audit", current_user, "audit_event", None,
                  after={k: v.isoformat() if isinstance(v, datetime) else v for k, v in args.items() if v is not None})
-    db.session.commit()
     return {"items": rows}

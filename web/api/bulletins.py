@@ -152,7 +152,6 @@ def generate(args: dict) -> object:
     from web.bulletins import generate_in_background
 
     bulletin = bulletins.start_manual(db.session, current_user, args["kind"], args["period_start"].isoformat())
-    db.session.commit()
     generate_in_background(bulletin.id)
     return bulletin, 202, {"Location": url_for("api_bulletins.bulletin_status", bulletin_id=bulletin.id)}
 
@@ -191,7 +190,6 @@ def review(args: dict, bulletin_id: int) -> object:
     from web.bulletins import generate_in_background
 
     newest = bulletins.review(db.session, bulletin_id, args, current_user)
-    db.session.commit()
     if newest.id != bulletin_id:
         generate_in_background(newest.id)
     return newest
@@ -245,7 +243,6 @@ def put_sheet(args: dict) -> object:
     bulletins.ensure_may_manage(current_user)
     sheet = assessments.save_sheet(db.session, args["year"], args["weights"], args["repeat_deduction"],
                                    args["note"], current_user)
-    db.session.commit()
     return sheet
 
 

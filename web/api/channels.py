@@ -135,7 +135,6 @@ def updates(args: dict) -> object:
     if key is None:
         raise ChannelKeyInvalid("请在请求头 X-Api-Key 中提供渠道密钥")
     rows = intake.channel_updates(db.session, key, args["since"], args["after_id"], args["limit"])
-    db.session.commit()  # last use of the key
     last = rows[-1].event if len(rows) == args["limit"] else None
     return {"items": rows, "next": {"since": last.at, "after_id": last.id} if last else None}
 
@@ -206,7 +205,6 @@ def list_duplicates(args: dict) -> object:
 def merge(candidate_id: int) -> object:
     """Merge: the older case survives with every channel reference; the newer one is closed as merged."""
     survivor = dedup.merge_candidate(db.session, candidate_id, current_user)
-    db.session.commit()
     candidate = db.session.get(dedup.DuplicateCandidate, candidate_id)
     candidate.survivor_id = survivor.id  # type: ignore[union-attr] - plain attribute for the response only
     return candidate
@@ -221,7 +219,6 @@ def merge(candidate_id: int) -> object:
 def reject(candidate_id: int) -> object:
     """Not the same matter: both cases continue."""
     candidate = dedup.reject_candidate(db.session, candidate_id, current_user)
-    db.session.commit()
     return candidate
 
 

@@ -53,7 +53,6 @@ def create_complaint() -> object:
         complaint, created = intake.submit_from_channel(db.session, key, payload)
     else:
         complaint, created = intake.submit_official(db.session, payload, current_user)
-    db.session.commit()
     return ComplaintCreatedSchema().dump(complaint), 201 if created else 200
 
 
@@ -100,11 +99,9 @@ def get_complaint(complaint_id: int) -> object:
     key = channels.current_channel_key()
     if key is not None:
         body = channels.channel_view(key, complaint_id)
-        db.session.commit()  # last use of the key
         return body
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     contact = contact_of(db.session, complaint, current_user, "api")  # masked, or in full and audited
-    db.session.commit()
     body = {**ComplaintDetailSchema(exclude=(*CONTACT_FIELDS, "open_tasks", "history", "breach_record"))
             .dump(complaint), **contact.as_dict()}
     body["open_tasks"] = TaskSchema(many=True).dump(cases.open_tasks(db.session, complaint))
@@ -196,7 +193,6 @@ def pause(args: dict, complaint_id: int) -> object:
     """Pause the case's clock (补正 etc.): timers stop and paused working days do not count."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     result = pauses.pause_clock(db.session, complaint, current_user, args["reason"])
-    db.session.commit()
     return result
 
 
@@ -209,7 +205,6 @@ def resume(complaint_id: int) -> object:
     """Resume the clock; pending deadlines move later by the working days paused."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     result = pauses.resume_clock(db.session, complaint, current_user)
-    db.session.commit()
     return result
 
 
@@ -248,5 +243,4 @@ def correct(args: dict, complaint_id: int) -> object:
     """纠错: return the case to an earlier step with a reason; the breach record resting on it is withdrawn."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     correction.correct_case(db.session, complaint, args["task_id"], current_user, args["reason"])
-    db.session.commit()
     return complaint

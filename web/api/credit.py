@@ -230,7 +230,6 @@ def start_measure(args: dict, record_id: int) -> object:
     """Start measures.bpmn (provincial DRC): the task to choose a measure, or to end one, appears in the inbox."""
     record = credit.view_record(db.session, record_id, current_user)
     instance = credit.start_measure_action(db.session, record, current_user, args["action"], args["measure_id"])
-    db.session.commit()
     return {"instance_id": instance.id, "process": credit.MEASURES_PROCESS}
 
 
@@ -244,7 +243,6 @@ def start_repair(record_id: int) -> object:
     """Start credit_repair.bpmn (the respondent or its superior): the application form appears in its inbox."""
     record = credit.view_record(db.session, record_id, current_user)
     instance = credit.start_repair(db.session, record, current_user)
-    db.session.commit()
     return {"instance_id": instance.id, "process": credit.REPAIR_PROCESS}
 
 
@@ -255,7 +253,6 @@ def start_repair(record_id: int) -> object:
 def list_measure_types() -> object:
     """The measure catalogue (失信惩戒措施清单)."""
     rows = credit.measure_types(db.session, active_only=request.args.get("all") is None)
-    db.session.commit()  # the catalogue is seeded on first use
     return rows
 
 
@@ -268,7 +265,6 @@ def list_measure_types() -> object:
 def save_measure_type(args: dict, code: str) -> object:
     """Add or change a catalogue entry (provincial DRC)."""
     entry = credit.save_measure_type(db.session, current_user, code, args["name"], args["level"], args["is_active"])
-    db.session.commit()
     return entry
 
 
@@ -297,7 +293,6 @@ def list_deliveries() -> object:
 def retry_delivery(delivery_id: int) -> object:
     """Make a failed delivery due at once; the next scheduler tick sends it."""
     row = exchange.retry_now(db.session, delivery_id, actor=current_user)
-    db.session.commit()
     return row
 
 
@@ -353,7 +348,6 @@ def save_profile(args: dict, target: str) -> object:
     """Change field names and codes (only those given; the rest stays); a new revision, audited. Held versions are
     checked against it at the next delivery run."""
     saved = profiles.save_profile(db.session, current_user, target, args)
-    db.session.commit()
     return saved
 
 
@@ -365,7 +359,6 @@ def save_profile(args: dict, target: str) -> object:
 def reset_profile(target: str) -> object:
     """Back to the defaults (audited)."""
     profile = profiles.reset_profile(db.session, current_user, target)
-    db.session.commit()
     return profile
 
 

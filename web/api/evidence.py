@@ -75,7 +75,6 @@ def upload(complaint_id: int) -> object:
         rows = intake.add_channel_evidence(db.session, key, complaint_id, files, upload_policy())
     else:
         rows = evidence.add_by_official(db.session, complaint_id, current_user, files, upload_policy())
-    db.session.commit()
     return rows
 
 
@@ -92,7 +91,6 @@ def list_files(complaint_id: int) -> object:
     if key is not None:
         complaint = survivor_of(db.session, intake.complaint_for_channel(db.session, key, complaint_id))
         rows = [r for r in evidence.files_of(db.session, complaint) if r.channel == key.channel and r.source == "channel"]
-        db.session.commit()  # last use of the key
         return rows
     if not current_user.is_authenticated:
         abort(401)
@@ -114,7 +112,6 @@ def download(evidence_id: int) -> object:
     if not current_user.is_authenticated:
         abort(401)
     row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
-    db.session.commit()
     return send_evidence(row, path)
 
 
@@ -162,7 +159,6 @@ def request_supplement(args: dict, complaint_id: int) -> object:
         abort(401)
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     row = supplements.request_supplement(db.session, complaint, current_user, args["note"], args["due_date"])
-    db.session.commit()
     return row
 
 

@@ -85,7 +85,6 @@ def start(record_id: int) -> object:
     record = credit.view_record(db.session, record_id, current_user)
     instance = exposure.start_exposure(db.session, record, current_user)
     case = exposure.case_of_instance(db.session, instance.id)
-    db.session.commit()
     return {"instance_id": instance.id, "typical_case_id": case.id, "process": exposure.PROCESS}
 
 
@@ -99,7 +98,6 @@ def start(record_id: int) -> object:
 def withdraw(args: dict, case_id: int) -> object:
     """Take a published case off the public page (provincial DRC); logged in the case history and audit log."""
     case = exposure.withdraw(db.session, exposure.get_case(db.session, case_id), args["reason"], current_user)
-    db.session.commit()
     return case
 
 

@@ -14,6 +14,7 @@ from engine.workflow import jobs as workflow_jobs
 from web.api.common import ApiErrorSchema, UtcDateTime
 from web.extensions import db
 from web.permissions import protect
+from web.transaction import dry_run
 
 blp = Blueprint("api_processes", __name__, url_prefix=None, description="流程管理：版本、部署、迁移、实例修复")
 protect(blp, ADMINISTER_PROCESSES)  # every endpoint here: process administrators and system administrators
@@ -236,12 +237,11 @@ def get_version(key: str, version: int) -> object:
 @blp.arguments(TrialArgs)
 @blp.response(200, TrialSchema)
 @blp.alt_response(422, schema=ApiErrorSchema, description="流程图有错误（同部署）")
+@dry_run
 def trial_run(args: dict[str, Any]) -> object:
     """试运行: run every scenario of the process in memory on the submitted diagram (and on the newest deployed
     version, to compare); nothing is stored. Warnings are listed, not refused."""
-    result = admin.trial_run(db.session, args["bpmn_xml"], args["forms"], args["dmn"], args["scenarios"])
-    db.session.rollback()
-    return result
+    return admin.trial_run(db.session, args["bpmn_xml"], args["forms"], args["dmn"], args["scenarios"])
 
 
 @blp.post("/processes/deploy")
@@ -264,7 +264,6 @@ def deploy(args: dict[str, Any]) -> object:
                                              acknowledge_warnings=args["acknowledge_warnings"],
                                              scenarios=args["scenarios"],
                                              scenario_confirmation=args["scenario_confirmation"])
-    db.session.commit()
     model = result.model
     body = {"id": model.id, "key": model.key, "version": model.version, "sha": model.sha256[:12],
             "created": result.created, "warnings": result.warnings, "scenarios": result.scenarios}
@@ -275,11 +274,10 @@ def deploy(args: dict[str, Any]) -> object:
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(MigrationArgs)
 @blp.response(200, MigrationResult)
+@dry_run
 def preview_migration(args: dict[str, Any]) -> object:
     """Dry run: for each case, whether it can move to the target version and why not."""
-    verdicts = migration.preview(db.session, args["source"], args["target"], args["instance_ids"])
-    db.session.rollback()
-    return _summary(verdicts)
+    return _summary(migration.preview(db.session, args["source"], args["target"], args["instance_ids"]))
 
 
 @blp.post("/migrations")
@@ -303,7 +301,6 @@ def _summary(verdicts: list[migration.Verdict]) -> dict[str, Any]:
 
 def _repair(action: str, instance_id: int, reason: str, **kwargs: Any) -> object:
     instance = getattr(repair, action)(db.session, instance_id, actor=current_user, reason=reason, **kwargs)
-    db.session.commit()
     return instance
 
 
@@ -359,7 +356,6 @@ def save_scenario(args: dict[str, Any], instance_id: int) -> object:
     from engine.workflow import scenarios
 
     verdict = scenarios.from_instance(db.session, instance_id, args["name"], current_user, args["description"])
-    db.session.commit()
     return {"scenario": verdict.scenario.as_dict(), "run": verdict.as_dict()}, 201
 
 
@@ -467,7 +463,6 @@ def list_lane_roles() -> object:
 def create_lane_role(args: dict[str, Any]) -> object:
     """Define a lane role that diagrams may name as a lane; its tasks go to the given department."""
     role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**args), current_user)
-    db.session.commit()
     return role
 
 
@@ -482,5 +477,4 @@ def update_lane_role(args: dict[str, Any], role_id: int) -> object:
     role = lane_roles.get_role(db.session, role_id)
     role = lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**{**args, "name": role.name}),
                                   current_user)
-    db.session.commit()
     return role

@@ -10,8 +10,8 @@ from engine.intake import dossier
 from engine.org.permissions import SIGNED_IN, UNCLAIM_TASK, VIEW_TASK, WORK_TASK
 from engine.workflow import inbox as inbox_service
 from engine.workflow import instances
+from web import completion
 from web.api.common import ApiErrorSchema, PageSchema, TaskDetailSchema, TaskSchema, page
-from web.completion import complete_and_commit
 from web.extensions import db
 from web.permissions import requires
 
@@ -64,7 +64,6 @@ def get_task(task_id: str) -> object:
 def claim(task_id: str) -> object:
     """Claim a task so colleagues see you are working on it."""
     human = instances.claim_task(db.session, task_id, current_user)
-    db.session.commit()
     return human
 
 
@@ -75,7 +74,6 @@ def claim(task_id: str) -> object:
 def unclaim(task_id: str) -> object:
     """Give a claimed task back to the department inbox."""
     human = instances.unclaim_task(db.session, task_id, current_user)
-    db.session.commit()
     return human
 
 
@@ -91,4 +89,4 @@ def complete(task_id: str) -> object:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         abort(400)
-    return complete_and_commit(task_id, payload, current_user)  # once more if a timer of the case fired meanwhile
+    return completion.complete(task_id, payload, current_user)  # once more if a timer of the case fired meanwhile

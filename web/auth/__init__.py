@@ -19,6 +19,7 @@ from engine.org.security import sign_in
 from engine.org.services import create_token, official_for_token
 from engine.throttle import Policy
 from web import sessions as web_sessions
+from web import transaction
 from web.extensions import db, login_manager
 from web.permissions import requires
 from web.public import limiter
@@ -166,7 +167,7 @@ def _load_user(user_id: str) -> Official | None:
         return None
     live = sessions.check(db.session, session.get(LOGIN_KEY), official.id, web_sessions.now(), *_lifetimes())
     if db.session.dirty:
-        db.session.commit()  # last use noted (at most once a minute), or the session ended as idle/too old
+        transaction.commit_now()  # last use noted (at most once a minute), or the session ended as idle/too old
     return official if live is not None else None
 
 
@@ -190,7 +191,7 @@ def _load_from_bearer(req: object) -> Official | None:
         return None
     official = official_for_token(db.session, header.removeprefix("Bearer ").strip())
     if official is not None and db.session.dirty:
-        db.session.commit()  # records last use (at most every few minutes)
+        transaction.commit_now()  # records last use (at most every few minutes), whatever the view answers
     return official
 
 

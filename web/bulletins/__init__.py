@@ -31,6 +31,7 @@ from engine.oversight import jobs as oversight_jobs
 from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from engine.workflow.clock import local_date
+from web import transaction
 from web.extensions import db
 from web.permissions import protect, requires
 
@@ -42,8 +43,9 @@ REVIEW_FIELDS = ("decision", "remarks", "regenerate_reason")
 
 
 def generate_in_background(bulletin_id: int) -> None:
-    """Compute a queued bulletin's snapshot now, off the request (BULLETIN_GENERATION="thread", the default);
-    with "scheduler" the scheduler tick picks it up. Either way the page shows the progress."""
+    """Compute a queued bulletin's snapshot off the request, once the request has committed it
+    (BULLETIN_GENERATION="thread", the default); with "scheduler" the scheduler tick picks it up. Either way the page
+    shows the progress."""
     if current_app.config.get("BULLETIN_GENERATION", "thread") != "thread":
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -55,9 +57,12 @@ def generate_in_background(bulletin_id: int) -> None:
             finally:
                 db.session.remove()
 
-    thread = threading.Thread(target=run, name=f"bulletin-{bulletin_id}", daemon=True)
-    thread.start()
-    app.extensions.setdefault("lvyue_bulletin_threads", []).append(thread)
+    def start() -> None:
+        thread = threading.Thread(target=run, name=f"bulletin-{bulletin_id}", daemon=True)
+        thread.start()
+        app.extensions.setdefault("lvyue_bulletin_threads", []).append(thread)
+
+    transaction.after_commit(start)
 
 
 @bp.get("/")

@@ -7,12 +7,12 @@ from flask_login import current_user
 from engine.cases import correction, search
 from engine.cases import services as cases
 from engine.cases.contact import MASKED_NOTE, contact_of
-from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS
+from engine.cases.models import BREACH_TYPES, CHANNELS, DOMAINS, Complaint
 from engine.cases.status import RESULTS, STATUSES
 from engine.deadlines import pauses as clock_pauses
 from engine.deadlines import views as deadlines
 from engine.documents import services as documents
-from engine.errors import ConflictError, EngineError, FormInvalid, PermissionDenied
+from engine.errors import ConflictError, FormInvalid
 from engine.intake import evidence
 from engine.intake import services as intake
 from engine.org.permissions import (
@@ -24,6 +24,7 @@ from engine.org.permissions import (
     VIEW_EVIDENCE,
 )
 from engine.workflow.progress import diagram_for_display, diagram_progress
+from web.errors import refused
 from web.extensions import db
 from web.forms_render import complaint_from_form, department_choices
 from web.permissions import may, requires
@@ -57,30 +58,27 @@ def case_filter_options() -> dict:
         "sorts": search.SORTS, "departments": department_choices(db.session)}}
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@requires(REGISTER_COMPLAINT)
-@accepts_uploads
-def new() -> object:
-    """The intake form; POST registers the complaint and starts its procedure."""
-    values: dict = {"is_private_enterprise": "true", "in_litigation": "false"}
-    errors: dict = {}
-    if request.method == "POST":
-        values = request.form.to_dict()
-        try:
-            complaint, _ = intake.submit_official(db.session, complaint_from_form(values), current_user, uploads(),
-                                                  upload_policy())
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            flash(f"投诉已登记，受理编号 {complaint.tracking_code}（请告知投诉人用于查询）。", "success")
-            return redirect(url_for("cases.show", complaint_id=complaint.id), 303)
+def _new_form(values: dict, errors: dict) -> object:
+    """The intake form with what was entered and the errors per field (422 when there are any)."""
     return render_template(
         "cases/new.html", values=values, errors=errors, departments=department_choices(db.session),
         domains=DOMAINS, breach_types=BREACH_TYPES, accept=evidence.ACCEPT,
         evidence_limits=evidence.limits_text(upload_policy()),
     ), 422 if errors else 200
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(REGISTER_COMPLAINT)
+@accepts_uploads
+@refused(lambda exc: _new_form(request.form.to_dict(), exc.errors), errors=(FormInvalid,))
+def new() -> object:
+    """The intake form; POST registers the complaint and starts its procedure."""
+    if request.method != "POST":
+        return _new_form({"is_private_enterprise": "true", "in_litigation": "false"}, {})
+    complaint, _ = intake.submit_official(db.session, complaint_from_form(request.form.to_dict()), current_user,
+                                          uploads(), upload_policy())
+    flash(f"投诉已登记，受理编号 {complaint.tracking_code}（请告知投诉人用于查询）。", "success")
+    return redirect(url_for("cases.show", complaint_id=complaint.id), 303)
 
 
 @bp.get("/<int:complaint_id>")
@@ -89,7 +87,6 @@ def show(complaint_id: int) -> str:
     """One case: details, open tasks with deadlines, clock pauses, history and the diagram."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     contact = contact_of(db.session, complaint, current_user, "case_page")  # masked, or in full and audited
-    db.session.commit()
     return render_template(
         "cases/show.html", c=complaint, contact=contact, masked_note=MASKED_NOTE,
         open_tasks=deadlines.open_task_deadlines(cases.open_tasks(db.session, complaint), None, db.session),
@@ -105,16 +102,17 @@ def show(complaint_id: int) -> str:
 @bp.post("/<int:complaint_id>/evidence")
 @requires(ADD_EVIDENCE)
 @accepts_uploads
+@refused(back=lambda complaint_id: _case_page(complaint_id, "#evidence"), errors=(FormInvalid, ConflictError),
+         passes=())  # refused files; the case closed meanwhile
 def add_evidence(complaint_id: int) -> object:
     """Add evidence files to an open case (e.g. handed in at the counter); all or none are kept."""
-    try:
-        rows = evidence.add_by_official(db.session, complaint_id, current_user, uploads(), upload_policy())
-        db.session.commit()
-        flash(f"已保存 {len(rows)} 个证据材料。" if rows else "请选择要上传的文件。", "success" if rows else "error")
-    except (FormInvalid, ConflictError) as exc:  # refused files; the case closed meanwhile
-        db.session.rollback()
-        flash("；".join(getattr(exc, "errors", {}).values()) or exc.message, "error")
-    return redirect(url_for("cases.show", complaint_id=complaint_id) + "#evidence", 303)
+    rows = evidence.add_by_official(db.session, complaint_id, current_user, uploads(), upload_policy())
+    flash(f"已保存 {len(rows)} 个证据材料。" if rows else "请选择要上传的文件。", "success" if rows else "error")
+    return redirect(_case_page(complaint_id, "#evidence"), 303)
+
+
+def _case_page(complaint_id: int, anchor: str) -> str:
+    return url_for("cases.show", complaint_id=complaint_id) + anchor
 
 
 @bp.get("/evidence/<int:evidence_id>")
@@ -122,52 +120,42 @@ def add_evidence(complaint_id: int) -> object:
 def download_evidence(evidence_id: int) -> object:
     """Download one evidence file (only for the handlers of its case: `view_evidence`; audited)."""
     row, path = evidence.open_for(db.session, evidence_id, current_user, upload_policy())
-    db.session.commit()
     return send_evidence(row, path)
 
 
 @bp.post("/<int:complaint_id>/pause")
 @requires(PAUSE_CLOCK)
+@refused(back=lambda complaint_id: _case_page(complaint_id, "#clock"))
 def pause(complaint_id: int) -> object:
     """Pause the case's clock (补正 etc.); the engine says in Chinese why not, if it may not."""
-    complaint = cases.view_complaint(db.session, complaint_id, current_user)
-    return _clock_action(complaint_id, lambda: clock_pauses.pause_clock(
-        db.session, complaint, current_user, request.form.get("reason", "")), "已暂停计时。恢复计时后，各期限按暂停的工作日顺延。")
+    clock_pauses.pause_clock(db.session, _case(complaint_id), current_user, request.form.get("reason", ""))
+    flash("已暂停计时。恢复计时后，各期限按暂停的工作日顺延。", "success")
+    return redirect(_case_page(complaint_id, "#clock"), 303)
 
 
 @bp.post("/<int:complaint_id>/resume")
 @requires(PAUSE_CLOCK)
+@refused(back=lambda complaint_id: _case_page(complaint_id, "#clock"))
 def resume(complaint_id: int) -> object:
     """Resume the case's clock; pending deadlines move later by the working days paused."""
-    complaint = cases.view_complaint(db.session, complaint_id, current_user)
-    return _clock_action(complaint_id, lambda: clock_pauses.resume_clock(db.session, complaint, current_user),
-                         "已恢复计时，各期限已相应顺延。")
-
-
-def _clock_action(complaint_id: int, action, done: str, anchor: str = "#clock") -> object:  # noqa: ANN001
-    try:
-        action()
-        db.session.commit()
-        flash(done, "success")
-    except FormInvalid as exc:
-        db.session.rollback()
-        flash("；".join(exc.errors.values()) or exc.message, "error")
-    except PermissionDenied:
-        raise  # a 403 page, like any other refusal of the permission check
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    return redirect(url_for("cases.show", complaint_id=complaint_id) + anchor, 303)
+    clock_pauses.resume_clock(db.session, _case(complaint_id), current_user)
+    flash("已恢复计时，各期限已相应顺延。", "success")
+    return redirect(_case_page(complaint_id, "#clock"), 303)
 
 
 @bp.post("/<int:complaint_id>/correct")
 @requires(CORRECT_CASE)
+@refused(back=lambda complaint_id: _case_page(complaint_id, "#correct"))
 def correct(complaint_id: int) -> object:
     """纠错: the provincial DRC returns the case to an earlier step with a reason."""
-    complaint = cases.view_complaint(db.session, complaint_id, current_user)
-    return _clock_action(complaint_id, lambda: correction.correct_case(
-        db.session, complaint, request.form.get("task_id", ""), current_user, request.form.get("reason", "")),
-        "已纠错：案件已退回到所选步骤重新办理，据此作出的违约失信记录已撤回。", anchor="#correct")
+    correction.correct_case(db.session, _case(complaint_id), request.form.get("task_id", ""), current_user,
+                            request.form.get("reason", ""))
+    flash("已纠错：案件已退回到所选步骤重新办理，据此作出的违约失信记录已撤回。", "success")
+    return redirect(_case_page(complaint_id, "#correct"), 303)
+
+
+def _case(complaint_id: int) -> Complaint:
+    return cases.view_complaint(db.session, complaint_id, current_user)
 
 
 @bp.get("/<int:complaint_id>/diagram")

@@ -24,8 +24,9 @@ from engine.paging import Total
 from engine.workflow import instances, lane_roles
 from engine.workflow.inbox import InboxFilter
 from engine.workflow.models import HumanTask
+from web import completion
 from web.cases import case_filter_options
-from web.completion import complete_and_commit
+from web.errors import refused
 from web.extensions import db
 from web.forms_render import build_fields, department_choices, parse_posted
 from web.notifications import bp as notifications_bp
@@ -87,6 +88,7 @@ def overdue() -> str:
 
 @bp.post("/tasks/<task_id>/claim")
 @requires(WORK_TASK)
+@refused(back=lambda task_id: _back(), passes=(PermissionDenied,))
 def claim(task_id: str) -> object:
     """Claim a task so colleagues see who is working on it."""
     return _claim_action(task_id, instances.claim_task, "已认领该任务")
@@ -94,13 +96,28 @@ def claim(task_id: str) -> object:
 
 @bp.post("/tasks/<task_id>/unclaim")
 @requires(UNCLAIM_TASK)
+@refused(back=lambda task_id: _back(), passes=(PermissionDenied,))
 def unclaim(task_id: str) -> object:
     """Give a claimed task back to the department inbox."""
     return _claim_action(task_id, instances.unclaim_task, "已退回认领")
 
 
+def _task_refused(exc: EngineError, task_id: str) -> object:
+    """A refused completion: the form again with the field errors (422) or the reason the case refuses the choice
+    (409); a task done or changed meanwhile: back to the inbox with the reason."""
+    if isinstance(exc, ConcurrentUpdate | TaskNotReady):
+        flash(exc.message, "error")
+        return redirect(url_for("inbox.index")), 303
+    human = instances.get_task(db.session, task_id)
+    schema = instances.task_form(human)
+    if isinstance(exc, FormInvalid):
+        return _render_task(human, schema, values=dict(request.form), errors=exc.errors, message=exc.message), 422
+    return _render_task(human, schema, values=dict(request.form), message=exc.message), 409
+
+
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @requires(VIEW_TASK)
+@refused(_task_refused, errors=(FormInvalid, ConcurrentUpdate, TaskNotReady, ConflictError))
 def task(task_id: str) -> object:
     """The task's case summary and form; POST completes the task with the parsed form data."""
     human = instances.get_task(db.session, task_id)
@@ -110,22 +127,7 @@ def task(task_id: str) -> object:
         return _render_task(human, schema)
     if request.form.get("_action") == "preview":  # a form with `x-preview`: show the preview, complete nothing
         return _render_task(human, schema, values=dict(request.form))
-    data = parse_posted(schema, request.form)
-    try:
-        complete_and_commit(task_id, data, current_user)  # once more if a timer of the case fired meanwhile
-    except FormInvalid as exc:
-        db.session.rollback()
-        return _render_task(human, schema, values=dict(request.form), errors=exc.errors, message=exc.message), 422
-    except (ConcurrentUpdate, TaskNotReady) as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("inbox.index")), 303
-    except ConflictError as exc:  # the case does not allow this choice (e.g. a measure already in force): choose again
-        db.session.rollback()
-        return _render_task(human, schema, values=dict(request.form), message=exc.message), 409
-    except PermissionDenied as exc:
-        db.session.rollback()
-        return render_template("error.html", status=403, message=exc.message), 403
+    completion.complete(task_id, parse_posted(schema, request.form), current_user)  # again if a timer fired meanwhile
     flash(f"已提交：「{human.title}」已办理完毕。", "success")
     return redirect(url_for("inbox.index")), 303
 
@@ -162,15 +164,8 @@ def _complaints_of(rows: list[HumanTask]) -> dict[int, Complaint]:
 
 
 def _claim_action(task_id: str, action: Callable[..., HumanTask], done: str) -> object:
-    try:
-        action(db.session, task_id, current_user)
-        db.session.commit()
-        flash(done, "success")
-    except PermissionDenied:
-        raise  # a 403 page: not this official's task
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    action(db.session, task_id, current_user)
+    flash(done, "success")
     return redirect(_back()), 303
 
 

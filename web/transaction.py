@@ -1,0 +1,84 @@
+"""The one owner of a request's transaction.
+
+Every view runs inside `unit_of_work` (installed on all endpoints by `init_app`): a view that returns normally is
+committed once, right after it; an exception rolls the whole request back and is answered by web/errors.py — JSON
+under /api/, the page the view declares with `web.errors.refused` (a Chinese flash and a redirect, or the form
+again), or the error page. Views parse, call the engine, render; they never commit or roll back.
+
+What a view may ask of the owner, all here:
+- `@dry_run`: roll back instead of committing (trial runs and previews that must leave nothing behind);
+- `after_commit(action)`: run `action` once this request's transaction is committed (a background thread that
+  reads what the request wrote);
+- `commit_now()`: commit what the request did so far, for writes that must stand whatever follows — the signed-in
+  session's or token's last use noted while loading the caller (before any view, which may still refuse);
+- `start_over()`: discard what the request did so far, so that an operation can run again on a clean transaction
+  (a completion that met a timer's step, web/completion.py).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, g
+
+from web.errors import rollback_quietly
+from web.extensions import db
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+AFTER_COMMIT = "lvyue_after_commit"
+
+
+def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
+    """`view` with its transaction: committed when it returns, rolled back when it raises."""
+    if getattr(view, "lvyue_unit_of_work", False):
+        return view
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        g.pop(AFTER_COMMIT, None)
+        try:
+            answer = view(*args, **kwargs)
+            if getattr(view, "dry_run", False):
+                rollback_quietly()
+            else:
+                db.session.commit()
+        except BaseException:
+            rollback_quietly()
+            g.pop(AFTER_COMMIT, None)
+            raise
+        for action in g.pop(AFTER_COMMIT, []):
+            action()
+        return answer
+
+    run.lvyue_unit_of_work = True  # type: ignore[attr-defined]
+    return run
+
+
+def dry_run(view: F) -> F:
+    """Mark `view`: what it wrote is rolled back, never committed."""
+    view.dry_run = True  # type: ignore[attr-defined]
+    return view
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` after this request's commit (never when it rolls back)."""
+    g.setdefault(AFTER_COMMIT, []).append(action)
+
+
+def commit_now() -> None:
+    """Commit what the request did so far (see the module's docstring for who may)."""
+    db.session.commit()
+
+
+def start_over() -> None:
+    """Roll back what the request did so far; the request goes on in a new transaction."""
+    db.session.rollback()
+
+
+def init_app(app: Flask) -> None:
+    """Put every endpoint registered so far into its unit of work (call after all blueprints)."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = unit_of_work(view)
