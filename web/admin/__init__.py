@@ -12,6 +12,7 @@ from engine.deadlines import views as deadline_views
 from engine.deadlines.models import TimeLimit
 from engine.errors import FormInvalid, NotFound
 from engine.org.permissions import ADMINISTER_ORG, ADMINISTER_TIME_LIMITS
+from web.errors import refused
 from web.extensions import db
 from web.permissions import may, protect
 
@@ -42,62 +43,66 @@ def time_limits() -> str:
 
 
 @bp.route("/time-limits/<key>", methods=["GET", "POST"])
+@refused(lambda exc, key: _time_limit_page(key, _posted_limit(), exc.errors), errors=(FormInvalid,))
 def edit_time_limit(key: str) -> object:
     """Change a limit's amount, unit, extension and basis; deadlines already set keep their due times."""
+    limit = _time_limit(key)
+    if request.method != "POST":
+        return _time_limit_page(key, {"amount": str(limit.amount), "unit": limit.unit,
+                                      "extension": str(limit.extension or ""), "basis": limit.basis}, {})
+    values = _posted_limit()
+    amount, errors = _parse_int(values["amount"], "amount", {}, required=True)
+    extension, errors = _parse_int(values["extension"], "extension", errors, required=False)
+    if errors:
+        return _time_limit_page(key, values, errors)
+    deadlines.update_time_limit(db.session, key, amount, values["unit"], values["basis"], extension, actor=_actor())
+    flash(f"已保存时限「{limit.label}」。此后新计算的期限按新规定执行，已确定的期限不变。", "success")
+    return redirect(url_for("admin.time_limits"), 303)
+
+
+def _time_limit(key: str) -> TimeLimit:
     limit = db.session.get(TimeLimit, key)
     if limit is None:
         raise NotFound(f"未配置时限「{key}」")
-    values = {"amount": str(limit.amount), "unit": limit.unit, "extension": str(limit.extension or ""),
-              "basis": limit.basis}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {name: (request.form.get(name) or "").strip() for name in values}
-        amount, errors = _parse_int(values["amount"], "amount", errors, required=True)
-        extension, errors = _parse_int(values["extension"], "extension", errors, required=False)
-        if not errors:
-            try:
-                deadlines.update_time_limit(db.session, key, amount, values["unit"], values["basis"], extension,
-                                            actor=_actor())
-                db.session.commit()
-            except FormInvalid as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                flash(f"已保存时限「{limit.label}」。此后新计算的期限按新规定执行，已确定的期限不变。", "success")
-                return redirect(url_for("admin.time_limits"), 303)
-    return render_template("admin/time_limit_edit.html", limit=limit, values=values, errors=errors,
+    return limit
+
+
+def _posted_limit() -> dict[str, str]:
+    return {name: (request.form.get(name) or "").strip() for name in ("amount", "unit", "extension", "basis")}
+
+
+def _time_limit_page(key: str, values: dict[str, str], errors: dict[str, str]) -> object:
+    return render_template("admin/time_limit_edit.html", limit=_time_limit(key), values=values, errors=errors,
                            units=UNITS, history=deadlines.limit_history(db.session, key)), 422 if errors else 200
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
+@refused(lambda exc: _calendar_page(request.form.get("days", ""), exc.errors, []), errors=(FormInvalid,))
 def calendar() -> object:
     """Known years (built in or entered) and the form to enter a year's holidays and make-up working days."""
     year_text = request.values.get("year", "").strip()
-    days_text = ""
-    errors: dict[str, str] = {}
-    line_errors: list[str] = []
-    if request.method == "GET" and year_text.isdigit():
+    if request.method == "GET":
         days_text = "\n".join(f"{d.day.isoformat()} {'班' if d.is_workday else '休'} {d.note}".rstrip()
-                              for d in deadline_views.year_special_days(db.session, int(year_text)))
-    if request.method == "POST":
-        days_text = request.form.get("days", "")
-        year = int(year_text) if year_text.isdigit() else None
-        if year is None or not 2000 <= year <= 2100:
-            errors["year"] = "请填写四位数年份（例如 2027）"
-        days, line_errors = parse_days(days_text, year)
-        if not errors and not line_errors:
-            try:
-                deadlines.enter_year(db.session, year, days, actor=_actor())
-                db.session.commit()
-            except FormInvalid as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                flash(f"已录入 {year} 年节假日安排（{len(days)} 个调整日）。此后新计算的期限按此执行。", "success")
-                return redirect(url_for("admin.calendar"), 303)
+                              for d in deadline_views.year_special_days(db.session, int(year_text))
+                              ) if year_text.isdigit() else ""
+        return _calendar_page(days_text, {}, [])
+    days_text = request.form.get("days", "")
+    errors: dict[str, str] = {}
+    year = int(year_text) if year_text.isdigit() else None
+    if year is None or not 2000 <= year <= 2100:
+        errors["year"] = "请填写四位数年份（例如 2027）"
+    days, line_errors = parse_days(days_text, year)
+    if errors or line_errors:
+        return _calendar_page(days_text, errors, line_errors)
+    deadlines.enter_year(db.session, year, days, actor=_actor())
+    flash(f"已录入 {year} 年节假日安排（{len(days)} 个调整日）。此后新计算的期限按此执行。", "success")
+    return redirect(url_for("admin.calendar"), 303)
+
+
+def _calendar_page(days_text: str, errors: dict[str, str], line_errors: list[str]) -> object:
     return render_template(
-        "admin/calendar.html", years=deadline_views.calendar_years(db.session), year_text=year_text,
-        days_text=days_text, errors=errors, line_errors=line_errors,
+        "admin/calendar.html", years=deadline_views.calendar_years(db.session),
+        year_text=request.values.get("year", "").strip(), days_text=days_text, errors=errors, line_errors=line_errors,
     ), 422 if errors or line_errors else 200
 
 

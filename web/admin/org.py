@@ -14,6 +14,7 @@ from engine.org import admin, security
 from engine.org.models import LEVELS, ROLES
 from engine.org.permissions import ADMINISTER_ORG, PERMISSIONS, ROLE_PERMISSIONS
 from web.admin import bp
+from web.errors import refused
 from web.extensions import db
 from web.forms_render import department_choices
 from web.permissions import requires
@@ -34,16 +35,12 @@ def departments() -> str:
 
 @bp.route("/departments/new", methods=["GET", "POST"])
 @requires(ADMINISTER_ORG)
+@refused(lambda exc: (_department_page(None, {**_department_form(), "code": request.form.get("code", "")},
+                                       exc.errors), 422), errors=(FormInvalid,))
 def new_department() -> Any:
     values: dict[str, Any] = {"level": "county", "is_active": True}
     if request.method == "POST":
-        values = _department_form()
-        try:
-            dept = admin.create_department(db.session, current_user, request.form.get("code", ""), **values)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            return _department_page(None, {**values, "code": request.form.get("code", "")}, exc.errors), 422
+        dept = admin.create_department(db.session, current_user, request.form.get("code", ""), **_department_form())
         flash(f"已新增部门「{dept.name}」（{dept.code}）。", "success")
         return redirect(url_for("admin.departments", q=dept.code), 303)
     return _department_page(None, values, {})
@@ -51,6 +48,8 @@ def new_department() -> Any:
 
 @bp.route("/departments/<code>", methods=["GET", "POST"])
 @requires(ADMINISTER_ORG)
+@refused(lambda exc, code: (_department_page(admin.get_department(db.session, code), _department_form(), exc.errors),
+                            422), errors=(FormInvalid,))
 def edit_department(code: str) -> Any:
     dept = admin.get_department(db.session, code)
     values: dict[str, Any] = {name: getattr(dept, name, None) for name in DEPARTMENT_FORM}
@@ -58,12 +57,7 @@ def edit_department(code: str) -> Any:
                   is_active=dept.is_active)
     if request.method == "POST":
         values = _department_form()
-        try:
-            admin.update_department(db.session, current_user, code, **values)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            return _department_page(admin.get_department(db.session, code), values, exc.errors), 422
+        admin.update_department(db.session, current_user, code, **values)
         flash(f"已保存部门「{values['name']}」。", "success")
         return redirect(url_for("admin.departments", q=code), 303)
     return _department_page(dept, values, {})
@@ -83,49 +77,56 @@ def users() -> str:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @requires(ADMINISTER_ORG)
+@refused(lambda exc: (_user_form_page(_new_user_form(), exc.errors), 422), errors=(FormInvalid,))
 def new_user() -> Any:
-    values: dict[str, Any] = {"roles": ["official"]}
     if request.method == "POST":
-        values = {**{k: request.form.get(k, "").strip() for k in ("username", "full_name", "email", "department")},
-                  "roles": request.form.getlist("roles")}
         errors = _password_mismatch()
-        try:
-            if errors:
-                raise FormInvalid(errors)
-            official = admin.create_official(db.session, current_user, password=request.form.get("password", ""),
-                                             **values)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            return _user_form_page(values, exc.errors), 422
+        if errors:
+            raise FormInvalid(errors)
+        official = admin.create_official(db.session, current_user, password=request.form.get("password", ""),
+                                         **_new_user_form())
         flash(f"已新增用户 {official.username}（{official.full_name}）。请将初始密码当面或经安全渠道告知本人。", "success")
         return redirect(url_for("admin.user", username=official.username), 303)
-    return _user_form_page(values, {})
+    return _user_form_page({"roles": ["official"]}, {})
+
+
+def _new_user_form() -> dict[str, Any]:
+    return {**{k: request.form.get(k, "").strip() for k in ("username", "full_name", "email", "department")},
+            "roles": request.form.getlist("roles")}
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
 @requires(ADMINISTER_ORG)
+@refused(lambda exc, username: (_user_page(admin.get_official(db.session, username), _user_form(), exc.errors), 422),
+         errors=(FormInvalid,))
 def user(username: str) -> Any:
     """One official: edit name, e-mail and roles; and the forms for every other action."""
     official = admin.get_official(db.session, username)
     values: dict[str, Any] = {"full_name": official.full_name, "email": official.email or "",
                               "roles": list(official.roles or [])}
     if request.method == "POST":
-        values = {"full_name": request.form.get("full_name", ""), "email": request.form.get("email", ""),
-                  "roles": request.form.getlist("roles")}
-        try:
-            admin.update_official(db.session, current_user, username, **values)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            return _user_page(admin.get_official(db.session, username), values, exc.errors), 422
+        admin.update_official(db.session, current_user, username, **_user_form())
         flash("已保存。", "success")
         return redirect(url_for("admin.user", username=username), 303)
     return _user_page(official, values, {})
 
 
+def _user_refused(exc: EngineError, username: str, **_: object) -> Any:
+    """A refused action on the user page: the page again with the field errors (422), or the reason flashed."""
+    if isinstance(exc, FormInvalid):
+        official = admin.get_official(db.session, username)
+        return _user_page(official, {"full_name": official.full_name, "email": official.email or "",
+                                     "roles": list(official.roles or [])}, exc.errors), 422
+    flash(exc.message, "error")
+    return redirect(url_for("admin.user", username=username), 303)
+
+
+user_action = refused(_user_refused, passes=(NotFound,))
+
+
 @bp.post("/users/<username>/move")
 @requires(ADMINISTER_ORG)
+@user_action
 def move_user(username: str) -> Any:
     return _act(username, lambda: admin.move_official(db.session, current_user, username,
                                                       request.form.get("department", "")),
@@ -134,6 +135,7 @@ def move_user(username: str) -> Any:
 
 @bp.post("/users/<username>/deactivate")
 @requires(ADMINISTER_ORG)
+@user_action
 def deactivate_user(username: str) -> Any:
     return _act(username, lambda: admin.deactivate_official(db.session, current_user, username,
                                                             request.form.get("reason", "")),
@@ -142,6 +144,7 @@ def deactivate_user(username: str) -> Any:
 
 @bp.post("/users/<username>/reactivate")
 @requires(ADMINISTER_ORG)
+@user_action
 def reactivate_user(username: str) -> Any:
     return _act(username, lambda: admin.reactivate_official(db.session, current_user, username),
                 "已恢复启用。原有访问令牌仍为吊销状态，如需请重新创建。")
@@ -149,6 +152,7 @@ def reactivate_user(username: str) -> Any:
 
 @bp.post("/users/<username>/password")
 @requires(ADMINISTER_ORG)
+@user_action
 def set_user_password(username: str) -> Any:
     def run() -> object:
         errors = _password_mismatch()
@@ -161,12 +165,14 @@ def set_user_password(username: str) -> Any:
 
 @bp.post("/users/<username>/unlock")
 @requires(ADMINISTER_ORG)
+@user_action
 def unlock_user(username: str) -> Any:
     return _act(username, lambda: security.unlock(db.session, username, current_user), "已解除锁定。")
 
 
 @bp.post("/users/<username>/sign-out-everywhere")
 @requires(ADMINISTER_ORG)
+@user_action
 def sign_out_user_everywhere(username: str) -> Any:
     return _act(username, lambda: security.sign_out_everywhere(db.session, username, current_user),
                 "已结束该用户在所有浏览器上的登录（访问令牌不受影响）。")
@@ -174,6 +180,7 @@ def sign_out_user_everywhere(username: str) -> Any:
 
 @bp.post("/users/<username>/tokens/<int:token_id>/revoke")
 @requires(ADMINISTER_ORG)
+@user_action
 def revoke_user_token(username: str, token_id: int) -> Any:
     def run() -> object:
         if token_id not in {t.id for t in security.tokens_of(db.session, username)}:
@@ -186,24 +193,16 @@ def revoke_user_token(username: str, token_id: int) -> Any:
 # --- helpers ----------------------------------------------------------------------------------------------
 
 def _act(username: str, action: Callable[[], object], done: str) -> Any:
-    """Run one engine action for the user page: commit and say so, or show the refusal (422 with the form)."""
+    """Run one engine action for the user page and say so (a refusal: `user_action`)."""
     admin.get_official(db.session, username)  # 404 first
-    try:
-        action()
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        official = admin.get_official(db.session, username)
-        return _user_page(official, {"full_name": official.full_name, "email": official.email or "",
-                                     "roles": list(official.roles or [])}, exc.errors), 422
-    except NotFound:
-        raise
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.user", username=username), 303)
+    action()
     flash(done, "success")
     return redirect(url_for("admin.user", username=username), 303)
+
+
+def _user_form() -> dict[str, Any]:
+    return {"full_name": request.form.get("full_name", ""), "email": request.form.get("email", ""),
+            "roles": request.form.getlist("roles")}
 
 
 def _list_args() -> tuple[str, str, int]:
