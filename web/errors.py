@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError, FormInvalid, NotFound, PermissionDenied
-from web.extensions import db
+from web.transaction import close_session_quietly, rollback_quietly
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -188,33 +188,3 @@ def unavailable_response(exc: BaseException | None) -> Response:
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
-
-
-def rollback_quietly() -> None:
-    """Roll the request's database session back; when its connection is gone (the ROLLBACK fails), discard the
-    session and the connection instead of raising — the request's answer stands."""
-    try:
-        db.session.rollback()
-    except Exception as exc:
-        logger.warning("rolling back the database session failed (%s); its connection is discarded", exc)
-        close_session_quietly()
-
-
-def close_session_quietly() -> None:
-    """End the request's database session without ever raising: a ROLLBACK on a connection the server has just
-    closed fails, and that must not turn the answer into the WSGI server's own error page. The connection is
-    then discarded (invalidated) instead of going back to the pool."""
-    registry = db.session.registry
-    if not registry.has():
-        return
-    session = registry()
-    try:
-        session.close()
-    except Exception as exc:  # the connection is gone; nothing of this request can be saved any more
-        logger.warning("closing the database session failed (%s); its connection is discarded", exc)
-        try:
-            session.invalidate()
-        except Exception as again:
-            logger.warning("discarding the connection failed too: %s", again)
-    finally:
-        registry.clear()

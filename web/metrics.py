@@ -109,8 +109,7 @@ class DatabaseCollector(Collector):
         for status, count in session.execute(
                 select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)):
             instances.add_metric([status], count)
-        yield instances
-        session.rollback()  # a scrape leaves no transaction open
+        yield instances  # the scrape's transaction ends with the request (web/transaction.py)
 
 
 def init_app(app: Flask) -> None:

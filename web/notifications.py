@@ -38,6 +38,5 @@ def index() -> str:
 def mark_read() -> object:
     """全部标为已读 (read state is shared by the department)."""
     marked = notify.mark_all_read(db.session, current_user)
-    db.session.commit()
     flash(f"已将 {marked} 条通知标为已读。" if marked else "没有未读通知。", "success")
     return redirect(url_for("inbox.notifications.index")), 303

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, delete, select, update
 
 from engine.db import as_utc
 from engine.org.models import WebSession
-from web.errors import rollback_quietly
 from web.extensions import db
+from web.transaction import rollback_quietly
 
 REFRESH_EVERY = timedelta(seconds=60)  # an unchanged session's stored expiry is renewed at most this often
 

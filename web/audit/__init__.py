@@ -65,7 +65,6 @@ def index() -> Any:
         return _render([], filters={}, page=1, has_next=False, error=str(exc)), 422
     rows = audit.search(db.session, **filters, newest_first=True, limit=PAGE + 1, offset=(page - 1) * PAGE)
     audit.record(db.session, "view_audit", current_user, "audit_event", None, after={**_plain(filters), "page": page})
-    db.session.commit()
     return _render(Disclosure(db.session, current_user).views(rows[:PAGE]), filters, page, len(rows) > PAGE)
 
 
@@ -81,7 +80,6 @@ def export() -> Response:
     body = "".join(json.dumps(shown.export_line(event), ensure_ascii=False) + "\n" for event in rows)
     audit.record(db.session, "audit_exported", current_user, "audit_event", None,
                  after={**_plain(filters), "count": len(rows), "via": "browser"})
-    db.session.commit()
     stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
     return Response(body, mimetype="application/x-ndjson", headers={
         "Content-Disposition": f'attachment; filename="lvyue-audit-{stamp}.jsonl"',

@@ -61,7 +61,7 @@ def login() -> object:
     form = LoginForm()
     if form.validate_on_submit():
         attempt = sign_in(db.session, form.username.data, form.password.data, login_policy())
-        db.session.commit()  # the failure count and the audit event, whatever the outcome
+        # a failed sign-in's count and audit event are committed with the request's answer (web/transaction.py)
         if attempt.official is None:
             form.password.errors.append(attempt.message)
         else:
@@ -72,7 +72,6 @@ def login() -> object:
                                      request.user_agent.string)
             session[LOGIN_KEY] = started.key
             session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
-            db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("inbox.index"))
     return render_template("auth/login.html", form=form)
 
@@ -83,7 +82,6 @@ def logout() -> object:
     """End this session on the server: its record and its data (a replayed cookie then signs nobody in)."""
     sessions.end(db.session, session.get(LOGIN_KEY), web_sessions.now(), "logout")
     audit(db.session, "logout", current_user, "official", current_user.id)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -97,7 +95,6 @@ def profile() -> object:
     new_token = None
     if request.method == "POST":
         new_token = create_token(db.session, current_user, label=request.form.get("label", "")[:100])
-        db.session.commit()
     return render_template("auth/profile.html", new_token=new_token,
                            tokens=security.tokens_of(db.session, current_user.username),
                            sessions=sessions.active(db.session, current_user, web_sessions.now(), *_lifetimes()),
@@ -109,7 +106,6 @@ def profile() -> object:
 def end_session(session_id: int) -> object:
     """End one of the caller's other sessions (another browser or device)."""
     sessions.end_one_of(db.session, current_user, session_id, web_sessions.now())
-    db.session.commit()
     flash("已结束该会话。", "success")
     return redirect(url_for("auth.profile") + "#sessions", 303)
 
@@ -119,7 +115,6 @@ def end_session(session_id: int) -> object:
 def end_other_sessions() -> object:
     """End every session of the caller except this one."""
     count = sessions.end_others(db.session, current_user, session.get(LOGIN_KEY), web_sessions.now())
-    db.session.commit()
     flash(f"已结束其他 {count} 个会话。", "success")
     return redirect(url_for("auth.profile") + "#sessions", 303)
 
@@ -131,7 +126,6 @@ def revoke_own_token(token_id: int) -> object:
     if token_id not in {t.id for t in security.tokens_of(db.session, current_user.username)}:
         raise NotFound("没有这个令牌")
     security.revoke_token(db.session, token_id, current_user)
-    db.session.commit()
     flash("已吊销该令牌。", "success")
     return redirect(url_for("auth.profile"), 303)
 
@@ -141,7 +135,6 @@ def revoke_own_token(token_id: int) -> object:
 def sign_out_everywhere() -> object:
     """End every browser session of the caller, this one included (API tokens stay: revoke them above)."""
     security.sign_out_everywhere(db.session, current_user.username, current_user)
-    db.session.commit()
     logout_user()
     flash("已在所有设备上退出登录，请重新登录。", "info")
     return redirect(url_for("auth.login"), 303)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from engine.errors import EngineError, FormInvalid
+from engine.errors import FormInvalid
 from engine.org.permissions import MANAGE_BULLETINS, PUBLIC, SEE_STATISTICS
 from engine.oversight import assessment as assessments
 from engine.oversight import bulletins
@@ -32,6 +32,7 @@ from engine.oversight.models import BULLETIN_STATUSES, PERIOD_KINDS
 from engine.oversight.xlsx import assessment_workbook, bulletin_workbook
 from engine.workflow.clock import local_date
 from web import transaction
+from web.errors import refused
 from web.extensions import db
 from web.permissions import protect, requires
 
@@ -75,20 +76,15 @@ def index() -> str:
 
 @bp.post("/generate")
 @requires(MANAGE_BULLETINS)
+@refused(back=lambda: url_for("bulletins.index"))
 def generate() -> object:
     """Start the bulletin process for a chosen period (provincial DRC)."""
-    kind = request.form.get("kind", "")
     period_start = request.form.get("period_start", "")
     try:
-        bulletin = bulletins.start_manual(db.session, current_user, kind, period_start)
-        db.session.commit()
-    except (EngineError, ValueError) as exc:
-        db.session.rollback()
-        message = exc.message if isinstance(exc, EngineError) else "期间开始日期无效，请填写 YYYY-MM-DD"
-        if isinstance(exc, EngineError) and exc.http_status == 403:
-            abort(403)
-        flash(message, "error")
-        return redirect(url_for("bulletins.index")), 303
+        date.fromisoformat(period_start[:10])
+    except ValueError:
+        raise FormInvalid({"period_start": "期间开始日期无效，请填写 YYYY-MM-DD"}) from None
+    bulletin = bulletins.start_manual(db.session, current_user, request.form.get("kind", ""), period_start)
     generate_in_background(bulletin.id)
     flash(f"已开始生成《{bulletin.title}》，页面会显示进度。", "success")
     return redirect(url_for("bulletins.show", bulletin_id=bulletin.id)), 303
@@ -103,16 +99,13 @@ def show(bulletin_id: int) -> str:
 
 @bp.post("/<int:bulletin_id>/review")
 @requires(MANAGE_BULLETINS)
+@refused(lambda exc, bulletin_id: (_render_show(bulletins.get_bulletin(db.session, bulletin_id), request.form,
+                                                exc.errors), 422), errors=(FormInvalid,))
 def review(bulletin_id: int) -> object:
     """Approve and publish, or send back for regeneration (the bulletin process's review task)."""
     data = {name: (request.form.get(name) or "").strip() or None for name in REVIEW_FIELDS}
     data["publish_public"] = request.form.get("publish_public") == "true"
-    try:
-        newest = bulletins.review(db.session, bulletin_id, data, current_user)
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        return _render_show(bulletins.get_bulletin(db.session, bulletin_id), request.form, exc.errors), 422
+    newest = bulletins.review(db.session, bulletin_id, data, current_user)
     if newest.id != bulletin_id:
         generate_in_background(newest.id)
         flash(f"已退回，正在重新生成第 {newest.revision} 版。", "success")
@@ -167,28 +160,31 @@ def assessment_table() -> str:
 
 @bp.route("/assessment/sheet", methods=["GET", "POST"])
 @requires(MANAGE_BULLETINS)
+@refused(lambda exc: _sheet_page({name: (request.form.get(name) or "").strip() for name in _sheet_fields()},
+                                 exc.errors), errors=(FormInvalid,))
 def assessment_sheet() -> object:
     """Edit the year's weights (provincial DRC): non-negative, summing to 100."""
     bulletins.ensure_may_manage(current_user)
     year = _year()
-    sheet = assessments.sheet_for(db.session, year)
-    values = {**{k: f"{sheet.weights.get(k, 0):g}" for k in assessments.INDICATORS},
-              "repeat_deduction": f"{sheet.repeat_deduction:g}", "note": sheet.note or ""}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {name: (request.form.get(name) or "").strip() for name in values}
-        try:
-            assessments.save_sheet(db.session, year, {k: values[k] for k in assessments.INDICATORS},
-                                   values["repeat_deduction"], values["note"], current_user)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            flash(f"已保存 {year} 年考核评分表。", "success")
-            return redirect(url_for("bulletins.assessment_table", year=year)), 303
-    return render_template("bulletins/assessment_sheet.html", year=year, sheet=sheet, values=values, errors=errors,
-                           indicators=assessments.INDICATORS), 422 if errors else 200
+    if request.method != "POST":
+        sheet = assessments.sheet_for(db.session, year)
+        return _sheet_page({**{k: f"{sheet.weights.get(k, 0):g}" for k in assessments.INDICATORS},
+                            "repeat_deduction": f"{sheet.repeat_deduction:g}", "note": sheet.note or ""}, {})
+    values = {name: (request.form.get(name) or "").strip() for name in _sheet_fields()}
+    assessments.save_sheet(db.session, year, {k: values[k] for k in assessments.INDICATORS},
+                           values["repeat_deduction"], values["note"], current_user)
+    flash(f"已保存 {year} 年考核评分表。", "success")
+    return redirect(url_for("bulletins.assessment_table", year=year)), 303
+
+
+def _sheet_fields() -> tuple[str, ...]:
+    return (*assessments.INDICATORS, "repeat_deduction", "note")
+
+
+def _sheet_page(values: dict[str, str], errors: dict[str, str]) -> object:
+    year = _year()
+    return render_template("bulletins/assessment_sheet.html", year=year, sheet=assessments.sheet_for(db.session, year),
+                           values=values, errors=errors, indicators=assessments.INDICATORS), 422 if errors else 200
 
 
 @bp.get("/assessment/<int:year>.<fmt>")

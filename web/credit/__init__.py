@@ -24,7 +24,7 @@ from engine.credit.models import (
     SEVERITIES,
     TYPICAL_CASE_STATUSES,
 )
-from engine.errors import ConflictError, EngineError, FormInvalid
+from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org.permissions import (
     ADMINISTER_EXCHANGE,
     APPLY_FOR_REPAIR,
@@ -35,6 +35,7 @@ from engine.org.permissions import (
     VIEW_TASK,
 )
 from engine.workflow import clock, instances
+from web.errors import refused
 from web.extensions import db
 from web.permissions import may, protect, requires
 
@@ -131,29 +132,36 @@ def record(record_id: int) -> str:
         may_retry=may(OPERATE_EXCHANGE), **LABELS)
 
 
+# the record's state refuses a process: say why on the record page
+record_refused = refused(back=lambda record_id: url_for(".record", record_id=record_id), errors=(ConflictError, FormInvalid))
+
+
 @bp.post("/records/<int:record_id>/measures")
 @requires(MANAGE_MEASURES)
+@record_refused
 def start_measure(record_id: int) -> Any:
     """Start measures.bpmn (apply, or end the measure posted) and open its first task."""
     found = credit.view_record(db.session, record_id, current_user)
-    action = request.form.get("action", "apply")
-    measure_id = request.form.get("measure_id", type=int)
-    return _started(found.id, lambda: credit.start_measure_action(db.session, found, current_user, action, measure_id))
+    return _started(found.id, credit.start_measure_action(db.session, found, current_user,
+                                                          request.form.get("action", "apply"),
+                                                          request.form.get("measure_id", type=int)))
 
 
 @bp.post("/records/<int:record_id>/repair")
 @requires(APPLY_FOR_REPAIR)
+@record_refused
 def start_repair(record_id: int) -> Any:
     found = credit.view_record(db.session, record_id, current_user)
-    return _started(found.id, lambda: credit.start_repair(db.session, found, current_user))
+    return _started(found.id, credit.start_repair(db.session, found, current_user))
 
 
 @bp.post("/records/<int:record_id>/typical-case")
 @requires(PUBLISH_CASES)
+@record_refused
 def start_typical_case(record_id: int) -> Any:
     """Propose the record as a typical case (provincial DRC): opens the selection task of typical_case.bpmn."""
     found = credit.view_record(db.session, record_id, current_user)
-    return _started(found.id, lambda: exposure.start_exposure(db.session, found, current_user))
+    return _started(found.id, exposure.start_exposure(db.session, found, current_user))
 
 
 @bp.get("/deliveries")
@@ -168,16 +176,16 @@ def deliveries() -> str:
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
 @requires(OPERATE_EXCHANGE)
+@refused(lambda exc, delivery_id: _back_to_deliveries(exc.message, "error"), passes=())
 def retry(delivery_id: int) -> Any:
     """Make a failed delivery due now (audited); the next scheduler tick sends it."""
-    try:
-        row = exchange.retry_now(db.session, delivery_id, actor=current_user)
-        db.session.commit()
-        flash(f"推送 {row.idempotency_key}（{PLATFORM_TARGETS.get(row.target, row.target)}）已安排立即重试，"
-              "下一次推送时按当前平台对照检查并发送。", "success")
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    row = exchange.retry_now(db.session, delivery_id, actor=current_user)
+    return _back_to_deliveries(f"推送 {row.idempotency_key}（{PLATFORM_TARGETS.get(row.target, row.target)}）"
+                               "已安排立即重试，下一次推送时按当前平台对照检查并发送。", "success")
+
+
+def _back_to_deliveries(message: str, category: str) -> Any:
+    flash(message, category)
     target = request.form.get("next") or ""
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".deliveries"), 303)
 
@@ -191,16 +199,12 @@ def exchange_profiles() -> str:
 
 @bp.route("/exchange-profiles/<target>", methods=["GET", "POST"])
 @requires(ADMINISTER_EXCHANGE)
+@refused(lambda exc, target: (_profile_page(target, values=request.form, errors=exc.errors), 422), errors=(FormInvalid,))
 def exchange_profile(target: str) -> Any:
     """Edit one destination's field names and code lists; below, the newest version as this profile makes it."""
     if request.method == "GET":
         return _profile_page(target)
-    try:
-        profiles.save_profile(db.session, current_user, target, profile_form(request.form))
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        return _profile_page(target, values=request.form, errors=exc.errors), 422
+    profiles.save_profile(db.session, current_user, target, profile_form(request.form))
     flash(f"已保存「{PLATFORM_TARGETS[target]}」的平台对照；暂停推送的版本在下一次推送时按新对照重新检查。", "success")
     return redirect(url_for(".exchange_profile", target=target), 303)
 
@@ -210,7 +214,6 @@ def exchange_profile(target: str) -> Any:
 def reset_exchange_profile(target: str) -> Any:
     """Back to the defaults (the stored profile is removed; audited)."""
     profiles.reset_profile(db.session, current_user, target)
-    db.session.commit()
     flash(f"「{PLATFORM_TARGETS[target]}」已恢复默认对照。", "success")
     return redirect(url_for(".exchange_profile", target=target), 303)
 
@@ -248,19 +251,12 @@ def typical_cases() -> str:
 
 @bp.post("/typical-cases/<int:case_id>/withdraw")
 @requires(PUBLISH_CASES)
+@refused(back=lambda case_id: url_for(".typical_cases"), passes=(NotFound,))
 def withdraw_typical_case(case_id: int) -> Any:
     """Take a published case off the public page; the reason is required and logged."""
-    case = exposure.get_case(db.session, case_id)
-    try:
-        exposure.withdraw(db.session, case, request.form.get("reason", ""), current_user)
-        db.session.commit()
-        flash(f"典型案例「{case.title}」已从公开页面撤下。", "success")
-    except FormInvalid as exc:
-        db.session.rollback()
-        flash("；".join(exc.errors.values()), "error")
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    case = exposure.withdraw(db.session, exposure.get_case(db.session, case_id), request.form.get("reason", ""),
+                             current_user)
+    flash(f"典型案例「{case.title}」已从公开页面撤下。", "success")
     return redirect(url_for(".typical_cases"), 303)
 
 
@@ -280,15 +276,8 @@ def preview_typical_case() -> str:
     return render_template("public/typical_case.html", case=view, preview=True, errors=errors)
 
 
-def _started(record_id: int, start: Any) -> Any:
-    """Run `start` (which starts a process), commit, and open the new task when it is the caller's."""
-    try:
-        instance = start()
-        db.session.commit()
-    except (ConflictError, FormInvalid) as exc:  # the record's state refuses it: say why on the record page
-        db.session.rollback()
-        flash(exc.message if not isinstance(exc, FormInvalid) else "；".join(exc.errors.values()), "error")
-        return redirect(url_for(".record", record_id=record_id), 303)
+def _started(record_id: int, instance: Any) -> Any:
+    """After a process was started on the record: open its task when it is the caller's, else say where it went."""
     task = instances.first_open_task(db.session, instance)
     if task is not None and instances.can_work_on(task, current_user):
         return redirect(url_for("inbox.task", task_id=task.id), 303)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from engine.documents import services as documents
 from engine.errors import FormInvalid
 from engine.org.permissions import ADMINISTER_PROCESSES, VIEW_CASE
+from web.errors import refused
 from web.extensions import db
 from web.permissions import requires
 
@@ -55,21 +56,17 @@ def template_file(kind: str) -> Response:
 
 @bp.post("/processes/document-templates/<kind>")
 @requires(ADMINISTER_PROCESSES)
+@refused(back=lambda kind: url_for("documents.templates"), errors=(FormInvalid,))
 def upload_template(kind: str) -> object:
     """Replace a kind's template with an uploaded .docx (checked by rendering it once)."""
     upload = request.files.get("template")
     data = upload.read(MAX_TEMPLATE_BYTES + 1) if upload else b""
-    try:
-        if not data:
-            raise FormInvalid({"template": "请选择 .docx 模板文件"})
-        if len(data) > MAX_TEMPLATE_BYTES:
-            raise FormInvalid({"template": "模板文件不超过 5 MB"})
-        documents.save_template(db.session, kind, data, upload.filename or f"{kind}.docx", current_user)
-        db.session.commit()
-        flash(f"已更新「{documents.KINDS[kind]}」模板，之后生成的公文使用新模板。", "success")
-    except FormInvalid as exc:
-        db.session.rollback()
-        flash("；".join(exc.errors.values()), "error")
+    if not data:
+        raise FormInvalid({"template": "请选择 .docx 模板文件"})
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise FormInvalid({"template": "模板文件不超过 5 MB"})
+    documents.save_template(db.session, kind, data, upload.filename or f"{kind}.docx", current_user)
+    flash(f"已更新「{documents.KINDS[kind]}」模板，之后生成的公文使用新模板。", "success")
     return redirect(url_for("documents.templates"), 303)
 
 
@@ -77,7 +74,6 @@ def upload_template(kind: str) -> object:
 @requires(ADMINISTER_PROCESSES)
 def reset_template(kind: str) -> object:
     documents.reset_template(db.session, kind, current_user)
-    db.session.commit()
     flash(f"「{documents.KINDS.get(kind, kind)}」已恢复为系统内置模板。", "success")
     return redirect(url_for("documents.templates"), 303)
 

@@ -9,9 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from engine.cases import services as cases
-from engine.errors import ConflictError, EngineError, FormInvalid
+from engine.errors import ConflictError, FormInvalid
 from engine.intake import dedup, feedback, supplements
 from engine.org.permissions import DECIDE_DUPLICATES, REQUEST_SUPPLEMENT
+from web.errors import refused
 from web.extensions import db
 from web.permissions import requires
 
@@ -36,19 +37,14 @@ def duplicates() -> Any:
 
 @bp.post("/duplicates/<int:candidate_id>/<any(merge, reject):decision>")
 @requires(DECIDE_DUPLICATES)
+@refused(back=lambda **_: url_for("intake.duplicates"), passes=())
 def decide(candidate_id: int, decision: str) -> Any:
-    try:
-        if decision == "merge":
-            survivor = dedup.merge_candidate(db.session, candidate_id, current_user)
-            message = f"已合并：保留案件 {survivor.tracking_code}，较新的投诉已并入并撤回其待办。"
-        else:
-            dedup.reject_candidate(db.session, candidate_id, current_user)
-            message = "已排除：两件投诉分别办理。"
-        db.session.commit()
-        flash(message, "success")
-    except EngineError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if decision == "merge":
+        survivor = dedup.merge_candidate(db.session, candidate_id, current_user)
+        flash(f"已合并：保留案件 {survivor.tracking_code}，较新的投诉已并入并撤回其待办。", "success")
+    else:
+        dedup.reject_candidate(db.session, candidate_id, current_user)
+        flash("已排除：两件投诉分别办理。", "success")
     return redirect(url_for("intake.duplicates"), 303)
 
 
@@ -71,22 +67,15 @@ def case_feedback(complaint: Any) -> dict[str, Any]:
 
 @bp.post("/cases/<int:complaint_id>/supplements")
 @requires(REQUEST_SUPPLEMENT)
+@refused(back=lambda complaint_id: url_for("cases.show", complaint_id=complaint_id) + "#supplements",
+         errors=(FormInvalid, ConflictError))  # closed case, or a request still unanswered; refusals (403) are not flashed
 def request_supplement(complaint_id: int) -> Any:
     """Ask the complainant for more material; the note appears on their tracking page and in the channel feed."""
     complaint = cases.view_complaint(db.session, complaint_id, current_user)
     try:
         due = date.fromisoformat(request.form["due_date"]) if request.form.get("due_date") else None
     except ValueError:
-        flash("补正期限的日期格式应为 YYYY-MM-DD", "error")
-        return redirect(url_for("cases.show", complaint_id=complaint_id) + "#supplements", 303)
-    try:
-        supplements.request_supplement(db.session, complaint, current_user, request.form.get("note", ""), due)
-        db.session.commit()
-        flash("已向投诉人发出补正要求，投诉人可在进度查询页面看到并答复。", "success")
-    except FormInvalid as exc:
-        db.session.rollback()
-        flash("；".join(exc.errors.values()), "error")
-    except ConflictError as exc:  # closed case, or a request still unanswered; refusals (403) are not flashed
-        db.session.rollback()
-        flash(exc.message, "error")
+        raise FormInvalid({"due_date": "补正期限的日期格式应为 YYYY-MM-DD"}) from None
+    supplements.request_supplement(db.session, complaint, current_user, request.form.get("note", ""), due)
+    flash("已向投诉人发出补正要求，投诉人可在进度查询页面看到并答复。", "success")
     return redirect(url_for("cases.show", complaint_id=complaint_id) + "#supplements", 303)

@@ -4,6 +4,8 @@ The pages only render; the modeler loads and deploys through the JSON API (/api/
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -14,6 +16,7 @@ from engine.org.permissions import ADMINISTER_PROCESSES
 from engine.org.services import active_departments
 from engine.workflow import admin, lane_roles, repair
 from engine.workflow.models import ProcessInstance
+from web.errors import refusal_message, refused
 from web.extensions import db
 from web.permissions import may, protect
 
@@ -62,45 +65,41 @@ def instance(instance_id: int) -> str:
 REPAIRS = {"suspend": "挂起", "resume": "恢复", "retry": "重试", "skip": "跳过", "move_back": "退回"}
 
 
+def _instance_refused(prefix: Callable[..., str], reason: Callable[[EngineError], str] = refusal_message
+                      ) -> Callable[..., object]:
+    """A refused action on the instance page: `reason(exc)` flashed after `prefix(**view_args)`, back to the page."""
+    def answer(exc: EngineError, instance_id: int, **view_args: str) -> object:
+        flash(prefix(**view_args) + reason(exc), "error")
+        return redirect(url_for("processes.instance", instance_id=instance_id), 303)
+
+    return answer
+
+
 @bp.post("/instances/<int:instance_id>/<action>")
+@refused(_instance_refused(lambda action: f"{REPAIRS.get(action, action)}未执行：", lambda exc: exc.message), passes=())
 def repair_instance(instance_id: int, action: str) -> object:
     """Run one repair action from the instance page; errors come back as a flash message."""
     if action not in REPAIRS:
         abort(404)
     extra = {"task_id": request.form.get("task_id", "")} if action in ("skip", "move_back") else {}
-    try:
-        getattr(repair, action)(db.session, instance_id, actor=current_user,
-                                reason=request.form.get("reason", ""), **extra)
-        db.session.commit()
-    except EngineError as exc:
-        db.session.rollback()
-        flash(f"{REPAIRS[action]}未执行：{exc.message}", "error")
-    else:
-        found = repair.get_instance(db.session, instance_id)
-        note = f"，但后续步骤出错：{found.error}" if found.status == "error" else ""
-        flash(f"已{REPAIRS[action]}（当前状态：{repair.STATUS_LABELS.get(found.status, found.status)}）{note}",
-              "warning" if note else "success")
+    getattr(repair, action)(db.session, instance_id, actor=current_user, reason=request.form.get("reason", ""), **extra)
+    found = repair.get_instance(db.session, instance_id)
+    note = f"，但后续步骤出错：{found.error}" if found.status == "error" else ""
+    flash(f"已{REPAIRS[action]}（当前状态：{repair.STATUS_LABELS.get(found.status, found.status)}）{note}",
+          "warning" if note else "success")
     return redirect(url_for("processes.instance", instance_id=instance_id), 303)
 
 
 @bp.post("/instances/<int:instance_id>/scenario")
+@refused(_instance_refused(lambda: "未保存："), passes=())
 def save_scenario(instance_id: int) -> object:
     """Keep a finished case's path as a scenario of its process (engine/workflow/scenarios.py)."""
     from engine.workflow import scenarios
 
-    try:
-        verdict = scenarios.from_instance(db.session, instance_id, request.form.get("name", ""), current_user,
-                                          request.form.get("description", ""))
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        flash("未保存：" + "；".join(exc.errors.values()), "error")
-    except EngineError as exc:
-        db.session.rollback()
-        flash(f"未保存：{exc.message}", "error")
-    else:
-        flash(f"已保存场景「{verdict.scenario.name}」（在最新版本上：{verdict.as_dict()['status_label']}）。"
-              "以后部署该流程的新版本前都会试运行它。", "success")
+    verdict = scenarios.from_instance(db.session, instance_id, request.form.get("name", ""), current_user,
+                                      request.form.get("description", ""))
+    flash(f"已保存场景「{verdict.scenario.name}」（在最新版本上：{verdict.as_dict()['status_label']}）。"
+          "以后部署该流程的新版本前都会试运行它。", "success")
     return redirect(url_for("processes.instance", instance_id=instance_id), 303)
 
 
@@ -109,48 +108,51 @@ def case_process_trouble(complaint_id: int) -> ProcessInstance | None:
     return admin.trouble_of(db.session, complaint_id)
 
 
+LANE_ROLE_FORM = ("name", "label", "department_code", "required_role")
+
+
 @bp.route("/lane-roles", methods=["GET", "POST"])
+@refused(lambda exc: _lane_roles_page(_posted(LANE_ROLE_FORM), exc.errors), errors=(FormInvalid,))
 def lane_role_list() -> object:
     """Lane roles administrators defined (each mapped to a department), the built-in ones, and a form for a new one."""
-    values = {"name": "", "label": "", "department_code": "", "required_role": ""}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {name: (request.form.get(name) or "").strip() for name in values}
-        try:
-            role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**values), current_user)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            flash(f"已新增泳道角色「{role.name}」（{role.department.name}）。流程图中的泳道可以使用此名称。", "success")
-            return redirect(url_for("processes.lane_role_list"), 303)
+    if request.method != "POST":
+        return _lane_roles_page(dict.fromkeys(LANE_ROLE_FORM, ""), {})
+    role = lane_roles.create_role(db.session, lane_roles.LaneRoleInput(**_posted(LANE_ROLE_FORM)), current_user)
+    flash(f"已新增泳道角色「{role.name}」（{role.department.name}）。流程图中的泳道可以使用此名称。", "success")
+    return redirect(url_for("processes.lane_role_list"), 303)
+
+
+def _posted(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: (request.form.get(name) or "").strip() for name in names}
+
+
+def _lane_roles_page(values: dict[str, str], errors: dict[str, str]) -> object:
     return render_template("processes/lane_roles.html", **_lane_role_page(), values=values, errors=errors,
                            role=None), 422 if errors else 200
 
 
 @bp.route("/lane-roles/<int:role_id>", methods=["GET", "POST"])
+@refused(lambda exc, role_id: _lane_role_edit_page(role_id, _posted_role(role_id), exc.errors), errors=(FormInvalid,))
 def lane_role_edit(role_id: int) -> object:
     """Change a defined role's label, department, required official role, or deactivate it."""
     role = lane_roles.get_role(db.session, role_id)
-    values = {"name": role.name, "label": role.label, "department_code": role.department.code,
-              "required_role": role.required_role or "", "is_active": role.is_active}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {**{name: (request.form.get(name) or "").strip() for name in ("label", "department_code",
-                                                                                "required_role")},
-                  "name": role.name, "is_active": request.form.get("is_active") == "on"}
-        try:
-            lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**values), current_user)
-            db.session.commit()
-        except FormInvalid as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            flash(f"已保存泳道角色「{role.name}」。此后新出现的任务按新设置分派，已分派的任务不变。", "success")
-            return redirect(url_for("processes.lane_role_list"), 303)
+    if request.method != "POST":
+        return _lane_role_edit_page(role_id, {
+            "name": role.name, "label": role.label, "department_code": role.department.code,
+            "required_role": role.required_role or "", "is_active": role.is_active}, {})
+    lane_roles.update_role(db.session, role_id, lane_roles.LaneRoleInput(**_posted_role(role_id)), current_user)
+    flash(f"已保存泳道角色「{role.name}」。此后新出现的任务按新设置分派，已分派的任务不变。", "success")
+    return redirect(url_for("processes.lane_role_list"), 303)
+
+
+def _posted_role(role_id: int) -> dict[str, object]:
+    return {**_posted(("label", "department_code", "required_role")),
+            "name": lane_roles.get_role(db.session, role_id).name, "is_active": request.form.get("is_active") == "on"}
+
+
+def _lane_role_edit_page(role_id: int, values: dict[str, object], errors: dict[str, str]) -> object:
     return render_template("processes/lane_role_edit.html", **_lane_role_page(), values=values, errors=errors,
-                           role=role), 422 if errors else 200
+                           role=lane_roles.get_role(db.session, role_id)), 422 if errors else 200
 
 
 def _lane_role_page() -> dict[str, object]:

@@ -6,6 +6,7 @@ code plus the contact phone's last four digits (status and the notes written for
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, session, url_for
@@ -29,6 +30,7 @@ from engine.notify import sms
 from engine.org.models import Department
 from engine.org.permissions import PUBLIC
 from web import uploads as upload_limits
+from web.errors import refused
 from web.extensions import db
 from web.forms_render import complaint_from_form
 from web.permissions import protect
@@ -94,12 +96,13 @@ def index() -> Any:
 @bp.route("/complaints/new", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
 @accepts_uploads
+@refused(lambda exc: _complaint_form(_posted_complaint(), exc.errors), errors=(FormInvalid,))
 def new_complaint() -> Any:
     """The public complaint form; POST registers the complaint (channel 信用云南) with its evidence files."""
     values: dict[str, str] = {"is_private_enterprise": "true", "in_litigation": "false"}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {k: v for k, v in request.form.to_dict().items() if k != "csrf_token"}
+        values = _posted_complaint()
         if values.get(HONEYPOT):
             current_app.logger.info("public complaint rejected: honeypot filled (%s)", get_remote_address())
             return _page_error(400, MESSAGES["honeypot"])
@@ -111,15 +114,17 @@ def new_complaint() -> Any:
             except ValidationError as exc:
                 errors.update(_first_messages(exc.messages))
         else:
-            try:
-                complaint = intake.submit_public(db.session, raw, uploads(), upload_policy())
-                db.session.commit()
-            except FormInvalid as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                session[RECEIPT_KEY] = complaint.id
-                return redirect(url_for("public.receipt"), 303)
+            complaint = intake.submit_public(db.session, raw, uploads(), upload_policy())
+            session[RECEIPT_KEY] = complaint.id
+            return redirect(url_for("public.receipt"), 303)
+    return _complaint_form(values, errors)
+
+
+def _posted_complaint() -> dict[str, str]:
+    return {k: v for k, v in request.form.to_dict().items() if k != "csrf_token"}
+
+
+def _complaint_form(values: dict[str, str], errors: dict[str, str]) -> Any:
     return render_template(
         "public/new.html", values=values, errors=errors, domains=DOMAINS, breach_types=BREACH_TYPES,
         maxlen=_max_lengths(), pledge_text=PLEDGE_TEXT, honeypot=HONEYPOT,
@@ -171,7 +176,7 @@ def track() -> Any:
             session.pop(TRACKED_KEY, None)
         else:
             complaint_id = session[TRACKED_KEY] = complaint.id
-        db.session.commit()  # the count of wrong answers (and a lock) is kept whatever the outcome
+        # the count of wrong answers (and a lock) is kept whatever the outcome: the view answers, the request commits
     found = _tracked(complaint_id) if isinstance(complaint_id, int) else None
     return render_template("public/track.html", found=found, error=error, code=code, errors={}, form={},
                            accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
@@ -185,28 +190,34 @@ def forget() -> Any:
     return redirect(url_for("public.track"), 303)
 
 
+def _tracking_refused(what: str | None = None) -> Callable[..., Any]:
+    """A complainant's answer refused: the tracking page with the field errors under `what` (or the request's id)
+    (422), else the public error page (already answered or rated, unknown request, window passed, not closed)."""
+    def answer(exc: EngineError, request_id: int | None = None) -> Any:
+        if not isinstance(exc, FormInvalid):
+            return _page_error(exc.http_status, exc.message)
+        return render_template("public/track.html", found=_tracked(session[TRACKED_KEY]), error=None, code="",
+                               errors={what or request_id: exc.errors},
+                               answer_text=request.form.get("answer_text", "") if what is None else "",
+                               form={} if what is None else request.form,
+                               accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
+                               answered=None), 422
+
+    return answer
+
+
 @bp.post("/track/supplements/<int:request_id>")
 @limiter.limit(_submit_limit)
 @accepts_uploads
+@refused(_tracking_refused(), passes=())
 def answer_supplement(request_id: int) -> Any:
     """The complainant answers a request for material with text and files (all files or none are kept)."""
     complaint_id = session.get(TRACKED_KEY)
     if not isinstance(complaint_id, int):
         return _page_error(403, MESSAGES["not_tracked"])
     complaint, survivor, _notes = intake.tracked_case(db.session, complaint_id)
-    try:
-        supplements.answer_supplement(db.session, [complaint, survivor], request_id,
-                                      request.form.get("answer_text", ""), uploads(), upload_policy())
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        return render_template("public/track.html", found=_tracked(complaint_id), error=None, code="",
-                               errors={request_id: exc.errors}, answer_text=request.form.get("answer_text", ""), form={},
-                               accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
-                               answered=None), 422
-    except EngineError as exc:  # already answered, unknown request
-        db.session.rollback()
-        return _page_error(exc.http_status, exc.message)
+    supplements.answer_supplement(db.session, [complaint, survivor], request_id,
+                                  request.form.get("answer_text", ""), uploads(), upload_policy())
     session[ANSWERED_KEY] = request_id
     return redirect(url_for("public.track") + "#supplements", 303)
 
@@ -220,12 +231,12 @@ def notices() -> Any:
         return _page_error(403, MESSAGES["not_tracked"])
     complaint, _survivor, _notes = intake.tracked_case(db.session, complaint_id)
     milestones.set_notices(db.session, complaint, request.form.get("wanted") == "1")
-    db.session.commit()
     return redirect(url_for("public.track") + "#notices", 303)
 
 
 @bp.post("/track/rating")
 @limiter.limit(_submit_limit)
+@refused(_tracking_refused("rating"), passes=())
 def rate() -> Any:
     """The complainant rates the handling of the closed case (1–5 and a comment); the DRC is notified."""
     return _after_closing(lambda case: feedback.rate(
@@ -234,6 +245,7 @@ def rate() -> Any:
 
 @bp.post("/track/objection")
 @limiter.limit(_submit_limit)
+@refused(_tracking_refused("objection"), passes=())
 def object_to() -> Any:
     """The complainant objects to the result within the window (a reopen request to the provincial DRC)."""
     return _after_closing(lambda case: feedback.object_to(
@@ -245,18 +257,7 @@ def _after_closing(action: Any, what: str) -> Any:
     if not isinstance(complaint_id, int):
         return _page_error(403, MESSAGES["not_tracked"])
     _complaint, survivor, _notes = intake.tracked_case(db.session, complaint_id)
-    try:
-        action(survivor)  # the case that was handled (the surviving one after a merge)
-        db.session.commit()
-    except FormInvalid as exc:
-        db.session.rollback()
-        return render_template("public/track.html", found=_tracked(complaint_id), error=None, code="",
-                               errors={what: exc.errors}, answer_text="", form=request.form,
-                               accept=evidence.ACCEPT, evidence_limits=evidence.limits_text(upload_policy()),
-                               answered=None), 422
-    except EngineError as exc:  # already rated / objected, window passed, not closed
-        db.session.rollback()
-        return _page_error(exc.http_status, exc.message)
+    action(survivor)  # the case that was handled (the surviving one after a merge); a refusal: _tracking_refused
     session[ANSWERED_KEY] = what
     return redirect(url_for("public.track") + "#after-closing", 303)
 
