@@ -1,7 +1,7 @@
 """Declarative base, time helpers and the unit-of-work helper shared by every domain area."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -37,13 +37,14 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 @contextmanager
-def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commit what the block did, or roll all of it back."""
+def unit_of_work(session: Session, rollback: Callable[[], None] | None = None) -> Iterator[Session]:
+    """Commit what the block did, or roll all of it back (with `rollback`, e.g. one that survives a lost
+    connection; by default `session.rollback`). A web request's is web/transaction.py's."""
     try:
         yield session
         session.commit()
     except BaseException:
-        session.rollback()
+        (rollback or session.rollback)()
         raise
 
 

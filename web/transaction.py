@@ -1,9 +1,9 @@
 """The one owner of a request's transaction.
 
-Every view runs inside `unit_of_work` (installed on all endpoints by `init_app`): a view that returns normally is
-committed once, right after it; an exception rolls the whole request back and is answered by web/errors.py — JSON
-under /api/, the page the view declares with `web.errors.refused` (a Chinese flash and a redirect, or the form
-again), or the error page. Views parse, call the engine, render; they never commit or roll back.
+Every view runs inside the request's unit of work (`owned`, put on all endpoints by `init_app`, using
+`engine/db.py: unit_of_work`): a view that returns normally is committed once, right after it; an exception rolls
+the whole request back and is answered by web/errors.py — JSON under /api/, the page the view declares with
+`web.errors.refused` (a Chinese flash and a redirect, or the form again), or the error page. Views parse, call the engine, render; they never commit or roll back.
 
 What a view may ask of the owner, all here:
 - `@dry_run`: roll back instead of committing (trial runs and previews that must leave nothing behind);
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, g
 
+from engine.db import unit_of_work
 from web.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -30,29 +31,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 AFTER_COMMIT = "lvyue_after_commit"
 
 
-def unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
-    """`view` with its transaction: committed when it returns, rolled back when it raises."""
-    if getattr(view, "lvyue_unit_of_work", False):
+def owned(view: Callable[..., Any]) -> Callable[..., Any]:
+    """`view` inside the request's unit of work (engine/db.py): committed when it returns, rolled back when it
+    raises; then the `after_commit` actions."""
+    if getattr(view, "lvyue_owned", False):
         return view
 
     @functools.wraps(view)
     def run(*args: Any, **kwargs: Any) -> Any:
         g.pop(AFTER_COMMIT, None)
         try:
-            answer = view(*args, **kwargs)
-            if getattr(view, "dry_run", False):
-                rollback_quietly()
-            else:
-                db.session.commit()
+            with unit_of_work(db.session, rollback=rollback_quietly):
+                answer = view(*args, **kwargs)
+                if getattr(view, "dry_run", False):
+                    rollback_quietly()  # the commit that follows has nothing to write
         except BaseException:
-            rollback_quietly()
             g.pop(AFTER_COMMIT, None)
             raise
         for action in g.pop(AFTER_COMMIT, []):
             action()
         return answer
 
-    run.lvyue_unit_of_work = True  # type: ignore[attr-defined]
+    run.lvyue_owned = True  # type: ignore[attr-defined]
     return run
 
 
@@ -110,4 +110,4 @@ def close_session_quietly() -> None:
 def init_app(app: Flask) -> None:
     """Put every endpoint registered so far into its unit of work (call after all blueprints)."""
     for endpoint, view in list(app.view_functions.items()):
-        app.view_functions[endpoint] = unit_of_work(view)
+        app.view_functions[endpoint] = owned(view)
