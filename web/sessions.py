@@ -31,7 +31,7 @@ def now() -> datetime:
 
 class DatabaseSessionInterface(ServerSideSessionInterface):
     """Flask-Session's interface on our own table, each read and write in a short transaction of its own (not
-    the request's, which the view commits or rolls back)."""
+    the request's, which web/transaction.py commits or rolls back)."""
 
     ttl = False  # expired rows are deleted when met and by `flask session_cleanup`
 
@@ -64,8 +64,9 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             conn.execute(delete(WebSession).where(WebSession.expiry <= now()))
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
-        # What the request left uncommitted (e.g. a view that flushed, then answered 4xx) is rolled back at teardown
-        # anyway; end it now, or on SQLite its write lock would make the store's own transaction wait.
+        # The view's work is committed or rolled back by now (web/transaction.py); what is still open (an error
+        # page's reads, a refusal before any view) would be rolled back at teardown anyway. End it now, or on SQLite
+        # its write lock would make the store's own transaction wait.
         if db.session().in_transaction():
             rollback_quietly()  # on a connection the server has just closed this must not turn the answer into a 500
         super().save_session(app, session, response)
