@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,8 @@ from engine.cases.models import CaseEvent, Complaint
 from engine.errors import ConflictError, EngineError, FormInvalid
 from engine.intake import services as intake
 from engine.workflow.models import HumanTask, ProcessInstance
-from tests.integration.test_api_smoke import COMPLAINT
+from tests.conftest import COMPLAINT, COMPLAINT_FORM
+from web.extensions import db
 
 
 def counts(db_engine: Engine) -> tuple[int, ...]:
@@ -61,10 +62,7 @@ def test_a_page_form_refused_after_writing_keeps_nothing_and_says_why(client, lo
     login("intake")
     before = counts(db_engine)
     written = refuse_after_registering(FormInvalid({"facts": "事实与理由写得不够清楚，请补充"}))
-    form = {**{k: v for k, v in COMPLAINT.items() if k != "respondent_code"}, "respondent_name": "昆明市官渡区商务局",
-            "is_private_enterprise": "true", "in_litigation": "false"}
-
-    page = client.post("/cases/new", data=form)
+    page = client.post("/cases/new", data=COMPLAINT_FORM)
 
     assert page.status_code == 422
     text = page.get_data(as_text=True)
@@ -75,20 +73,14 @@ def test_a_page_form_refused_after_writing_keeps_nothing_and_says_why(client, lo
 
 
 def test_a_view_that_returns_is_committed_once(client, login, db_engine: Engine) -> None:  # noqa: ANN001
-    from sqlalchemy import event
-
-    from web.extensions import db
-
     login("intake")
-    form = {**{k: v for k, v in COMPLAINT.items() if k != "respondent_code"}, "respondent_name": "昆明市官渡区商务局",
-            "is_private_enterprise": "true", "in_litigation": "false"}
     commits: list[object] = []
     with client.application.app_context():
         app_engine = db.engine
     listener = lambda conn: commits.append(conn)  # noqa: E731
     event.listen(app_engine, "commit", listener)
     try:
-        page = client.post("/cases/new", data=form)
+        page = client.post("/cases/new", data=COMPLAINT_FORM)
     finally:
         event.remove(app_engine, "commit", listener)
     assert page.status_code == 303
