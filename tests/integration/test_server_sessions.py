@@ -122,7 +122,8 @@ def test_the_profile_lists_sessions_and_ends_the_others(app, client, demo_passwo
     with app.app_context():
         from web.extensions import db
 
-        actions = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "session_ended")).all()
+        actions = db.session.scalars(select(AuditEvent.after).where(AuditEvent.action == "session_ended")
+                                      .order_by(AuditEvent.id)).all()
         assert [a["reason"] for a in actions] == ["ended_by_self", "ended_by_self"]
         assert actions[1]["sessions"] == 1
 
