@@ -426,14 +426,25 @@ def keep(session: Session, key: str, offered: list[Scenario], actor: str, source
 
 
 def kept(session: Session, key: str) -> list[dict[str, Any]]:
-    """The scenarios kept for process `key` with who last wrote them (for the scenario page and the API)."""
+    """The scenarios kept for process `key` with who last wrote them (for the scenario page and the API); the
+    expected steps and end also by their names in the newest version (`expected_labels`)."""
+    from engine.workflow import specs
     from engine.workflow.models import ProcessScenario
 
+    spec, subprocess_specs = specs.spec_for(specs.latest(session, key))
+    names = {s.bpmn_id: s.bpmn_name for each in (spec, *subprocess_specs.values())
+             for s in each.task_specs.values() if getattr(s, "bpmn_id", None) and getattr(s, "bpmn_name", None)}
     rows = session.scalars(select(ProcessScenario).where(ProcessScenario.process_key == key)
                            .order_by(ProcessScenario.id))
-    return [{"name": row.name, "description": (row.body or {}).get("description") or "", "source": row.source,
-             "updated_by": row.updated_by, "updated_at": row.updated_at,
-             "expected": (row.body or {}).get("expected") or {}} for row in rows]
+    found = []
+    for row in rows:
+        expected = (row.body or {}).get("expected") or {}
+        found.append({"name": row.name, "description": (row.body or {}).get("description") or "",
+                      "source": row.source, "updated_by": row.updated_by, "updated_at": row.updated_at,
+                      "expected": expected,
+                      "expected_labels": {"steps": [names.get(s, s) for s in expected.get("steps") or []],
+                                          "end": names.get(expected.get("end"), expected.get("end"))}})
+    return found
 
 
 def forget(session: Session, key: str, name: str, actor: str) -> None:

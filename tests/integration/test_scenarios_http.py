@@ -224,3 +224,57 @@ def test_deploy_process_command_runs_the_scenarios_beside_the_diagram(app, bundl
                                    "--confirm-scenarios", token])
     assert deployed.exit_code == 0, deployed.output
     assert "已部署 complaint" in deployed.output
+
+
+def test_kept_scenarios_are_listed_and_one_can_be_deleted(api, app, client, login) -> None:  # noqa: ANN001
+    """A scenario kept by mistake (or describing a path the procedure gives up on purpose) is deleted by a process
+    administrator: later trial runs and deploys no longer run it, and the audit log keeps what it held."""
+    admin = api("procadmin")
+    deployed = admin.post("/api/v1/processes/deploy", json=with_scenarios(swapped_rectified(), "带场景部署"))
+    assert deployed.status_code == 409  # two bundled scenarios end differently: confirm them
+    confirmed = admin.post("/api/v1/processes/deploy", json={
+        **with_scenarios(swapped_rectified(), "带场景部署"),
+        "scenario_confirmation": deployed.get_json()["errors"]["_scenario_confirmation"]})
+    assert confirmed.status_code == 201, confirmed.get_json()
+    listed = admin.get("/api/v1/processes/complaint/scenarios")
+    assert listed.status_code == 200
+    kept = by_name(listed.get_json())
+    assert set(kept) == {s["name"] for s in bundled().scenarios}
+    assert kept["核实不属实"]["source"] == "upload"
+    assert kept["核实不属实"]["updated_by"] == "procadmin"
+    assert kept["核实不属实"]["expected"]["end"] == "end_unfounded"
+    assert kept["核实不属实"]["expected_labels"]["steps"] == ["受理审查", "核实认定"]
+
+    headers = admin.headers
+    assert client.delete("/api/v1/processes/complaint/scenarios/核实不属实",
+                         headers=api("km-commerce").headers).status_code == 403
+    gone = client.delete("/api/v1/processes/complaint/scenarios/核实不属实", headers=headers)
+    assert gone.status_code == 204, gone.get_json()
+    again = client.delete("/api/v1/processes/complaint/scenarios/核实不属实", headers=headers)
+    assert again.status_code == 404
+    assert again.get_json()["message"] == "流程「complaint」没有名为「核实不属实」的场景"
+    assert client.get("/api/v1/processes/nonexistent/scenarios", headers=headers).status_code == 404
+    assert "核实不属实" not in by_name(admin.get("/api/v1/processes/complaint/scenarios").get_json())
+    trial = admin.post("/api/v1/processes/trial-run", json=trial_payload(swapped_rectified(), False)).get_json()
+    assert "核实不属实" not in by_name(trial["scenarios"])  # no longer run
+    audit = api("sysadmin").get("/api/v1/audit?action=scenario_deleted").get_json()
+    [event] = audit["items"]
+    assert event["before"]["name"] == "核实不属实"
+    assert event["before"]["expected"]["end"] == "end_unfounded"  # what it held stays readable
+
+    # the page: the list with each scenario's expected end, and 删除 with a confirmation
+    login("procadmin")
+    page = client.get("/processes/complaint/scenarios")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-scenario="不予受理"' in html and 'data-scenario="核实不属实"' not in html
+    assert "受理审查 → 核实认定" in html and "结束于「" in html  # expected steps and end by their names
+    assert "删除此场景" in html
+    posted = client.post("/processes/complaint/scenarios/delete", data={"name": "不予受理"})
+    assert posted.status_code == 303
+    shown = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "已删除场景「不予受理」" in shown
+    missing = client.post("/processes/complaint/scenarios/delete", data={"name": "不存在的场景"}, follow_redirects=True)
+    assert "没有名为「不存在的场景」的场景" in missing.get_data(as_text=True)
+    login("km-commerce")
+    assert client.get("/processes/complaint/scenarios").status_code == 403

@@ -232,6 +232,41 @@ def get_version(key: str, version: int) -> object:
             "scenarios": admin.export_version(db.session, key, version).scenarios}
 
 
+class KeptScenarioSchema(Schema):
+    name = fields.String()
+    description = fields.String()
+    source = fields.String(metadata={"description": "bundle 随流程文件、upload 部署时提交、case 由案件保存"})
+    updated_by = fields.String()
+    updated_at = UtcDateTime()
+    expected = fields.Dict(metadata={"description": "预期：steps 依次办理的步骤，end 结束事件（均为流程图中的 ID）"})
+    expected_labels = fields.Dict(metadata={"description": "同上，按最新版本中的名称"})
+
+
+@blp.get("/processes/<key>/scenarios")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(200, KeptScenarioSchema(many=True))
+@blp.alt_response(404, schema=ApiErrorSchema, description="流程尚未部署")
+def list_scenarios(key: str) -> object:
+    """The scenarios kept for the process: every deploy and trial run runs them."""
+    from engine.workflow import scenarios, specs
+
+    specs.latest(db.session, key)  # 404 for a process never deployed
+    return scenarios.kept(db.session, key)
+
+
+@blp.delete("/processes/<key>/scenarios/<path:name>")
+@blp.doc(security=[{"bearer": []}])
+@blp.response(204)
+@blp.alt_response(404, schema=ApiErrorSchema, description="没有这个场景")
+def delete_scenario(key: str, name: str) -> object:
+    """Delete a kept scenario (audited `scenario_deleted` with what it held); later deploys no longer run it."""
+    from engine.workflow import scenarios
+
+    scenarios.forget(db.session, key, name, current_user.username)
+    db.session.commit()
+    return None
+
+
 @blp.post("/processes/trial-run")
 @blp.doc(security=[{"bearer": []}])
 @blp.arguments(TrialArgs)

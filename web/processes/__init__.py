@@ -103,6 +103,36 @@ def save_scenario(instance_id: int) -> object:
     return redirect(url_for("processes.instance", instance_id=instance_id), 303)
 
 
+SCENARIO_SOURCES = {"bundle": "随流程文件", "upload": "部署时提交", "case": "由案件保存"}
+
+
+@bp.get("/<key>/scenarios")
+def scenarios_page(key: str) -> str:
+    """The scenarios kept for a process, each with a delete button behind a confirmation."""
+    from engine.workflow import scenarios, specs
+
+    model = specs.latest(db.session, key)
+    return render_template("processes/scenarios.html", key=key, process_name=model.name or key,
+                           scenarios=scenarios.kept(db.session, key), sources=SCENARIO_SOURCES)
+
+
+@bp.post("/<key>/scenarios/delete")
+def delete_scenario(key: str) -> object:
+    """Delete one kept scenario (engine/workflow/scenarios.py: forget, audited)."""
+    from engine.workflow import scenarios
+
+    name = request.form.get("name", "")
+    try:
+        scenarios.forget(db.session, key, name, current_user.username)
+        db.session.commit()
+    except EngineError as exc:
+        db.session.rollback()
+        flash(f"未删除：{exc.message}", "error")
+    else:
+        flash(f"已删除场景「{name}」，以后部署和试运行不再运行它。", "success")
+    return redirect(url_for("processes.scenarios_page", key=key), 303)
+
+
 def case_process_trouble(complaint_id: int) -> ProcessInstance | None:
     """The case's process instance when it is in `error` or `suspended` (shown on the case page)."""
     return admin.trouble_of(db.session, complaint_id)
