@@ -267,8 +267,10 @@ def test_kept_scenarios_are_listed_and_one_can_be_deleted(api, app, client, logi
     page = client.get("/processes/complaint/scenarios")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'data-scenario="不予受理"' in html and 'data-scenario="核实不属实"' not in html
-    assert "受理审查 → 核实认定" in html and "结束于「" in html  # expected steps and end by their names
+    assert 'data-scenario="不予受理"' in html
+    assert 'data-scenario="核实不属实"' not in html
+    assert "受理审查 → 核实认定" in html
+    assert "结束于「" in html
     assert "删除此场景" in html
     posted = client.post("/processes/complaint/scenarios/delete", data={"name": "不予受理"})
     assert posted.status_code == 303
