@@ -257,6 +257,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/processes/instances/<int:instance_id>/<action>"): Row(PROCESS_ADMINS, {"action": "retry"}),
     ("GET", "/processes/lane-roles"): Row(PROCESS_ADMINS),
     ("POST", "/processes/instances/<int:instance_id>/scenario"): Row(PROCESS_ADMINS),
+    ("GET", "/processes/<key>/scenarios"): Row(PROCESS_ADMINS),
+    ("POST", "/processes/<key>/scenarios/delete"): Row(PROCESS_ADMINS),
     ("GET", "/processes/document-templates"): Row(PROCESS_ADMINS),
     ("GET", "/processes/document-templates/<kind>.docx"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),
     ("POST", "/processes/document-templates/<kind>"): Row(PROCESS_ADMINS, {"kind": "acceptance_notice"}),  # no file
@@ -269,6 +271,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/processes/deploy"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/processes/trial-run"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/instances/<int:instance_id>/scenario"): Row(PROCESS_ADMINS),
+    ("GET", "/api/v1/processes/<key>/scenarios"): Row(PROCESS_ADMINS),
+    ("DELETE", "/api/v1/processes/<key>/scenarios/<path:name>"): Row(PROCESS_ADMINS, {"name": "没有这个场景"}),
     ("GET", "/api/v1/process-catalog"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/process-fields"): Row(PROCESS_ADMINS),
     ("POST", "/api/v1/migrations/preview"): Row(PROCESS_ADMINS),

@@ -263,7 +263,6 @@ def delete_scenario(key: str, name: str) -> object:
     from engine.workflow import scenarios
 
     scenarios.forget(db.session, key, name, current_user.username)
-    db.session.commit()
     return None
 
 

@@ -116,20 +116,20 @@ def scenarios_page(key: str) -> str:
                            scenarios=scenarios.kept(db.session, key), sources=SCENARIO_SOURCES)
 
 
+def _scenario_refused(exc: EngineError, key: str) -> object:
+    flash("未删除：" + refusal_message(exc), "error")
+    return redirect(url_for("processes.scenarios_page", key=key), 303)
+
+
 @bp.post("/<key>/scenarios/delete")
+@refused(_scenario_refused, passes=())
 def delete_scenario(key: str) -> object:
     """Delete one kept scenario (engine/workflow/scenarios.py: forget, audited)."""
     from engine.workflow import scenarios
 
     name = request.form.get("name", "")
-    try:
-        scenarios.forget(db.session, key, name, current_user.username)
-        db.session.commit()
-    except EngineError as exc:
-        db.session.rollback()
-        flash(f"未删除：{exc.message}", "error")
-    else:
-        flash(f"已删除场景「{name}」，以后部署和试运行不再运行它。", "success")
+    scenarios.forget(db.session, key, name, current_user.username)
+    flash(f"已删除场景「{name}」，以后部署和试运行不再运行它。", "success")
     return redirect(url_for("processes.scenarios_page", key=key), 303)
 
 
