@@ -48,10 +48,7 @@ def get_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def suspend(session: Session, instance_id: int, actor: Official, reason: str,
             now: datetime | None = None) -> ProcessInstance:
-    _require_reason(reason)
-    instance = get_instance(session, instance_id)
-    if instance.status not in ("running", "paused", "error"):
-        raise ConflictError(f"流程状态为「{STATUS_LABELS.get(instance.status, instance.status)}」，不能挂起")
+    instance = _reasoned(session, instance_id, reason, ("running", "paused", "error"), "流程状态为「{status}」，不能挂起")
     moment = as_utc(now) or clock.now()
     before = instance.status
     instance.status = "suspended"
@@ -65,10 +62,7 @@ def suspend(session: Session, instance_id: int, actor: Official, reason: str,
 
 def resume(session: Session, instance_id: int, actor: Official, reason: str,
            now: datetime | None = None) -> ProcessInstance:
-    _require_reason(reason)
-    instance = get_instance(session, instance_id)
-    if instance.status != "suspended":
-        raise ConflictError("只有已挂起的流程可以恢复")
+    instance = _reasoned(session, instance_id, reason, ("suspended",), "只有已挂起的流程可以恢复")
     moment = as_utc(now) or clock.now()
     subject = load_subject(session, instance.subject_id)
     instance.status = "paused" if subject is not None and timings().paused(session, subject) else "running"
@@ -80,10 +74,7 @@ def resume(session: Session, instance_id: int, actor: Official, reason: str,
 def retry(session: Session, instance_id: int, actor: Official, reason: str,
           now: datetime | None = None) -> ProcessInstance:
     """Run the failed tasks of an instance in `error` again; on success the error is cleared."""
-    _require_reason(reason)
-    instance = get_instance(session, instance_id)
-    if instance.status != "error":
-        raise ConflictError("只有出错的流程可以重试")
+    instance = _reasoned(session, instance_id, reason, ("error",), "只有出错的流程可以重试")
     moment = as_utc(now) or clock.now()
     ctx = _context(session, instance, actor, moment)
     before_error = instance.error
@@ -261,6 +252,17 @@ def _task(workflow: BpmnWorkflow, task_id: str) -> Any:
     if task is None:
         raise NotFound("流程实例中没有该步骤")
     return task
+
+
+def _reasoned(session: Session, instance_id: int, reason: str, allowed: tuple[str, ...], refusal: str
+              ) -> ProcessInstance:
+    """The instance an administrator acts on with a stated reason, when it is in one of the `allowed` states;
+    `refusal` (with `{status}` for the state's label) otherwise."""
+    _require_reason(reason)
+    instance = get_instance(session, instance_id)
+    if instance.status not in allowed:
+        raise ConflictError(refusal.format(status=STATUS_LABELS.get(instance.status, instance.status)))
+    return instance
 
 
 def _require_reason(reason: str) -> None:
