@@ -5,7 +5,13 @@ from engine.audit.models import AuditChain, AuditEvent, AuditSeal, AuditSealEntr
 from engine.cases.models import SEARCH_FTS_TABLE, SEARCH_TRGM_INDEX, CaseEvent, Complaint
 from engine.credit.models import AppliedMeasure, BreachRecord, ExchangeProfile, MeasureType, PlatformDelivery
 from engine.deadlines.models import CalendarDay, CalendarYear, ClockPause, TimeLimit
-from engine.documents.models import DocumentCounter, DocumentSeries, DocumentTemplate, OfficialDocument
+from engine.documents.models import (
+    DocumentCounter,
+    DocumentSeries,
+    DocumentTemplate,
+    DocumentTemplateVersion,
+    OfficialDocument,
+)
 from engine.intake.models import (
     CaseRating,
     ChannelKey,
@@ -22,7 +28,7 @@ from engine.throttle import Throttle
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
-    "ApiToken", "DocumentCounter", "DocumentSeries", "DocumentTemplate", "OfficialDocument", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditChain", "AuditEvent", "AuditSeal", "AuditSealEntry", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
+    "ApiToken", "DocumentCounter", "DocumentSeries", "DocumentTemplate", "DocumentTemplateVersion", "OfficialDocument", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditChain", "AuditEvent", "AuditSeal", "AuditSealEntry", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
     "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "SmsOutbox", "Throttle", "TimeLimit", "TimerStart",
 ]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, utcnow
@@ -27,9 +27,23 @@ class OfficialDocument(Base):
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    docx: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # what the step fixed: the template's values and the template version; the .docx is rendered from them on
+    # first download (engine/documents/services.py: docx_of) and kept. Documents issued before hold only docx.
+    context: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    template_sha256: Mapped[str | None] = mapped_column(String(64))
+    docx: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     department: Mapped[Department] = relationship()
+
+
+class DocumentTemplateVersion(Base):
+    """A template as it was when a document was issued from it (by content hash; written once, never changed)."""
+
+    __tablename__ = "document_template_version"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    docx: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DocumentCounter(Base):

@@ -2,13 +2,17 @@
 
 A document is issued when a case event matches a rule of DOCUMENTS (the same matching as the milestones:
 event kind, the diagram's task id, submitted form values) — in the transaction of the step that wrote the
-event: the event is noted while the session flushes, and after the flush the number is taken and the .docx
-rendered, so the document is committed with the step or not at all. Numbers come from `document_counter`,
+event: the event is noted while the session flushes, and after the flush the number is taken and what the
+document says is fixed — the template's values (`context`) and the template as it is now (kept once per content
+hash in `document_template_version`) — so the document is committed with the step or not at all. The .docx is
+rendered from them on first download (`docx_of`) and kept: rendering is most of a deciding step's cost, and
+the file does not depend on when it is drawn. Numbers come from `document_counter`,
 one row per issuing department and year, incremented with an UPDATE that holds the row until commit: two
 concurrent steps wait for each other, a rolled-back step gives its number back — unique and gap-free.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import shutil
@@ -31,7 +35,13 @@ from engine.cases.models import CaseEvent, Complaint
 from engine.cases.status import result_label
 from engine.db import as_utc
 from engine.documents.layout import build_template
-from engine.documents.models import DocumentCounter, DocumentSeries, DocumentTemplate, OfficialDocument
+from engine.documents.models import (
+    DocumentCounter,
+    DocumentSeries,
+    DocumentTemplate,
+    DocumentTemplateVersion,
+    OfficialDocument,
+)
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions
 from engine.org.models import Department, Official
@@ -227,10 +237,34 @@ def issue(session: Session, case_event: CaseEvent, rule: DocumentRule) -> Offici
     document = OfficialDocument(
         complaint_id=complaint.id, case_event_id=case_event.id, kind=rule.kind, title=KINDS[rule.kind],
         recipient=recipient[:300], department_id=issuer.id, year=year, seq=seq, number=number, created_at=moment,
-        docx=_render(template, context))
+        context=context, template_sha256=_keep_template(session, template))
     session.add(document)  # listed on the case page and by the API; the case history keeps the decision itself
     logger.info("issued %s %s for complaint %s", rule.kind, number, complaint.id)
     return document
+
+
+def _keep_template(session: Session, template: bytes) -> str:
+    """Store the template as it is now under its content hash (once per version) and return the hash."""
+    sha = hashlib.sha256(template).hexdigest()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(DocumentTemplateVersion).values(sha256=sha, docx=template, created_at=clock.now())
+                    .on_conflict_do_nothing())
+    return sha
+
+
+def docx_of(session: Session, document: OfficialDocument) -> bytes:
+    """The document's .docx: rendered on first use from the values and the template version its step fixed, and
+    kept (so every later download is the same file)."""
+    if document.docx is None:
+        version = session.get(DocumentTemplateVersion, document.template_sha256)
+        if version is None or document.context is None:
+            raise ConflictError(f"公文 {document.number} 的模板版本缺失，无法生成文件，请联系系统管理员")
+        document.docx = _render(version.docx, document.context)
+        session.flush()
+    return document.docx
 
 
 def documents_of(session: Session, complaint: Complaint) -> list[OfficialDocument]:
@@ -255,7 +289,7 @@ def pdf_available() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
 
 
-def to_pdf(document: OfficialDocument, timeout: float = 120) -> bytes:
+def to_pdf(session: Session, document: OfficialDocument, timeout: float = 120) -> bytes:
     """The document as PDF through LibreOffice (headless, a profile of its own per call); 409 without it."""
     binary = shutil.which("soffice") or shutil.which("libreoffice")
     if binary is None:
@@ -263,7 +297,7 @@ def to_pdf(document: OfficialDocument, timeout: float = 120) -> bytes:
     with tempfile.TemporaryDirectory(prefix="lvyue-pdf-") as work:
         folder = Path(work)
         source = folder / "document.docx"
-        source.write_bytes(document.docx)
+        source.write_bytes(docx_of(session, document))
         try:
             subprocess.run(  # noqa: S603 - fixed arguments, our own file
                 [binary, f"-env:UserInstallation=file://{folder / 'profile'}", "--headless", "--convert-to", "pdf",

@@ -161,12 +161,22 @@ def test_administrators_replace_and_reset_a_template(client, session: Session, o
     run.complete("screening", "intake", {"accepted": True})
     [notice] = [d for d in api("ndrc").get(f"/api/v1/complaints/{run.complaint.id}/documents").get_json()["items"]
                 if d["kind"] == "acceptance_notice"]
-    text = _text(api("ndrc").get(notice["url"]).data)
-    assert f"本单位受理通知（{run.complaint.tracking_code}）" in text
-    assert "自定义正文：云南滇信科技有限公司" in text
 
+    # the template changes back before anyone opens the notice: the file is still drawn from the template (and
+    # the values) of the moment it was issued, and every download is the same file
     client.post("/processes/document-templates/acceptance_notice/reset")
     assert "系统内置" in client.get("/processes/document-templates").get_data(as_text=True)
+    first = api("ndrc").get(notice["url"]).data
+    text = _text(first)
+    assert f"本单位受理通知（{run.complaint.tracking_code}）" in text
+    assert "自定义正文：云南滇信科技有限公司" in text
+    assert api("intake").get(notice["url"]).data == first
+    later = ComplaintRun(session, official, save_restore=False)
+    later.register()
+    later.complete("screening", "intake", {"accepted": True})
+    [built_in] = [d for d in api("ndrc").get(f"/api/v1/complaints/{later.complaint.id}/documents").get_json()["items"]
+                  if d["kind"] == "acceptance_notice"]
+    assert "自定义正文" not in _text(api("ndrc").get(built_in["url"]).data)
     client.post("/login", data={"username": "km-commerce", "password": demo_password})
     assert client.get("/processes/document-templates").status_code == 403
 

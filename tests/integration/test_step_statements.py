@@ -39,7 +39,9 @@ LOADED = {"human_task", "process_instance", "process_model", "complaint"}
 BESIDES = {("SELECT", "time_limit"), ("SELECT", "department"), ("INSERT", "sms_outbox")}
 # every statement of each step, as measured when this test was written (issue 16): the service operations' rows
 # (公文, breach record, platform delivery, history lines) included
-BUDGET = {"screening": 28, "verify": 17, "order_rectification": 18, "report_rectification": 12,
+# since 公文 are rendered after the step, each document also keeps its template version (one INSERT … ON CONFLICT
+# DO NOTHING); the case read joined into the first statement made room for it except at screening (two documents)
+BUDGET = {"screening": 29, "verify": 17, "order_rectification": 18, "report_rectification": 12,
           "review_rectification": 11, "confirm_breach_task": 23, "ndrc_review": 30}
 PLAIN = ("report_rectification", "review_rectification")  # steps that run no service operation and issue no 公文
 

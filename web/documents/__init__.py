@@ -19,9 +19,9 @@ def send_document(document_id: int, fmt: str) -> Response:
     """A document as .docx or PDF (LibreOffice), for whoever may see its case; shared with the API."""
     document = documents.document_for(db.session, document_id, current_user)
     if fmt == "pdf":
-        body, media = documents.to_pdf(document), "application/pdf"
+        body, media = documents.to_pdf(db.session, document), "application/pdf"
     elif fmt == "docx":
-        body, media = document.docx, documents.DOCX
+        body, media = documents.docx_of(db.session, document), documents.DOCX
     else:
         abort(404)
     from urllib.parse import quote
