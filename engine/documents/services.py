@@ -244,14 +244,27 @@ def issue(session: Session, case_event: CaseEvent, rule: DocumentRule) -> Offici
 
 
 def _keep_template(session: Session, template: bytes) -> str:
-    """Store the template as it is now under its content hash (once per version) and return the hash."""
+    """Store the template as it is now under its content hash, once, and return the hash.
+
+    The row is immutable and shared by every document issued from that template, so on PostgreSQL a version not
+    stored yet is written in a short transaction of its own: inside the step's transaction, two cases issuing
+    their first document of a kind at once would wait for each other on the key. An orphan version left by a step
+    that rolls back costs nothing. SQLite has one writer, the step's own transaction."""
     sha = hashlib.sha256(template).hexdigest()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+    if session.scalar(select(DocumentTemplateVersion.sha256).where(DocumentTemplateVersion.sha256 == sha)):
+        return sha
+    bind = session.get_bind()
+    row = {"sha256": sha, "docx": template, "created_at": clock.now()}
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        with bind.engine.connect() as own:
+            own.execute(pg_insert(DocumentTemplateVersion).values(**row).on_conflict_do_nothing())
+            own.commit()
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(DocumentTemplateVersion).values(sha256=sha, docx=template, created_at=clock.now())
-                    .on_conflict_do_nothing())
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(DocumentTemplateVersion).values(**row).on_conflict_do_nothing())
     return sha
 
 
