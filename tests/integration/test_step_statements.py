@@ -61,7 +61,7 @@ def test_a_completion_stays_within_its_statement_budget(db_engine: Engine, sessi
     intake = session.scalar(select(Official).where(Official.username == "intake"))
     warm_up, _ = register_complaint(session, dict(COMPLAINT, agreement_number="WARM-UP-1"), intake)
     session.commit()
-    for name, data, username in STEPS:  # once before counting: the first 公文 of a kind stores its template version
+    for _name, data, username in STEPS:  # once before counting: the first 公文 of a kind stores its template version
         [task] = open_tasks(session, warm_up)
         complete_task(session, task.id, dict(data), session.scalar(
             select(Official).where(Official.username == username)))
