@@ -220,7 +220,8 @@ def test_the_profile_page_names_each_error_and_stores_nothing_until_valid(client
     assert '"SXSSMS"' in page  # the sample below the form uses the new name
     assert client.post("/credit/exchange-profiles/provincial/reset").status_code == 303
     assert api("sysadmin").get("/api/v1/exchange-profiles/provincial").get_json()["fields"]["facts"] == "SXSS"
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "exchange_profile")).all()
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "exchange_profile")
+                              .order_by(AuditEvent.id)).all()
     assert actions == ["exchange_profile_saved", "exchange_profile_reset"]
 
 
