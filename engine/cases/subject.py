@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.status import STATUSES
@@ -47,4 +47,6 @@ def _statuses() -> Mapping[str, str]:
 registry.subject(registry.Subject(
     load=_load, note=note, count_notes=_count_notes, label=lambda complaint: complaint.tracking_code,
     label_columns=lambda: (Complaint.id, Complaint.tracking_code), status=lambda complaint: complaint.status,
-    set_status=_set_status, statuses=_statuses))
+    set_status=_set_status, statuses=_statuses,
+    # the lanes (engine/cases/lanes.py) route most steps to the respondent or its supervisor
+    step_options=lambda: (joinedload(Complaint.respondent), joinedload(Complaint.supervisor))))

@@ -24,7 +24,7 @@ from engine.db import as_utc
 from engine.deadlines.calendar import WorkCalendar
 from engine.deadlines.views import countdown, due_state, workdays_to
 from engine.notify import mail, sms
-from engine.org.models import Department
+from engine.org.services import department_name
 from engine.workflow import clock
 from engine.workflow.clock import SHANGHAI
 from engine.workflow.models import HumanTask, ProcessInstance
@@ -49,8 +49,7 @@ class MilestoneRule:
 
 
 def _department_named(session: Session, event: CaseEvent) -> str | None:
-    code = (event.data or {}).get("supervisor")
-    return session.scalar(select(Department.name).where(Department.code == code)) if code else None
+    return department_name(session, (event.data or {}).get("supervisor"))
 
 
 def _form_date(name: str, label: str) -> Callable[[Session, CaseEvent], str | None]:

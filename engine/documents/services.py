@@ -45,7 +45,7 @@ from engine.documents.models import (
 from engine.errors import ConflictError, FormInvalid, NotFound
 from engine.org import permissions
 from engine.org.models import Department, Official
-from engine.org.services import provincial_credit_office
+from engine.org.services import department_name, provincial_credit_office
 from engine.workflow import clock
 from engine.workflow.clock import SHANGHAI
 
@@ -95,7 +95,7 @@ def _supervisor(_session: Session, complaint: Complaint, _event: CaseEvent) -> D
 
 def _forwarded_to(session: Session, complaint: Complaint, case_event: CaseEvent) -> str:
     code = (case_event.data or {}).get("supervisor")
-    name = session.scalar(select(Department.name).where(Department.code == code)) if code else None
+    name = department_name(session, code)
     return name or (complaint.supervisor.name if complaint.supervisor else "认定部门")
 
 

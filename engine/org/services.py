@@ -83,6 +83,16 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
+def department_name(session: Session, code: str | None) -> str | None:
+    """The name of department `code`, from the departments this transaction already loaded when it holds it."""
+    if not code:
+        return None
+    for loaded in session.identity_map.values():
+        if isinstance(loaded, Department) and loaded.code == code:
+            return loaded.name
+    return session.scalar(select(Department.name).where(Department.code == code))
+
+
 def active_departments(session: Session) -> list[Department]:
     """Departments in use, province first (level descending), then by code."""
     return list(session.scalars(select(Department).where(Department.is_active.is_(True))

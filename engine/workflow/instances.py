@@ -343,6 +343,7 @@ def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessIn
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
         .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
         .where(HumanTask.id == task_id)
+        .options(*subjects().step_options())
     ).first()
     if row is None:
         raise NotFound("任务不存在")

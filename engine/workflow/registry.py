@@ -8,7 +8,7 @@ package registers what a subject is (engine/cases/subject.py), the deadlines pac
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,6 +107,8 @@ class Subject:
     status: Callable[[Any], str | None]
     set_status: Callable[[Any, str], None]  # the `caseStatus` of the first task that becomes ready
     statuses: Callable[[], Mapping[str, str]]  # what `caseStatus` may name → its label, in order (checked at deploy)
+    # loader options for the step's joined read of the subject: what its lanes and operations reach through it
+    step_options: Callable[[], Sequence[Any]] = lambda: ()
 
 
 @dataclass(frozen=True)
