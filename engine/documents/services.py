@@ -208,15 +208,16 @@ def prefix_of(session: Session, department: Department) -> str:
 
 def next_number(session: Session, department_id: int, year: int) -> int:
     """Take the next sequence number of `department_id` in `year` (the counter row stays locked until commit)."""
-    stmt = (update(DocumentCounter).where(DocumentCounter.department_id == department_id, DocumentCounter.year == year)
-            .values(last=DocumentCounter.last + 1).returning(DocumentCounter.last))
+    counter = DocumentCounter.__table__  # Core: no ORM bulk-update machinery, no autoflush (nothing pending matters)
+    stmt = (update(counter).where(counter.c.department_id == department_id, counter.c.year == year)
+            .values(last=counter.c.last + 1).returning(counter.c.last))
     taken = session.execute(stmt).scalar()
     if taken is None:
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(DocumentCounter).values(department_id=department_id, year=year, last=0)
+        session.execute(insert(counter).values(department_id=department_id, year=year, last=0)
                         .on_conflict_do_nothing())
         taken = session.execute(stmt).scalar()
     return int(taken)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -98,9 +98,8 @@ def complete_task(
         task.data.update(_jsonable(clean))
         task.run()
 
-    human.completed_at = moment
-    human.completed_by_id = actor.id
-    human.outcome = "completed"
+    for name, value in (("completed_at", moment), ("completed_by_id", actor.id), ("outcome", "completed")):
+        set_committed_value(human, name, value)  # written by _sync_inbox, after the instance's optimistic lock
     if subject is not None:
         subjects().note(
             session, instance.subject_id, moment, "task_completed",
@@ -110,7 +109,7 @@ def complete_task(
                   "form": _jsonable(clean)})
     status_before = subjects().status(subject) if subject is not None else None
     with clock.frozen_at(moment):
-        _advance(ctx, instance, load_workflow(instance, ctx), run_user_task, park_on_failure=True)
+        _advance(ctx, instance, load_workflow(instance, ctx), run_user_task, park_on_failure=True, completed=human)
     audit(session, "task_completed", actor, "human_task", human.id, before={"status": status_before}, after={
         "task": human.spec_name, "form": _jsonable(clean),
         "status": subjects().status(subject) if subject is not None else None},
@@ -357,13 +356,14 @@ def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessIn
 
 def _advance(
     ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, action: Callable[[BpmnWorkflow], None],
-    park_on_failure: bool = False,
+    park_on_failure: bool = False, completed: HumanTask | None = None,
 ) -> None:
     """Run `action`, the engine steps it releases, then save state, inbox rows and timer column.
 
     A failing expression or service operation raises WorkflowFailed — or, with `park_on_failure`, is kept:
     the state is saved with the failed task in ERROR, the instance goes to status `error` with the message,
     and the case history says so (an administrator retries, skips or moves the case back; repair.py).
+    `completed`: the user task the step completes (its completion columns already set in memory, not yet written).
     """
     ctx.instance = instance
     ready_before = _ready_ids(workflow)
@@ -382,41 +382,55 @@ def _advance(
             detail = f"{type(exc).__name__}：{exc}"
         if not park_on_failure:
             raise WorkflowFailed(f"流程执行出错：{detail}", instance_id=instance.id) from exc
-        _park(ctx, instance, workflow, detail)
+        _park(ctx, instance, workflow, detail, completed)
         return
-    try:
-        state = instance.state = serializer.dump_workflow(workflow)
-        if workflow.is_completed():
-            instance.status = "completed"
-        elif instance.status != "paused":  # a paused clock stays paused while officials work
-            instance.status = "running"
-        instance.updated_at = ctx.now
-        instance.next_timer_at = _next_timer(workflow)
-        _sync_inbox(ctx, instance, workflow, ready_before)
-        ctx.session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+    state = serializer.dump_workflow(workflow)
+    status = "completed" if workflow.is_completed() else (
+        "paused" if instance.status == "paused" else "running")  # a paused clock stays paused while officials work
+    _save_instance(ctx, instance, state=state, status=status, updated_at=ctx.now, next_timer_at=_next_timer(workflow))
+    _sync_inbox(ctx, instance, workflow, ready_before, completed)
+    ctx.session.flush()
     _WORKFLOWS.keep(instance, state, workflow)
 
 
-def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, detail: str) -> None:
+_CONCURRENT = "该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态"
+
+
+def _save_instance(ctx: StepContext, instance: ProcessInstance, **values: Any) -> None:
+    """Write the instance's step columns in one UPDATE under its optimistic lock (`lock_version`): a concurrent
+    step on the same instance fails here, before any task row is written.
+
+    Changes made to the instance earlier in the step (a migration's new version) are flushed first."""
+    session = ctx.session
+    try:
+        if inspect(instance).modified:
+            session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate(_CONCURRENT) from exc
+    table, version = ProcessInstance.__table__, instance.lock_version
+    written = session.execute(update(table).where(table.c.id == instance.id, table.c.lock_version == version)
+                              .values(lock_version=version + 1, **values)).rowcount
+    if written != 1:
+        raise ConcurrentUpdate(_CONCURRENT)
+    for name, value in (*values.items(), ("lock_version", version + 1)):
+        set_committed_value(instance, name, value)
+
+
+def _park(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow, detail: str,
+          completed: HumanTask | None = None) -> None:
     """Keep what ran up to the failure: state with the failed task in ERROR, status `error`, a history event."""
     failed = [t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name
               for t in workflow.get_tasks(state=TaskState.ERROR)]
     where = "、".join(f"「{name}」" for name in failed) or "流程"
     message = f"步骤{where}执行出错：{detail}"
-    try:
-        instance.state = serializer.dump_workflow(workflow)
-        instance.status, instance.error, instance.updated_at = "error", message, ctx.now
-        instance.next_timer_at = _next_timer(workflow)
-        _sync_inbox(ctx, instance, workflow, None)
-        if ctx.subject is not None:
-            subjects().note(ctx.session, instance.subject_id, ctx.now, "step_failed",
-                            f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
-                            data={"tasks": failed, "error": detail})
-        ctx.session.flush()
-    except StaleDataError as exc:
-        raise ConcurrentUpdate("该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态") from exc
+    _save_instance(ctx, instance, state=serializer.dump_workflow(workflow), status="error", error=message,
+                   updated_at=ctx.now, next_timer_at=_next_timer(workflow))
+    _sync_inbox(ctx, instance, workflow, None, completed)
+    if ctx.subject is not None:
+        subjects().note(ctx.session, instance.subject_id, ctx.now, "step_failed",
+                        f"{message}。流程已转入“出错”状态，等待流程管理员处理（重试、跳过或退回）。",
+                        data={"tasks": failed, "error": detail})
+    ctx.session.flush()
     audit(ctx.session, "step_failed", ctx.actor, "process_instance", instance.id, before=None,
           after={"status": "error", "error": message}, complaint_id=instance.subject_id)
     logger.error("instance %s parked in error: %s", instance.id, message)
@@ -451,14 +465,22 @@ def _ready_ids(workflow: BpmnWorkflow) -> set[str]:
 
 
 def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkflow,
-                ready_before: set[str] | None) -> None:
-    """Make the instance's open `human_task` rows the READY user tasks of `workflow`.
+                ready_before: set[str] | None, completed: HumanTask | None = None) -> None:
+    """Make the instance's open `human_task` rows the READY user tasks of `workflow`, after the instance's UPDATE.
 
     `ready_before`: the READY user tasks of the state the step started from, which are exactly the open rows
     (check-consistency proves it); then only the difference is written, with Core statements and no read.
-    Without it (a parked step) the open rows are read first.
+    Without it (a parked step) the open rows are read first. `completed`: the task the step completed, whose
+    row is closed here (and only if still open: a step that lost a race writes nothing).
     """
     session = ctx.session
+    table = HumanTask.__table__
+    if completed is not None:
+        closed = session.execute(update(table).where(table.c.id == completed.id, table.c.completed_at.is_(None))
+                                 .values(completed_at=completed.completed_at, completed_by_id=completed.completed_by_id,
+                                         outcome=completed.outcome)).rowcount
+        if closed != 1:
+            raise ConcurrentUpdate(_CONCURRENT)
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     if ready_before is None:
         session.flush()
@@ -496,8 +518,6 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
                             f"「{task.task_spec.bpmn_name}」：{assignment.note}")
     if ctx.subject is not None and first_status:
         subjects().set_status(ctx.subject, first_status)
-    session.flush()  # the instance's optimistic lock first: a concurrent step fails there, not on a task's key
-    table = HumanTask.__table__
     if withdrawn:
         session.execute(update(table).where(table.c.id.in_(withdrawn), table.c.completed_at.is_(None))
                         .values(completed_at=ctx.now, outcome="withdrawn"))
