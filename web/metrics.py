@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import case, event, func, inspect, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from engine.credit.models import PlatformDelivery
@@ -29,6 +29,7 @@ from engine.db import as_utc
 from engine.notify.models import EmailOutbox
 from engine.org.permissions import PUBLIC
 from engine.workflow import clock
+from engine.workflow.instances import take_completions
 from engine.workflow.models import HumanTask, ProcessInstance, ProcessModel
 from web.extensions import db
 from web.permissions import protect
@@ -157,20 +158,11 @@ def _count_task_completions(scoped_session: object) -> None:
         return
     _LISTENING.add(id(scoped_session))
 
-    @event.listens_for(scoped_session, "after_flush")
-    def _collect(session: Session, _context: object) -> None:
-        for obj in session.dirty:
-            if isinstance(obj, HumanTask) and obj.outcome == "completed" \
-                    and inspect(obj).attrs.completed_at.history.added:
-                model = obj.instance.model if obj.instance is not None else None
-                session.info.setdefault("lvyue_completed", []).append(
-                    (model.key if model is not None else "", obj.spec_name))
-
     @event.listens_for(scoped_session, "after_commit")
     def _count(session: Session) -> None:
-        for process, task in session.info.pop("lvyue_completed", []):
+        for process, task in take_completions(session):
             TASK_COMPLETIONS.labels(process, task).inc()
 
     @event.listens_for(scoped_session, "after_rollback")
     def _forget(session: Session) -> None:
-        session.info.pop("lvyue_completed", None)
+        take_completions(session)

@@ -394,6 +394,13 @@ def _advance(
 
 
 _CONCURRENT = "该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态"
+_COMPLETIONS = "lvyue_tasks_completed"
+
+
+def take_completions(session: Session) -> list[tuple[str, str]]:
+    """(process key, task) of each user task the session's transaction completed since last asked; for counting
+    after a commit (metrics), and to forget after a rollback."""
+    return session.info.pop(_COMPLETIONS, [])
 
 
 def _save_instance(ctx: StepContext, instance: ProcessInstance, **values: Any) -> None:
@@ -481,6 +488,7 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
                                          outcome=completed.outcome)).rowcount
         if closed != 1:
             raise ConcurrentUpdate(_CONCURRENT)
+        session.info.setdefault(_COMPLETIONS, []).append((instance.model.key, completed.spec_name))
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     if ready_before is None:
         session.flush()
