@@ -24,12 +24,13 @@ from engine.intake.models import (
 from engine.notify.models import EmailOutbox, Notification, SmsOutbox
 from engine.org.models import ApiToken, Department, Official, OfficialSession, WebSession
 from engine.oversight.models import AssessmentSheet, Bulletin
+from engine.settings_cache import SettingsGeneration
 from engine.throttle import Throttle
 from engine.workflow.models import HumanTask, LaneRole, ProcessInstance, ProcessModel, TimerStart
 
 __all__ = [
     "ApiToken", "DocumentCounter", "DocumentSeries", "DocumentTemplate", "DocumentTemplateVersion", "OfficialDocument", "AppliedMeasure", "AssessmentSheet", "Bulletin", "AuditChain", "AuditEvent", "AuditSeal", "AuditSealEntry", "BreachRecord", "CalendarDay", "CalendarYear", "CaseEvent", "ChannelKey", "ComplaintReference", "ClockPause", "Complaint", "Department", "DuplicateCandidate", "EmailOutbox", "EvidenceFile", "ExchangeProfile", "HumanTask", "SupplementRequest", "CaseRating", "Objection", "LaneRole",
-    "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "SmsOutbox", "Throttle", "TimeLimit", "TimerStart",
+    "MeasureType", "Notification", "Official", "OfficialSession", "WebSession", "PlatformDelivery", "ProcessInstance", "ProcessModel", "SettingsGeneration", "SmsOutbox", "Throttle", "TimeLimit", "TimerStart",
 ]
 
 

@@ -145,7 +145,8 @@ def bundled_model_ids(db_engine: Engine) -> set[int]:
 
 _BASELINE: dict[str, set[int]] = {}
 _BASELINE_ROWS: dict[str, dict[int, dict]] = {}  # demo departments and officials as seeded: tests may edit them
-REFERENCE_TABLES = {"time_limit"}  # seeded once per run; tests that change them restore them
+# seeded once per run; tests that change them restore them (the settings generation: engine/settings_cache.py)
+REFERENCE_TABLES = {"time_limit", "settings_generation"}
 
 
 @pytest.fixture(autouse=True)

@@ -5,17 +5,22 @@ One calendar for everything that counts working days — diagrams (the workflow 
 statistics (views.py), clock pauses (pauses.py). A day is judged by the State Council's holiday schedule as
 chinesecalendar carries it; for a year it lacks, by the schedule an administrator entered (calendar_year,
 calendar_day); otherwise Monday–Friday, and a count that crossed such a year is provisional.
+
+Time limits and entered years are read from the per-process snapshots of engine/settings_cache.py: no statement
+while no administrator changed them, and the next step after a change sees it.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
 
 import chinese_calendar
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.deadlines.models import CalendarDay, CalendarYear, TimeLimit
+from engine import settings_cache
+from engine.deadlines.models import CalendarDay, CalendarYear, Limit, TimeLimit
 from engine.workflow.clock import SHANGHAI, end_of_day
 
 
@@ -42,15 +47,15 @@ class WorkCalendar:
 
     def __init__(self, session: Session | None = None) -> None:
         self._session = session
-        self._entered: set[int] | None = None
-        self._overrides: dict[int, dict[date, bool]] = {}
-        self._limits: dict[str, TimeLimit] | None = None
+        self._entered: frozenset[int] | None = None
+        self._overrides: dict[int, Any] = {}
+        self._limits: Any = None
 
-    def time_limit(self, key: str) -> TimeLimit | None:
-        """Time limit `key`; every limit is read at the first ask (a step may need several; the table is small)."""
+    def time_limit(self, key: str) -> Limit | None:
+        """Time limit `key` (every limit is read at the first ask, or taken from the process's snapshot)."""
         if self._limits is None:
-            rows = self._session.scalars(select(TimeLimit)) if self._session is not None else []
-            self._limits = {limit.key: limit for limit in rows}
+            self._limits = settings_cache.cached(self._session, "time_limits", _read_limits) \
+                if self._session is not None else {}
         return self._limits.get(key)
 
     def is_known_year(self, year: int) -> bool:
@@ -90,17 +95,38 @@ class WorkCalendar:
             count += self.is_workday(day)
         return count
 
-    def _entered_years(self) -> set[int]:
+    def _entered_years(self) -> frozenset[int]:
         if self._entered is None:
-            self._entered = set(self._session.scalars(select(CalendarYear.year))) if self._session is not None else set()
+            self._entered = settings_cache.cached(self._session, "calendar_years", _read_years) \
+                if self._session is not None else frozenset()
         return self._entered
 
-    def _year_overrides(self, year: int) -> dict[date, bool]:
+    def _year_overrides(self, year: int) -> Any:
         if year not in self._overrides:
-            if self._session is None:
-                self._overrides[year] = {}
-            else:
-                rows = self._session.execute(select(CalendarDay.day, CalendarDay.is_workday).where(
-                    CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
-                self._overrides[year] = {d: w for d, w in rows}
+            days = settings_cache.cached(self._session, "calendar_days", _read_days) \
+                if self._session is not None else {}
+            self._overrides[year] = days.get(year, _NO_DAYS)
         return self._overrides[year]
+
+
+_NO_DAYS: Any = MappingProxyType({})
+
+
+def _read_limits(session: Session) -> tuple[int | None, Any]:
+    read_at, rows = settings_cache.read_with_generation(session, (
+        TimeLimit.key, TimeLimit.label, TimeLimit.amount, TimeLimit.unit, TimeLimit.extension, TimeLimit.basis))
+    return read_at, MappingProxyType({row[0]: Limit(*row) for row in rows})
+
+
+def _read_years(session: Session) -> tuple[int | None, frozenset[int]]:
+    read_at, rows = settings_cache.read_with_generation(session, (CalendarYear.year,))
+    return read_at, frozenset(row[0] for row in rows)
+
+
+def _read_days(session: Session) -> tuple[int | None, Any]:
+    """Every entered day, by year (a few dozen rows per entered year)."""
+    read_at, rows = settings_cache.read_with_generation(session, (CalendarDay.day, CalendarDay.is_workday))
+    years: dict[int, dict[date, bool]] = {}
+    for day, is_workday in rows:
+        years.setdefault(day.year, {})[day] = bool(is_workday)
+    return read_at, MappingProxyType({year: MappingProxyType(days) for year, days in years.items()})

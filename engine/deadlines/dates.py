@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.deadlines.calendar import WorkCalendar
-from engine.deadlines.models import TimeLimit
 from engine.deadlines.services import due_for_limit
 from engine.errors import FormInvalid
 from engine.workflow.clock import local_date
@@ -51,7 +50,7 @@ def bounds(session: Session, prop: dict, now: datetime, calendar: WorkCalendar |
     if prop.get("x-defaultLimit"):
         key = str(prop["x-defaultLimit"])
         default = local_date(due_for_limit(session, key, now, cal).at)
-        limit = session.get(TimeLimit, key)
+        limit = cal.time_limit(key)
         basis = f"（{limit.description}；依据：{limit.basis}）" if limit is not None else ""
         hints.append(f"默认按时限计算为 {default.isoformat()}{basis}")
     if prop.get("x-minWorkdays") is not None:
@@ -60,7 +59,7 @@ def bounds(session: Session, prop: dict, now: datetime, calendar: WorkCalendar |
     if prop.get("x-maxLimit"):
         key = str(prop["x-maxLimit"])
         latest = local_date(due_for_limit(session, key, now, cal).at)
-        limit = session.get(TimeLimit, key)
+        limit = cal.time_limit(key)
         hints.append(f"最晚 {latest.isoformat()}" + (f"（{limit.description}）" if limit is not None else ""))
     return DateBounds(earliest, latest, default, "；".join(hints))
 

@@ -1,12 +1,20 @@
 """Time limits with their legal basis, calendar overrides per day, and years whose schedule is entered."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import settings_cache
 from engine.db import Base, utcnow
+
+
+def describe_limit(label: str, amount: int, unit: str, extension: int | None) -> str:
+    unit_label = "个工作日" if unit == "workday" else "日"
+    ext = f"（可延长{extension}{unit_label}）" if extension else ""
+    return f"{label}：{amount}{unit_label}{ext}"
 
 
 class TimeLimit(Base):
@@ -25,9 +33,23 @@ class TimeLimit(Base):
 
     @property
     def description(self) -> str:
-        unit = "个工作日" if self.unit == "workday" else "日"
-        ext = f"（可延长{self.extension}{unit}）" if self.extension else ""
-        return f"{self.label}：{self.amount}{unit}{ext}"
+        return describe_limit(self.label, self.amount, self.unit, self.extension)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A time limit as a step uses it: a plain snapshot of a `time_limit` row (engine/settings_cache.py)."""
+
+    key: str
+    label: str
+    amount: int
+    unit: str
+    extension: int | None
+    basis: str
+
+    @property
+    def description(self) -> str:
+        return describe_limit(self.label, self.amount, self.unit, self.extension)
 
 
 class CalendarDay(Base):
@@ -63,3 +85,7 @@ class ClockPause(Base):
     resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resumed_by: Mapped[str | None] = mapped_column(String(300))
     shifted_workdays: Mapped[int | None] = mapped_column(Integer)
+
+
+for _watched in (TimeLimit, CalendarDay, CalendarYear):  # snapshots of them are kept per process: engine/settings_cache.py
+    settings_cache.watch(_watched)

@@ -56,7 +56,7 @@ class Due:
 def due_for_limit(session: Session, key: str, start: datetime, calendar: WorkCalendar | None = None) -> Due:
     """When time limit `key` runs out for something started at `start` (end of that day in Yunnan)."""
     cal = calendar or WorkCalendar(session)
-    limit = cal.time_limit(key) if calendar is not None else session.get(TimeLimit, key)
+    limit = cal.time_limit(key)
     if limit is None:
         raise NotFound(f"未配置时限「{key}」")
     today = start.astimezone(SHANGHAI).date()

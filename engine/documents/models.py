@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine import settings_cache
 from engine.db import Base, utcnow
 from engine.org.models import Department
 
@@ -75,3 +76,7 @@ class DocumentSeries(Base):
 
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), primary_key=True)
     prefix: Mapped[str] = mapped_column(String(40))
+
+
+for _watched in (DocumentSeries, DocumentTemplate, DocumentTemplateVersion):  # kept per process: engine/settings_cache.py
+    settings_cache.watch(_watched)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from docxtpl import DocxTemplate
@@ -30,6 +31,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engine import settings_cache
 from engine.audit.services import record as audit
 from engine.cases.models import CaseEvent, Complaint
 from engine.cases.status import result_label
@@ -160,14 +162,40 @@ def default_template(kind: str) -> bytes:
     return build_template(heading, body)
 
 
+@cache
+def _default_sha256(kind: str) -> str:
+    return hashlib.sha256(default_template(kind)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Template:
+    docx: bytes
+    sha256: str
+    source: str
+
+
 def template_of(session: Session, kind: str) -> tuple[bytes, str]:
     """The template in force for `kind` and where it comes from (an administrator's upload or built in)."""
+    template = _template_in_force(session, kind)
+    return template.docx, template.source
+
+
+def _template_in_force(session: Session, kind: str) -> _Template:
     if kind not in KINDS:
         raise NotFound("没有这种公文")
-    row = session.get(DocumentTemplate, kind)
-    if row is not None:
-        return row.docx, f"{row.updated_by} 于 {as_utc(row.updated_at).astimezone(SHANGHAI):%Y-%m-%d %H:%M} 上传"
-    return default_template(kind), "系统内置（GB/T 9704 版式）"
+    uploaded = settings_cache.cached(session, "document_templates", _read_templates).get(kind)
+    return uploaded or _Template(default_template(kind), _default_sha256(kind), "系统内置（GB/T 9704 版式）")
+
+
+def _read_templates(session: Session) -> tuple[int | None, Mapping[str, _Template]]:
+    """The administrators' templates (a few, tens of KB each), with their hashes: kept per process
+    (engine/settings_cache.py), so issuing a 公文 reads none."""
+    read_at, rows = settings_cache.read_with_generation(session, (
+        DocumentTemplate.kind, DocumentTemplate.docx, DocumentTemplate.updated_by, DocumentTemplate.updated_at))
+    return read_at, MappingProxyType({kind: _Template(
+        docx, hashlib.sha256(docx).hexdigest(),
+        f"{updated_by} 于 {as_utc(updated_at).astimezone(SHANGHAI):%Y-%m-%d %H:%M} 上传")
+        for kind, docx, updated_by, updated_at in rows})
 
 
 def save_template(session: Session, kind: str, data: bytes, file_name: str, actor: Official) -> DocumentTemplate:
@@ -200,10 +228,20 @@ def reset_template(session: Session, kind: str, actor: Official) -> None:
 # --- issuing ------------------------------------------------------------------------------------------------
 
 def prefix_of(session: Session, department: Department) -> str:
-    row = session.get(DocumentSeries, department.id)
-    if row is not None:
-        return row.prefix
+    prefix = settings_cache.cached(session, "document_series", _read_series).get(department.id)
+    if prefix is not None:
+        return prefix
     return DEFAULT_PREFIXES.get(department.code, department.name)
+
+
+def _read_series(session: Session) -> tuple[int | None, Mapping[int, str]]:
+    read_at, rows = settings_cache.read_with_generation(session, (DocumentSeries.department_id, DocumentSeries.prefix))
+    return read_at, MappingProxyType({department_id: prefix for department_id, prefix in rows})
+
+
+def _read_versions(session: Session) -> tuple[int | None, frozenset[str]]:
+    read_at, rows = settings_cache.read_with_generation(session, (DocumentTemplateVersion.sha256,))
+    return read_at, frozenset(row[0] for row in rows)
 
 
 def next_number(session: Session, department_id: int, year: int) -> int:
@@ -234,27 +272,34 @@ def issue(session: Session, case_event: CaseEvent, rule: DocumentRule) -> Offici
     recipient = str(rule.recipient(session, complaint, case_event))
     context = _context(session, complaint, case_event, issuer, number, recipient,
                        str(rule.copy_to(session, complaint, case_event)), moment)
-    template, _source = template_of(session, rule.kind)
+    template = _template_in_force(session, rule.kind)
     document = OfficialDocument(
         complaint_id=complaint.id, case_event_id=case_event.id, kind=rule.kind, title=KINDS[rule.kind],
         recipient=recipient[:300], department_id=issuer.id, year=year, seq=seq, number=number, created_at=moment,
-        context=context, template_sha256=_keep_template(session, template))
+        context=context, template_sha256=_keep_template(session, template.docx, template.sha256))
     session.add(document)  # listed on the case page and by the API; the case history keeps the decision itself
     logger.info("issued %s %s for complaint %s", rule.kind, number, complaint.id)
     return document
 
 
-def _keep_template(session: Session, template: bytes) -> str:
-    """Store the template as it is now under its content hash, once, and return the hash.
+def _keep_template(session: Session, template: bytes, sha: str) -> str:
+    """Store the template as it is now under its content hash `sha`, once, and return the hash.
 
     The row is immutable and shared by every document issued from that template, so on PostgreSQL a version not
     stored yet is written in a short transaction of its own: inside the step's transaction, two cases issuing
     their first document of a kind at once would wait for each other on the key. An orphan version left by a step
-    that rolls back costs nothing. SQLite has one writer, the step's own transaction."""
-    sha = hashlib.sha256(template).hexdigest()
-    if session.scalar(select(DocumentTemplateVersion.sha256).where(DocumentTemplateVersion.sha256 == sha)):
+    that rolls back costs nothing. SQLite has one writer, the step's own transaction.
+
+    The hashes stored are kept per process (engine/settings_cache.py), so a known template costs no statement. On
+    SQLite storing one changes the settings generation (the step may still roll it back); on PostgreSQL a version
+    found or stored is committed and is added to the kept snapshot (its insert changes no generation)."""
+    if sha in settings_cache.cached(session, "document_template_versions", _read_versions):
         return sha
     bind = session.get_bind()
+    if session.scalar(select(DocumentTemplateVersion.sha256).where(DocumentTemplateVersion.sha256 == sha)):
+        if bind.dialect.name == "postgresql":
+            settings_cache.add_to(session, "document_template_versions", sha)
+        return sha
     row = {"sha256": sha, "docx": template, "created_at": clock.now()}
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -262,6 +307,7 @@ def _keep_template(session: Session, template: bytes) -> str:
         with bind.engine.connect() as own:
             own.execute(pg_insert(DocumentTemplateVersion).values(**row).on_conflict_do_nothing())
             own.commit()
+        settings_cache.add_to(session, "document_template_versions", sha)  # committed; its insert changes no generation
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import settings_cache
 from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import (
@@ -333,20 +334,23 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
 
 def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Any]:
     """An open task with its instance, process version and the instance's subject (the row it belongs to, of
-    whatever class the subject's owner registered), read in one statement: a step needs all four."""
+    whatever class the subject's owner registered), read in one statement: a step needs all four. The settings
+    generation comes along (engine/settings_cache.py), so the step's time limits, calendar and 公文 templates come
+    from the process's snapshots without a statement."""
     subject_id = subjects().label_columns()[0]
     subject_class = subject_id.class_
-    row = session.execute(
+    row = session.execute(settings_cache.with_generation(
         select(HumanTask, ProcessInstance, ProcessModel, subject_class)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
         .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
         .where(HumanTask.id == task_id)
-        .options(*subjects().step_options())
+        .options(*subjects().step_options()))
     ).first()
     if row is None:
         raise NotFound("任务不存在")
-    human, instance, model, subject = row
+    human, instance, model, subject, generation = row
+    settings_cache.note(session, generation)
     set_committed_value(instance, "model", model)  # the session holds loaded rows weakly: keep the version
     set_committed_value(human, "instance", instance)
     if human.completed_at is not None:

@@ -25,6 +25,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 import engine
+from engine import settings_cache
 from engine.builtin import load_builtin
 from engine.db import Base, tune_sqlite
 from engine.models import include_in_autogenerate
@@ -106,6 +107,22 @@ def _search_objects_expected(dialect: str) -> set[str]:
     return {"ix_complaint_trgm"}
 
 
+def _settings_triggers(db_engine, dialect: str) -> set[tuple[str, str]]:  # noqa: ANN001
+    with db_engine.connect() as conn:
+        if dialect == "sqlite":
+            query = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'settings_generation%'"
+        else:
+            query = "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname = 'settings_generation_bump'"
+        return {tuple(row) for row in conn.execute(text(query))}
+
+
+def _settings_triggers_expected(dialect: str) -> set[tuple[str, str]]:
+    if dialect == "sqlite":
+        return {(table, f"settings_generation_{table}_{op}") for table in settings_cache.WATCHED
+                for op in ("insert", "update", "delete")}
+    return {(table, "settings_generation_bump") for table in settings_cache.WATCHED}
+
+
 def test_upgrade_matches_models_and_downgrade_removes_everything(migration_app: Flask) -> None:
     _import_all_models()
     db_engine = migration_app.extensions["migrate"].db.engine
@@ -124,6 +141,15 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(migration_app: 
 
     # 2b. The case search's own objects (outside the models' metadata) exist at head, triggers included.
     assert _search_objects(db_engine, db_engine.dialect.name) == _search_objects_expected(db_engine.dialect.name)
+
+    # 2c. The settings generation (engine/settings_cache.py): its row and the triggers that replace its value on
+    # every change of a watched table, whoever writes.
+    assert _settings_triggers(db_engine, db_engine.dialect.name) == _settings_triggers_expected(db_engine.dialect.name)
+    with db_engine.begin() as conn:
+        first = conn.scalar(text("SELECT value FROM settings_generation WHERE id = 1"))
+        conn.execute(text("INSERT INTO calendar_year (year, entered_by, entered_at) VALUES (2099, 'psql', '2026-12-07')"))
+        conn.execute(text("DELETE FROM calendar_year"))
+        assert conn.scalar(text("SELECT value FROM settings_generation WHERE id = 1")) not in (None, first)
 
     # 3. The migrated database takes the demo organisation and the bundled processes (`make db`).
     load_builtin()
