@@ -67,6 +67,7 @@ class Defaults:
     SMS_HTTP_TOKEN: str | None = None
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"  # or "json": one JSON object per line (web/logs.py)
+    LOG_WORKFLOW_LEVEL = "WARNING"  # SpiffWorkflow's own loggers; INFO: a line per task state change (web/logs.py)
 
 
 def database_url(instance_path: str) -> str:

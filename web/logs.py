@@ -25,6 +25,7 @@ _request_id: ContextVar[str | None] = ContextVar("lvyue_request_id", default=Non
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "request_id"}
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 access_logger = logging.getLogger("lvyue.request")
+SPIFF_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn")
 QUIET_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "metrics.metrics"})  # probes: a line only when they fail
 
 
@@ -71,8 +72,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> logging.Handler:
-    """Give the root logger one stderr handler of ours (replacing an earlier one), JSON or text."""
+def configure_logging(level: str = "INFO", fmt: str = "text", workflow_level: str = "WARNING") -> logging.Handler:
+    """Give the root logger one stderr handler of ours (replacing an earlier one), JSON or text.
+
+    SpiffWorkflow's own loggers (`spiff.*`) get `workflow_level` (LOG_WORKFLOW_LEVEL, never below INFO): at INFO
+    they write a line for every task state change, about 14 per completed step; below INFO they would attach each
+    task's data (form values, personal data) to the record, which JSON lines print. Our own lines say what a step
+    did."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "lvyue", False)]:
         root.removeHandler(old)
@@ -84,6 +90,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> logging.Handler
     root.setLevel(level)
     for chatty in ("alembic.runtime.plugins",):  # lines at every app start
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+    quiet = logging.getLevelName(workflow_level.upper())
+    if not isinstance(quiet, int):
+        raise RuntimeError(f"LOG_WORKFLOW_LEVEL 不是日志级别（现为 {workflow_level!r}）")
+    for name in SPIFF_LOGGERS:  # each checks its own level (not the effective one) before attaching task data
+        logging.getLogger(name).setLevel(max(quiet, logging.INFO))
     return handler
 
 
@@ -91,7 +102,7 @@ def init_app(app: Flask) -> None:
     fmt = str(app.config.get("LOG_FORMAT") or "text").lower()
     if fmt not in ("json", "text"):
         raise RuntimeError(f"LOG_FORMAT 只能是 json 或 text（现为 {fmt!r}）")
-    configure_logging(app.config.get("LOG_LEVEL", "INFO"), fmt)
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"), fmt, str(app.config.get("LOG_WORKFLOW_LEVEL") or "WARNING"))
     app.before_request(_begin)
     app.after_request(_finish)
     app.teardown_request(_forget)

@@ -88,6 +88,54 @@ def test_outside_a_request_the_id_is_a_dash_or_the_tick(log_lines) -> None:  # n
     assert second == {**second, "request_id": "tick-abc", "level": "WARNING", "fired": 3}
 
 
+def _complete_screening(app) -> str:  # noqa: ANN001
+    """Register a complaint and complete its screening through the API with a bearer token; the request id."""
+    from sqlalchemy import select
+
+    from engine.org.models import Official
+    from engine.org.services import create_token
+    from tests.conftest import COMPLAINT
+    from web.extensions import db
+
+    with app.app_context():
+        token = create_token(db.session, db.session.scalar(select(Official).where(Official.username == "intake")), "t")
+        db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    created = client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    task = client.get(f"/api/v1/tasks?complaint_id={created.get_json()['id']}", headers=headers).get_json()["items"][0]
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"accepted": True},
+                       headers={**headers, "X-Request-ID": "step-1"})
+    assert done.status_code == 200, done.get_json()
+    return "step-1"
+
+
+def test_a_step_logs_what_it_did_without_the_engines_chatter(make_app, log_lines, bundled_model_ids) -> None:  # noqa: ANN001
+    app = make_app(LOG_FORMAT="json", WTF_CSRF_ENABLED=False)
+    _capture(log_lines)
+    request_id = _complete_screening(app)
+    entries = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    ours = [e for e in entries if e["request_id"] == request_id]
+    assert [e["status"] for e in ours if e["logger"] == "lvyue.request"] == [200]  # the request's line
+    assert [e["audit_action"] for e in ours if e.get("audit_action") == "task_completed"] == ["task_completed"]
+    assert any("completed task screening" in e["message"] for e in ours)
+    assert not [e for e in entries if e["logger"].startswith("spiff")]  # no line per task state change
+    assert not [e for e in entries if "data" in e or "internal_data" in e]  # no task data (personal data) in logs
+
+
+def test_the_engines_lines_come_back_at_info_without_task_data(make_app, log_lines, bundled_model_ids) -> None:  # noqa: ANN001
+    app = make_app(LOG_FORMAT="json", WTF_CSRF_ENABLED=False, LOG_WORKFLOW_LEVEL="DEBUG")  # clamped to INFO
+    _capture(log_lines)
+    request_id = _complete_screening(app)
+    spiff = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    spiff = [e for e in spiff if e["logger"].startswith("spiff") and e["request_id"] == request_id]
+    assert any(e["message"] == "State changed to COMPLETED" and e["task_spec"] == "screening" for e in spiff)
+    assert not [e for e in spiff if "data" in e or "internal_data" in e]
+    with pytest.raises(RuntimeError, match="LOG_WORKFLOW_LEVEL"):
+        make_app(LOG_WORKFLOW_LEVEL="loud")
+
+
 def test_an_unknown_log_format_refuses_to_start(make_app, bundled_model_ids) -> None:  # noqa: ANN001
     with pytest.raises(RuntimeError, match="LOG_FORMAT"):
         make_app(LOG_FORMAT="xml")
