@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.models import AuditChain, AuditEvent
@@ -71,14 +71,18 @@ class AuditMark:
     seq: int = 0
 
 
+_NEWEST_EVENT = select(func.max(AuditEvent.id)).scalar_subquery()
+_CASE_OF_TASK = select(HumanTask.subject_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+# built once: it is read before every completion, and building it anew cost more than running it
+_TASK_MARK = select(_NEWEST_EVENT, _CASE_OF_TASK,
+                    select(AuditChain.seq).where(AuditChain.id == _CASE_OF_TASK).scalar_subquery())
+
+
 def audit_mark(session: Session, task_id: str | None = None) -> AuditMark:
     """The audit log's mark before completing `task_id` (one statement)."""
-    newest = select(func.max(AuditEvent.id)).scalar_subquery()
     if task_id is None:
-        return AuditMark(session.scalar(select(newest)) or 0)
-    case = select(HumanTask.subject_id).where(HumanTask.id == task_id).scalar_subquery()
-    position = select(AuditChain.seq).where(AuditChain.id == case).scalar_subquery()
-    row = session.execute(select(newest, case, position)).one()
+        return AuditMark(session.scalar(select(_NEWEST_EVENT)) or 0)
+    row = session.execute(_TASK_MARK, {"task_id": task_id}).one()
     return AuditMark(row[0] or 0, row[1], row[2] or 0)
 
 

@@ -118,6 +118,25 @@ def test_metrics_add_up_over_both_workers(server: Gunicorn) -> None:
     assert not pids  # counters are summed over workers, not reported per worker
 
 
+def test_a_revoked_token_is_refused_by_every_worker_at_once(server: Gunicorn, deployment: Deployment) -> None:
+    import hashlib
+
+    from engine.org.models import ApiToken
+
+    token = deployment.tokens(["intake"])["intake"]
+
+    def statuses() -> list[int]:  # new connections: gunicorn hands them to either worker
+        return [Client(server.port, token).request("GET", "/api/v1/tasks?limit=1", headers={"Connection": "close"})[0]
+                for _ in range(12)]
+
+    assert statuses() == [200] * 12
+    with deployment.session() as session:
+        token_id = session.scalar(select(ApiToken.id).where(
+            ApiToken.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+    deployment.flask("accounts", "revoke-token", str(token_id))
+    assert statuses() == [401] * 12  # no worker keeps a token it has seen
+
+
 @pytest.mark.skipif(not REDIS, reason="Redis does not answer on 127.0.0.1:6379")
 def test_rate_limits_are_shared_by_the_workers_through_redis(server: Gunicorn) -> None:
     statuses = [Client(server.port).request("GET", "/public/departments?q=%E5%95%86%E5%8A%A1", headers={"Connection": "close"})[0]
