@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.credit import profiles
 from engine.credit.profiles import Profile, Unmappable
@@ -97,11 +98,12 @@ def snapshot(record: BreachRecord, event: str) -> dict[str, Any]:
 
 def queue(session: Session, record: BreachRecord, event: str, now: datetime | None = None) -> PlatformDelivery:
     """Queue the record's current version for delivery (in the caller's transaction) under a new UUID key."""
-    from engine.credit.models import PlatformDelivery, new_number
+    from engine.credit.models import AppliedMeasure, PlatformDelivery, new_number
 
     moment = now or clock.now()
     session.flush()
-    session.refresh(record, ["measures"])
+    set_committed_value(record, "measures", list(session.scalars(  # as stored now, whoever added them
+        select(AppliedMeasure).where(AppliedMeasure.record_id == record.id).order_by(AppliedMeasure.id))))
     delivery = PlatformDelivery(
         record_id=record.id, record_version=record.version, target=TARGET, idempotency_key=new_number(),
         event=event, payload=snapshot(record, event), created_at=moment, next_attempt_at=moment, attempts=0)

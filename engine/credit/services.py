@@ -256,12 +256,11 @@ def publish_record(session: Session, record: BreachRecord, actor: Official | Non
     before = record.status
     today = _local_day(now)
     eligible, publication_end = repair_dates(record.severity, today)
-    record.status = "active"
+    record.status, record.updated_at = "active", now
     record.publication_start, record.publication_end, record.repair_eligible_from = today, publication_end, eligible
     if _was_delivered(session, record):  # withdrawn earlier, confirmed again: the platforms get a correction
         _changed(session, record, "corrected", now, actor, audit_as="published", before={"status": before})
     else:  # the first version anyone outside sees
-        record.updated_at = now
         exchange.queue(session, record, "created", now)
         _audit_record(session, record, "published", actor, now, before={"version": record.version, "status": before})
     _case_event(session, record, now, actor, "breach_published",

@@ -50,7 +50,7 @@ SETTINGS = {"settings_generation", "time_limit", "calendar_year", "calendar_day"
 # settings kept per process (engine/settings_cache.py): no step reads a time limit, the calendar, a 公文 series,
 # template or template version while nobody changes them — 127 → 102 statements for the walk
 BUDGET = {"screening": 17, "verify": 11, "order_rectification": 12, "report_rectification": 9,
-          "review_rectification": 9, "confirm_breach_task": 18, "ndrc_review": 26}
+          "review_rectification": 9, "confirm_breach_task": 18, "ndrc_review": 24}
 PLAIN = ("report_rectification", "review_rectification")  # steps that run no service operation and issue no 公文
 
 
