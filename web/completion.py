@@ -27,12 +27,12 @@ def complete(task_id: str, data: dict[str, Any], actor: Official) -> HumanTask:
     """Complete `task_id` with `data` as `actor`; one transparent retry after a timer's step (above), each attempt on
     a transaction of its own."""
     for attempt in (1, 2):
-        mark = timers.audit_mark(db.session, task_id)
         try:
             return instances.complete_task(db.session, task_id, data, actor)
-        except ConcurrentUpdate:
+        except ConcurrentUpdate as exc:
             transaction.start_over()
-            if not timers.changed_by_timers_only(db.session, task_id, mark):
+            mark = exc.details.get("mark")  # the audit log's position when the step read the case
+            if mark is None or not timers.changed_by_timers_only(db.session, task_id, mark):
                 raise  # an official changed the case: 「该案件刚刚已被他人办理…」 is what happened
             if instances.get_task(db.session, task_id).completed_at is not None:
                 raise TaskNotReady(WITHDRAWN_BY_TIMER) from None

@@ -9,18 +9,20 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import settings_cache
+from engine.audit.models import AuditChain, AuditEvent
 from engine.audit.services import record as audit
 from engine.db import as_utc
 from engine.errors import (
@@ -71,11 +73,35 @@ def start_instance(
     return instance
 
 
+@dataclass(frozen=True)
+class AuditMark:
+    """Where the audit log stood when a step read its case: the newest event id, and the position of the case in
+    its own chain (engine/audit/chains.py). Events are appended per chain without a global lock, so on PostgreSQL
+    ids are not given in commit order — a step of the case committed after the mark may hold a smaller id than
+    an event of another case committed before it — but a case's chain positions are: they are the sure part."""
+
+    event_id: int
+    chain: int | None = None
+    seq: int = 0
+
+
 def complete_task(
     session: Session, task_id: str, data: dict[str, Any], actor: Official, now: datetime | None = None
 ) -> HumanTask:
-    """Validate `data` against the task's form, complete the task and run the process to its next wait."""
-    human, instance, subject = _load_for_step(session, task_id)
+    """Validate `data` against the task's form, complete the task and run the process to its next wait.
+
+    A ConcurrentUpdate carries `details["mark"]`, the AuditMark read with the case (engine/workflow/timers.py
+    tells from it whether only the case's timers moved it meanwhile)."""
+    human, instance, subject, mark = _load_for_step(session, task_id)
+    try:
+        return _complete(session, human, instance, subject, data, actor, now)
+    except ConcurrentUpdate as exc:
+        exc.details["mark"] = mark
+        raise
+
+
+def _complete(session: Session, human: HumanTask, instance: ProcessInstance, subject: Any, data: dict[str, Any],
+              actor: Official, now: datetime | None) -> HumanTask:
     ensure_can_work_on(human, actor)
     if human.claimed_by_id not in (None, actor.id):
         raise PermissionDenied(f"该任务已由 {human.claimed_by.full_name} 认领，请先由其退回认领")
@@ -332,30 +358,32 @@ def _open_task(session: Session, task_id: str) -> HumanTask:
     return human
 
 
-def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Any]:
+def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance, Any, AuditMark]:
     """An open task with its instance, process version and the instance's subject (the row it belongs to, of
-    whatever class the subject's owner registered), read in one statement: a step needs all four. The settings
+    whatever class the subject's owner registered), and the audit log's mark, read in one statement. The settings
     generation comes along (engine/settings_cache.py), so the step's time limits, calendar and 公文 templates come
     from the process's snapshots without a statement."""
     subject_id = subjects().label_columns()[0]
     subject_class = subject_id.class_
+    newest = select(func.max(AuditEvent.id)).scalar_subquery()
+    position = select(AuditChain.seq).where(AuditChain.id == ProcessInstance.subject_id).scalar_subquery()
     row = session.execute(settings_cache.with_generation(
-        select(HumanTask, ProcessInstance, ProcessModel, subject_class)
+        select(HumanTask, ProcessInstance, ProcessModel, subject_class, newest, position)
         .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
         .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
         .where(HumanTask.id == task_id)
-        .options(*subjects().step_options()))
+        .options(lazyload(HumanTask.claimed_by), *subjects().step_options()))  # claimed_by: only to name who holds it
     ).first()
     if row is None:
         raise NotFound("任务不存在")
-    human, instance, model, subject, generation = row
+    human, instance, model, subject, event_id, seq, generation = row
     settings_cache.note(session, generation)
     set_committed_value(instance, "model", model)  # the session holds loaded rows weakly: keep the version
     set_committed_value(human, "instance", instance)
     if human.completed_at is not None:
         raise TaskNotReady("该任务已办理完毕，无需重复提交")
-    return human, instance, subject
+    return human, instance, subject, AuditMark(event_id or 0, instance.subject_id, seq or 0)
 
 
 def _advance(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from engine.audit.models import AuditChain, AuditEvent
+from engine.audit.models import AuditEvent
 from engine.audit.services import record as audit
 from engine.db import as_utc
-from engine.workflow.instances import fire_due_timers
+from engine.workflow.instances import AuditMark, fire_due_timers
 from engine.workflow.models import HumanTask, ProcessInstance
 
 logger = logging.getLogger(__name__)
@@ -58,33 +57,6 @@ def park(session: Session, instance_id: int, message: str) -> None:
 
 
 # --- a timer and an official at the same moment ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AuditMark:
-    """Where the audit log stood before an attempt: the newest event id, and the position of the task's case in
-    its own chain (engine/audit/chains.py). Events are appended per chain without a global lock, so on PostgreSQL
-    ids are not given in commit order — a step of the case committed after the mark may hold a smaller id than
-    an event of another case committed before it — but a case's chain positions are: they are the sure part."""
-
-    event_id: int
-    chain: int | None = None
-    seq: int = 0
-
-
-_NEWEST_EVENT = select(func.max(AuditEvent.id)).scalar_subquery()
-_CASE_OF_TASK = select(HumanTask.subject_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
-# built once: it is read before every completion, and building it anew cost more than running it
-_TASK_MARK = select(_NEWEST_EVENT, _CASE_OF_TASK,
-                    select(AuditChain.seq).where(AuditChain.id == _CASE_OF_TASK).scalar_subquery())
-
-
-def audit_mark(session: Session, task_id: str | None = None) -> AuditMark:
-    """The audit log's mark before completing `task_id` (one statement)."""
-    if task_id is None:
-        return AuditMark(session.scalar(select(_NEWEST_EVENT)) or 0)
-    row = session.execute(_TASK_MARK, {"task_id": task_id}).one()
-    return AuditMark(row[0] or 0, row[1], row[2] or 0)
-
 
 def changed_by_timers_only(session: Session, task_id: str, since: AuditMark) -> bool:
     """Whether the task's case was changed after `since` by its timers alone: at least one timer step of the task's
