@@ -49,7 +49,8 @@ class MilestoneRule:
 
 
 def _department_named(session: Session, event: CaseEvent) -> str | None:
-    return department_name(session, (event.data or {}).get("supervisor"))
+    complaint = session.get(Complaint, event.complaint_id)  # the case being announced: loaded already
+    return department_name(session, (event.data or {}).get("supervisor"), complaint.supervisor if complaint else None)
 
 
 def _form_date(name: str, label: str) -> Callable[[Session, CaseEvent], str | None]:

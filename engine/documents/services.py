@@ -97,7 +97,7 @@ def _supervisor(_session: Session, complaint: Complaint, _event: CaseEvent) -> D
 
 def _forwarded_to(session: Session, complaint: Complaint, case_event: CaseEvent) -> str:
     code = (case_event.data or {}).get("supervisor")
-    name = department_name(session, code)
+    name = department_name(session, code, complaint.supervisor)
     return name or (complaint.supervisor.name if complaint.supervisor else "认定部门")
 
 

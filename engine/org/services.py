@@ -83,13 +83,13 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
-def department_name(session: Session, code: str | None) -> str | None:
-    """The name of department `code`, from the departments this transaction already loaded when it holds it."""
+def department_name(session: Session, code: str | None, *known: Department | None) -> str | None:
+    """The name of department `code`: from `known` (departments the caller holds) when one of them, else read."""
     if not code:
         return None
-    for loaded in session.identity_map.values():
-        if isinstance(loaded, Department) and loaded.code == code:
-            return loaded.name
+    for department in known:
+        if department is not None and department.code == code:
+            return department.name
     return session.scalar(select(Department.name).where(Department.code == code))
 
 
