@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -363,18 +363,7 @@ def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessIn
     whatever class the subject's owner registered), and the audit log's mark, read in one statement. The settings
     generation comes along (engine/settings_cache.py), so the step's time limits, calendar and 公文 templates come
     from the process's snapshots without a statement."""
-    subject_id = subjects().label_columns()[0]
-    subject_class = subject_id.class_
-    newest = select(func.max(AuditEvent.id)).scalar_subquery()
-    position = select(AuditChain.seq).where(AuditChain.id == ProcessInstance.subject_id).scalar_subquery()
-    row = session.execute(settings_cache.with_generation(
-        select(HumanTask, ProcessInstance, ProcessModel, subject_class, newest, position)
-        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-        .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
-        .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
-        .where(HumanTask.id == task_id)
-        .options(lazyload(HumanTask.claimed_by), *subjects().step_options()))  # claimed_by: only to name who holds it
-    ).first()
+    row = session.execute(_step_read(), {"task_id": task_id}).first()
     if row is None:
         raise NotFound("任务不存在")
     human, instance, model, subject, event_id, seq, generation = row
@@ -384,6 +373,29 @@ def _load_for_step(session: Session, task_id: str) -> tuple[HumanTask, ProcessIn
     if human.completed_at is not None:
         raise TaskNotReady("该任务已办理完毕，无需重复提交")
     return human, instance, subject, AuditMark(event_id or 0, instance.subject_id, seq or 0)
+
+
+_STEP_READ: list[tuple[Any, Any]] = []  # (the subject hooks it was built for, the statement)
+
+
+def _step_read() -> Any:  # noqa: ANN401 - a Select
+    """The step's one read, built once per subject registration: building it anew cost more than running it."""
+    hooks = subjects()
+    if _STEP_READ and _STEP_READ[0][0] is hooks:
+        return _STEP_READ[0][1]
+    subject_id = hooks.label_columns()[0]
+    subject_class = subject_id.class_
+    newest = select(func.max(AuditEvent.id)).scalar_subquery()
+    position = select(AuditChain.seq).where(AuditChain.id == ProcessInstance.subject_id).scalar_subquery()
+    statement = settings_cache.with_generation(
+        select(HumanTask, ProcessInstance, ProcessModel, subject_class, newest, position)
+        .join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .join(ProcessModel, ProcessInstance.model_id == ProcessModel.id)
+        .outerjoin(subject_class, ProcessInstance.subject_id == subject_id)
+        .where(HumanTask.id == bindparam("task_id"))
+        .options(lazyload(HumanTask.claimed_by), *hooks.step_options()))  # claimed_by: only to name who holds it
+    _STEP_READ[:] = [(hooks, statement)]
+    return statement
 
 
 def _advance(
@@ -426,6 +438,11 @@ def _advance(
 
 
 _CONCURRENT = "该案件刚刚已被他人办理，您的提交未保存，请刷新后查看最新状态"
+# the step's UPDATEs, built once; the columns SET are the keys given at execution
+_INSTANCES, _TASKS = ProcessInstance.__table__, HumanTask.__table__
+_SAVE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
+                                          _INSTANCES.c.lock_version == bindparam("b_version"))
+_CLOSE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("b_id"), _TASKS.c.completed_at.is_(None))
 _COMPLETIONS = "lvyue_tasks_completed"
 
 
@@ -446,9 +463,9 @@ def _save_instance(ctx: StepContext, instance: ProcessInstance, **values: Any) -
             session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate(_CONCURRENT) from exc
-    table, version = ProcessInstance.__table__, instance.lock_version
-    written = session.execute(update(table).where(table.c.id == instance.id, table.c.lock_version == version)
-                              .values(lock_version=version + 1, **values)).rowcount
+    version = instance.lock_version
+    written = session.execute(_SAVE_INSTANCE, {"b_id": instance.id, "b_version": version,
+                                               "lock_version": version + 1, **values}).rowcount
     if written != 1:
         raise ConcurrentUpdate(_CONCURRENT)
     for name, value in (*values.items(), ("lock_version", version + 1)):
@@ -515,9 +532,9 @@ def _sync_inbox(ctx: StepContext, instance: ProcessInstance, workflow: BpmnWorkf
     session = ctx.session
     table = HumanTask.__table__
     if completed is not None:
-        closed = session.execute(update(table).where(table.c.id == completed.id, table.c.completed_at.is_(None))
-                                 .values(completed_at=completed.completed_at, completed_by_id=completed.completed_by_id,
-                                         outcome=completed.outcome)).rowcount
+        closed = session.execute(_CLOSE_TASK, {
+            "b_id": completed.id, "completed_at": completed.completed_at,
+            "completed_by_id": completed.completed_by_id, "outcome": completed.outcome}).rowcount
         if closed != 1:
             raise ConcurrentUpdate(_CONCURRENT)
         session.info.setdefault(_COMPLETIONS, []).append((instance.model.key, completed.spec_name))
