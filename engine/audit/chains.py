@@ -68,6 +68,10 @@ _heads: WeakKeyDictionary[Engine, dict[int, tuple[int, str]]] = WeakKeyDictionar
 EVENTS = AuditEvent.__table__
 CHAINS = AuditChain.__table__
 ENTRIES = AuditSealEntry.__table__
+# an append's statements, built once (every audited action runs them); the columns SET are given at execution
+_ADVANCE = CHAINS.update().where(CHAINS.c.id == bindparam("b_chain"))
+_ADVANCE_REMEMBERED = _ADVANCE.where(CHAINS.c.seq == bindparam("b_seq"), CHAINS.c.head == bindparam("b_head"))
+_INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
 _EVENT_COLUMNS = ("at", "actor_id", "actor_label", "ip", "action", "object_type", "object_id", "complaint_id",
                   "before", "after", "chain", "seq", "prev_hash", "hash")
 
@@ -101,15 +105,14 @@ def append(session: Session, event: AuditEvent) -> None:
     placed = False
     if remembered is not None:
         _place(event, *remembered)
-        placed = session.execute(CHAINS.update().where(
-            CHAINS.c.id == chain, CHAINS.c.seq == remembered[0], CHAINS.c.head == remembered[1],
-        ).values(seq=event.seq, head=event.hash)).rowcount == 1
+        placed = session.execute(_ADVANCE_REMEMBERED, {
+            "b_chain": chain, "b_seq": remembered[0], "b_head": remembered[1], "seq": event.seq, "head": event.hash,
+        }).rowcount == 1
     if not placed:
         seq, head = _lock_head(session, chain)
         _place(event, seq, head)
-        session.execute(CHAINS.update().where(CHAINS.c.id == chain).values(seq=event.seq, head=event.hash))
-    event.id = session.execute(insert(EVENTS).returning(EVENTS.c.id),
-                               {name: getattr(event, name) for name in _EVENT_COLUMNS}).scalar_one()
+        session.execute(_ADVANCE, {"b_chain": chain, "seq": event.seq, "head": event.hash})
+    event.id = session.execute(_INSERT_EVENT, {name: getattr(event, name) for name in _EVENT_COLUMNS}).scalar_one()
     if len(heads) >= _HEADS_KEPT:
         heads.clear()
     heads[chain] = (event.seq, event.hash)
