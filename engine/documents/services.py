@@ -27,8 +27,8 @@ from types import MappingProxyType
 from typing import Any
 
 from docxtpl import DocxTemplate
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import settings_cache
@@ -246,19 +246,24 @@ def _read_versions(session: Session) -> tuple[int | None, frozenset[str]]:
 
 def next_number(session: Session, department_id: int, year: int) -> int:
     """Take the next sequence number of `department_id` in `year` (the counter row stays locked until commit)."""
-    counter = DocumentCounter.__table__  # Core: no ORM bulk-update machinery, no autoflush (nothing pending matters)
-    stmt = (update(counter).where(counter.c.department_id == department_id, counter.c.year == year)
-            .values(last=counter.c.last + 1).returning(counter.c.last))
-    taken = session.execute(stmt).scalar()
+    key = {"b_department": department_id, "b_year": year}
+    taken = session.execute(_TAKE_NUMBER, key).scalar()
     if taken is None:
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(counter).values(department_id=department_id, year=year, last=0)
+        session.execute(insert(_COUNTERS).values(department_id=department_id, year=year, last=0)
                         .on_conflict_do_nothing())
-        taken = session.execute(stmt).scalar()
+        taken = session.execute(_TAKE_NUMBER, key).scalar()
     return int(taken)
+
+
+# Core, built once: no ORM bulk-update machinery, no autoflush (nothing pending matters), no statement per 公文
+_COUNTERS = DocumentCounter.__table__
+_TAKE_NUMBER = (update(_COUNTERS).where(_COUNTERS.c.department_id == bindparam("b_department"),
+                                        _COUNTERS.c.year == bindparam("b_year"))
+                .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
 
 
 def issue(session: Session, case_event: CaseEvent, rule: DocumentRule) -> OfficialDocument:
